@@ -1,0 +1,126 @@
+import { closeSync, existsSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
+import type { JournalRow } from '../../domain/types.js';
+import { round8 } from '../../engine/numeric.js';
+import type { Journal } from '../../ports/journal.js';
+
+export const JOURNAL_COLUMNS = [
+  'time',
+  'market',
+  'deal_id',
+  'strategy',
+  'direction',
+  'action',
+  'size',
+  'price',
+  'stop_level',
+  'pnl_points',
+  'pnl_amount',
+  'r_multiple',
+  'reason',
+  'held_seconds',
+] as const;
+
+/** SPEC §6.2: no exponent, no trailing zeros, 8 decimals at most, -0 as 0, empty when absent. */
+export function formatNumber(value: number | undefined): string {
+  if (value === undefined || Number.isNaN(value)) return '';
+  const r = round8(value);
+  if (Number.isInteger(r)) return r.toFixed(0);
+  return r.toFixed(8).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function journalFields(row: JournalRow): string[] {
+  return [
+    formatTime(row.time),
+    row.market,
+    row.dealId,
+    row.strategy,
+    row.direction,
+    row.action,
+    formatNumber(row.size),
+    formatNumber(row.price),
+    formatNumber(row.stopLevel),
+    formatNumber(row.pnlPoints),
+    formatNumber(row.pnlAmount),
+    formatNumber(row.rMultiple),
+    row.reason,
+    row.heldMs === undefined ? '' : formatNumber(row.heldMs / 1000),
+  ];
+}
+
+export function formatJournalRows(rows: readonly JournalRow[]): string {
+  return stringify(rows.map(journalFields));
+}
+
+export const JOURNAL_HEADER = stringify([[...JOURNAL_COLUMNS]]);
+
+export interface CsvJournalOptions {
+  /** fsync after every append (live: a confirmed deal must not be lost to a crash). */
+  durable: boolean;
+  /** Rows kept in memory before a write (backtest); ignored when durable. */
+  bufferRows?: number | undefined;
+}
+
+/**
+ * trade_history.csv, appended and never rewritten (SPEC §6.2). The header is written when the
+ * file is new or empty. Shared unchanged by backtest and live.
+ */
+export class CsvJournal implements Journal {
+  private fd: number | undefined;
+  private buffer: JournalRow[] = [];
+  private readonly bufferRows: number;
+
+  constructor(
+    readonly path: string,
+    private readonly options: CsvJournalOptions,
+  ) {
+    this.bufferRows = options.durable ? 0 : (options.bufferRows ?? 512);
+    const isNew = !existsSync(path) || statSync(path).size === 0;
+    this.fd = openSync(path, 'a', 0o644);
+    if (isNew) this.write(JOURNAL_HEADER);
+  }
+
+  append(rows: readonly JournalRow[]): void {
+    if (this.fd === undefined) throw new Error(`journal ${this.path} is closed`);
+    if (this.bufferRows === 0) {
+      this.write(formatJournalRows(rows));
+      return;
+    }
+    for (const row of rows) this.buffer.push(row);
+    if (this.buffer.length >= this.bufferRows) this.writeBuffer();
+  }
+
+  flush(): Promise<void> {
+    this.writeBuffer();
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    if (this.fd !== undefined) {
+      this.writeBuffer();
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    return Promise.resolve();
+  }
+
+  private writeBuffer(): void {
+    if (this.buffer.length === 0) return;
+    const rows = this.buffer;
+    this.buffer = [];
+    this.write(formatJournalRows(rows));
+  }
+
+  private write(text: string): void {
+    const fd = this.fd as number;
+    const bytes = Buffer.from(text, 'utf8');
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    if (this.options.durable) fsyncSync(fd);
+  }
+}

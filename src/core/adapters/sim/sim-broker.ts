@@ -1,0 +1,174 @@
+import type { MarketConfig } from '../../domain/config.js';
+import type { Direction, Tick } from '../../domain/types.js';
+import { cleanSize, POINT_EPSILON } from '../../engine/numeric.js';
+import type { Broker, BrokerAction, BrokerEvent, BrokerEventHandler } from '../../ports/broker.js';
+
+interface SimPosition {
+  dealId: string;
+  market: string;
+  direction: Direction;
+  size: number;
+  stopLevel: number | undefined;
+  limitLevel: number | undefined;
+}
+
+interface SimMarket {
+  eps: number;
+  lotStep: number;
+  bid: number;
+  ask: number;
+  positions: SimPosition[];
+}
+
+/**
+ * The simulated broker of backtest and `broker.kind: paper` (SPEC §3): broker-side stops fill at
+ * the tick's favourable price (a gap gives slippage), limits at the limit level; every action is
+ * applied at once at the current tick. Events reach the handler before `onTick`/`submit` return.
+ */
+export class SimBroker implements Broker {
+  private handler: BrokerEventHandler = () => undefined;
+  private readonly markets = new Map<string, SimMarket>();
+  private readonly byDeal = new Map<string, SimPosition>();
+  private now = 0;
+  private dealCount = 0;
+
+  constructor(markets: readonly MarketConfig[], private readonly dealPrefix = 'SIM') {
+    for (const cfg of markets) {
+      this.markets.set(cfg.market, {
+        eps: POINT_EPSILON * cfg.pointSize,
+        lotStep: cfg.lotStep,
+        bid: Number.NaN,
+        ask: Number.NaN,
+        positions: [],
+      });
+    }
+  }
+
+  setEventHandler(handler: BrokerEventHandler): void {
+    this.handler = handler;
+  }
+
+  /** SPEC §3 step 1: stops before limits, positions in order of entry. */
+  onTick(tick: Tick): void {
+    const m = this.markets.get(tick.market);
+    if (m === undefined) return;
+    this.now = tick.time;
+    m.bid = tick.bid;
+    m.ask = tick.ask;
+    if (m.positions.length === 0) return;
+    let hits: { p: SimPosition; level: number; cause: 'stop' | 'limit' }[] | undefined;
+    for (const p of m.positions) {
+      const sign = p.direction === 'BUY' ? 1 : -1;
+      const fav = sign > 0 ? tick.bid : tick.ask;
+      if (p.stopLevel !== undefined && sign * (fav - p.stopLevel) <= m.eps) {
+        (hits ??= []).push({ p, level: fav, cause: 'stop' });
+      } else if (p.limitLevel !== undefined && sign * (fav - p.limitLevel) >= -m.eps) {
+        (hits ??= []).push({ p, level: p.limitLevel, cause: 'limit' });
+      }
+    }
+    if (hits === undefined) return;
+    for (const hit of hits) this.fillClose(m, hit.p, hit.p.size, hit.level, hit.cause, undefined);
+  }
+
+  submit(action: BrokerAction): void {
+    const m = this.markets.get(action.market);
+    if (m === undefined) {
+      if (action.type !== 'open') return;
+      this.emit({ type: 'actionRejected', time: this.now, ref: action.ref, reason: `unknown market ${action.market}` });
+      return;
+    }
+    switch (action.type) {
+      case 'open': {
+        const level = action.direction === 'BUY' ? m.ask : m.bid;
+        if (Number.isNaN(level)) {
+          this.emit({ type: 'actionRejected', time: this.now, ref: action.ref, reason: 'no price yet' });
+          return;
+        }
+        const p: SimPosition = {
+          dealId: `${this.dealPrefix}${String(++this.dealCount).padStart(6, '0')}`,
+          market: action.market,
+          direction: action.direction,
+          size: action.size,
+          stopLevel: action.stopLevel,
+          limitLevel: action.limitLevel,
+        };
+        m.positions.push(p);
+        this.byDeal.set(p.dealId, p);
+        this.emit({
+          type: 'positionOpened',
+          time: this.now,
+          ref: action.ref,
+          dealId: p.dealId,
+          market: p.market,
+          direction: p.direction,
+          size: p.size,
+          level,
+          stopLevel: p.stopLevel,
+          limitLevel: p.limitLevel,
+          strategy: action.strategy,
+        });
+        return;
+      }
+      case 'amendStop': {
+        const p = this.byDeal.get(action.dealId);
+        if (p === undefined) {
+          this.emit({ type: 'actionRejected', time: this.now, ref: action.ref, reason: 'unknown deal' });
+          return;
+        }
+        p.stopLevel = action.stopLevel;
+        this.emit({
+          type: 'positionAmended',
+          time: this.now,
+          ref: action.ref,
+          dealId: p.dealId,
+          stopLevel: p.stopLevel,
+          limitLevel: p.limitLevel,
+        });
+        return;
+      }
+      case 'close': {
+        const p = this.byDeal.get(action.dealId);
+        if (p === undefined) {
+          this.emit({ type: 'actionRejected', time: this.now, ref: action.ref, reason: 'unknown deal' });
+          return;
+        }
+        const level = p.direction === 'BUY' ? m.bid : m.ask;
+        this.fillClose(m, p, Math.min(action.size, p.size), level, 'action', action.ref);
+        return;
+      }
+      default: {
+        const exhaustive: never = action;
+        throw new Error(`unknown action ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Open positions as the broker holds them. */
+  positions(): readonly Readonly<SimPosition>[] {
+    return [...this.byDeal.values()];
+  }
+
+  private fillClose(
+    m: SimMarket,
+    p: SimPosition,
+    size: number,
+    level: number,
+    cause: 'stop' | 'limit' | 'action',
+    ref: string | undefined,
+  ): void {
+    p.size = cleanSize(p.size - size, m.lotStep);
+    if (p.size <= 0) {
+      this.byDeal.delete(p.dealId);
+      m.positions.splice(m.positions.indexOf(p), 1);
+    }
+    this.emit({ type: 'positionClosed', time: this.now, ref, dealId: p.dealId, size, level, cause });
+  }
+
+  private emit(event: BrokerEvent): void {
+    this.handler(event);
+  }
+}

@@ -1,0 +1,677 @@
+import type { GuardConfig, MarketConfig, StrategyConfig } from '../domain/config.js';
+import type {
+  Action,
+  ActionRejectedEvent,
+  EngineEvent,
+  PositionAmendedEvent,
+  PositionClosedEvent,
+  PositionOpenedEvent,
+} from '../domain/events.js';
+import { InvariantError } from '../domain/errors.js';
+import type { Candle, EntryReason, ExitReason, JournalRow, StopReason, Tick } from '../domain/types.js';
+import type { EntryContext, EntryIntent, EntryPositionView, EntryStrategy } from '../entries/types.js';
+import { Atr } from './indicators/atr.js';
+import { CandleBuilder } from './indicators/candles.js';
+import { LocalTime } from './local-time.js';
+import { cleanSize, LevelRounder, POINT_EPSILON } from './numeric.js';
+import type { PositionState } from './position.js';
+import { atrStopPoints, atrTrailProposal } from './rules/atr-stop.js';
+import { fireNextRung, ladderProposal, ladderReason, lastClosingRung } from './rules/profit-ladder.js';
+import { profitLockProposal } from './rules/profit-lock.js';
+import { evaluateGuard, type GuardState } from './rules/strategy-guard.js';
+import { timeExitDue } from './rules/time-exit.js';
+import { activateTrailing, trailingProposal } from './rules/trailing-stop.js';
+import { virtualBreached, virtualCoolingDown, virtualStopApplies } from './rules/virtual-stop.js';
+
+/** Where the engine's decisions go. The run loop implements it; tests collect into arrays. */
+export interface EngineSink {
+  action(action: Action): void;
+  journal(row: JournalRow): void;
+  /** Lifecycle change worth persisting (SPEC §6.3): open, partial, rule activation, rung, close, guard. */
+  lifecycle(market: string | undefined): void;
+}
+
+export interface EngineSetup {
+  markets: readonly MarketConfig[];
+  strategies: Readonly<Record<string, StrategyConfig>>;
+  /** Entry strategy per market (absent = none). */
+  entries: ReadonlyMap<string, EntryStrategy>;
+}
+
+/** An open position with its value at the market's last prices. */
+export interface OpenPositionView {
+  position: Readonly<PositionState>;
+  price: number | undefined;
+  pnlPoints: number | undefined;
+  pnlAmount: number | undefined;
+}
+
+interface PendingOpen {
+  kind: 'open';
+  strategy: string;
+  reason: EntryReason;
+  virtual: boolean;
+  stopReason: StopReason;
+}
+interface PendingClose {
+  kind: 'close';
+  dealId: string;
+  size: number;
+  reason: ExitReason;
+  time: number;
+}
+interface PendingAmend {
+  kind: 'amend';
+  dealId: string;
+  level: number;
+  prevLevel: number | undefined;
+  prevReason: StopReason;
+}
+type Pending = PendingOpen | PendingClose | PendingAmend;
+
+/** Per-market runtime: configuration in price terms, indicators, last prices and positions. */
+class MarketRuntime {
+  readonly ps: number;
+  readonly eps: number;
+  readonly rounder: LevelRounder;
+  readonly minStop: number;
+  readonly stopStep: number;
+  readonly maxHoldMs: number | undefined;
+  readonly flatAtMs: number | undefined;
+  readonly localTime: LocalTime | undefined;
+  readonly atr: Atr | undefined;
+  readonly atrCandles: CandleBuilder | undefined;
+  readonly entryCandles: CandleBuilder | undefined;
+  readonly lastClosingRung: number;
+  bid = Number.NaN;
+  ask = Number.NaN;
+  readonly positions: PositionState[] = [];
+  readonly ctx: EntryContext;
+
+  constructor(
+    readonly cfg: MarketConfig,
+    readonly entry: EntryStrategy | undefined,
+  ) {
+    this.ps = cfg.pointSize;
+    this.eps = POINT_EPSILON * cfg.pointSize;
+    this.rounder = new LevelRounder(cfg.decimals, cfg.pointSize);
+    this.minStop = cfg.minStopDistance * cfg.pointSize;
+    this.stopStep = cfg.stopStep * cfg.pointSize;
+    const time = cfg.exits.time;
+    this.maxHoldMs = time?.maxHoldMinutes === undefined ? undefined : time.maxHoldMinutes * 60_000;
+    this.flatAtMs = time?.flatAtMinutes === undefined ? undefined : time.flatAtMinutes * 60_000;
+    this.localTime = this.flatAtMs === undefined ? undefined : new LocalTime(time?.timezone ?? 'UTC');
+    const atrCfg = cfg.exits.atrStop;
+    this.atr = atrCfg ? new Atr(atrCfg.period) : undefined;
+    this.atrCandles = atrCfg ? new CandleBuilder(atrCfg.timeframeMs) : undefined;
+    this.entryCandles = entry?.timeframeMs ? new CandleBuilder(entry.timeframeMs) : undefined;
+    this.lastClosingRung = cfg.exits.ladder ? lastClosingRung(cfg.exits.ladder) : -1;
+    const positions = this.positions;
+    // The view is computed only when an entry strategy asks for it: nothing allocated per tick.
+    this.ctx = {
+      get positions(): readonly EntryPositionView[] {
+        return positions.filter((p) => !p.closing);
+      },
+    };
+  }
+
+  flatDue(time: number): boolean {
+    return this.flatAtMs !== undefined && (this.localTime as LocalTime).timeOfDay(time) >= this.flatAtMs;
+  }
+}
+
+/**
+ * The pure engine (SPEC §2–§4): events in, actions and journal rows out, through the sink.
+ * No I/O, no clock, no randomness; the only time it knows is the time of the events.
+ *
+ * Closes are optimistic: once the engine sends a close it leaves that size alone, and the position
+ * stays valued at market until the fill arrives, so the strategy guard sees the same MTM whether
+ * the fill came at once (simulated broker) or later (live).
+ */
+export class Engine {
+  private readonly markets = new Map<string, MarketRuntime>();
+  private readonly byDeal = new Map<string, PositionState>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly guards = new Map<string, { cfg: GuardConfig; state: GuardState; evaluatedTick: number }>();
+  private readonly realised = new Map<string, number>();
+  /** Strategies that realised P&L on the current tick: their guard is looked at again before entries. */
+  private readonly realisedThisTick = new Set<string>();
+  private tickCount = 0;
+  private refCount = 0;
+  private now = 0;
+
+  constructor(
+    setup: EngineSetup,
+    private readonly sink: EngineSink,
+  ) {
+    for (const cfg of setup.markets) this.markets.set(cfg.market, new MarketRuntime(cfg, setup.entries.get(cfg.market)));
+    for (const [name, strategy] of Object.entries(setup.strategies)) {
+      if (strategy.guard)
+        this.guards.set(name, {
+          cfg: strategy.guard,
+          state: { realised: 0, peak: 0, stopped: undefined },
+          evaluatedTick: -1,
+        });
+    }
+  }
+
+  handle(event: EngineEvent): void {
+    switch (event.type) {
+      case 'tick':
+        this.onTick(event.tick);
+        return;
+      case 'positionOpened':
+        this.onOpened(event);
+        return;
+      case 'positionAmended':
+        this.onAmended(event);
+        return;
+      case 'positionClosed':
+        this.onClosed(event);
+        return;
+      case 'actionRejected':
+        this.onRejected(event);
+        return;
+      case 'clock':
+        this.onClock(event.time);
+        return;
+      default: {
+        const exhaustive: never = event;
+        throw new InvariantError(`unknown event ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
+  /** SPEC §3 steps 2 and 3 for one tick (step 1 belongs to the broker and runs before). */
+  onTick(tick: Tick): void {
+    const m = this.markets.get(tick.market);
+    if (m === undefined) return;
+    this.now = tick.time;
+    this.tickCount++;
+    m.bid = tick.bid;
+    m.ask = tick.ask;
+    // Candles before rules (SPEC §9): this tick's rules and entries see the candle it closed.
+    const mid = (tick.bid + tick.ask) / 2;
+    if (m.atrCandles !== undefined) {
+      const closed = m.atrCandles.update(tick.time, mid);
+      if (closed !== undefined) (m.atr as Atr).push(closed);
+    }
+    const entryCandle: Candle | undefined = m.entryCandles?.update(tick.time, mid);
+    const flatDue = m.flatDue(tick.time);
+
+    const positions = m.positions;
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i] as PositionState;
+      if (!p.closing) this.managePosition(m, p, tick, flatDue);
+    }
+
+    for (const strategy of this.realisedThisTick) this.checkGuard(strategy);
+
+    if (m.entry !== undefined) {
+      const intents = m.entry.onTick(tick, entryCandle, m.ctx);
+      if (intents !== undefined && intents.length > 0) this.applyIntents(m, intents, tick, flatDue);
+    }
+    this.realisedThisTick.clear();
+  }
+
+  private managePosition(m: MarketRuntime, p: PositionState, tick: Tick, flatDue: boolean): void {
+    const fav = p.sign > 0 ? tick.bid : tick.ask;
+    const eps = m.eps;
+    // Live: a tick that reaches the broker stop or limit belongs to the broker (SPEC §3.2).
+    if (p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= eps) return;
+    if (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -eps) return;
+
+    if (p.sign * (fav - p.best) > 0) p.best = fav;
+
+    const exits = m.cfg.exits;
+    if (exits.virtualStop !== undefined && virtualBreached(p, fav, eps)) {
+      if (!virtualCoolingDown(p, tick.time, exits.virtualStop)) this.closeRest(p, 'VIRTUAL_STOP');
+      return;
+    }
+
+    const timeReason = timeExitDue(p, tick.time, flatDue, m.maxHoldMs);
+    if (timeReason !== undefined) {
+      this.closeRest(p, timeReason);
+      return;
+    }
+
+    const guard = this.guards.get(p.strategy);
+    if (guard !== undefined) {
+      if (guard.evaluatedTick !== this.tickCount) {
+        guard.evaluatedTick = this.tickCount;
+        this.checkGuard(p.strategy);
+      }
+      if (guard.state.stopped !== undefined) {
+        // Tripped now or earlier (a close that was rejected, a position adopted since): close.
+        if (!p.closing) this.closeRest(p, guard.state.stopped);
+        return;
+      }
+    }
+
+    const ladder = exits.ladder;
+    if (ladder !== undefined && p.risk > 0) {
+      let fired = false;
+      for (;;) {
+        const size = fireNextRung(p, fav, ladder, m.lastClosingRung, m.cfg.lotStep, eps);
+        if (size === undefined) break;
+        fired = true;
+        if (size > 0) this.closeSize(p, size, 'PROFIT_TARGET');
+        if (p.closing) break;
+      }
+      if (fired) this.sink.lifecycle(p.market);
+      if (p.closing) return;
+    }
+
+    if (exits.trailing !== undefined && activateTrailing(p, fav, exits.trailing, m.ps)) this.sink.lifecycle(p.market);
+    this.moveStop(m, p, fav);
+  }
+
+  /** SPEC §3 steps 2.6–2.8: the tightest proposal, an immediate close, or an amend. */
+  private moveStop(m: MarketRuntime, p: PositionState, fav: number): void {
+    const exits = m.cfg.exits;
+    const eps = m.eps;
+    const sign = p.sign;
+    const current = p.stopLevel;
+    let candidate: number | undefined;
+    let reason: StopReason = 'STOP';
+    let fromLadder = false;
+    // In §4 order; a later rule must be strictly tighter to win a tie.
+    const consider = (level: number | undefined, why: StopReason, ladder: boolean): void => {
+      if (level === undefined) return;
+      if (current !== undefined && sign * (level - current) <= eps) return;
+      if (candidate !== undefined && sign * (level - candidate) <= eps) return;
+      candidate = level;
+      reason = why;
+      fromLadder = ladder;
+    };
+    if (exits.trailing !== undefined) consider(trailingProposal(p, exits.trailing, m.ps), 'TRAILING_STOP', false);
+    if (exits.atrStop !== undefined) consider(atrTrailProposal(p, exits.atrStop, m.atr?.value), 'ATR_STOP', false);
+    if (exits.ladder !== undefined) consider(ladderProposal(p), 'LADDER_STOP', true);
+    if (exits.profitLock !== undefined) consider(profitLockProposal(p, exits.profitLock, m.ps), 'PROFIT_LOCK', false);
+    if (candidate === undefined) return;
+
+    if (sign * (candidate - fav) >= -eps) {
+      this.closeRest(p, fromLadder ? ladderReason(p, candidate, eps) : reason);
+      return;
+    }
+    const clampAt = fav - sign * m.minStop;
+    let level = sign * (candidate - clampAt) > 0 ? clampAt : candidate;
+    level = m.rounder.round(level);
+    if (current !== undefined) {
+      const gain = sign * (level - current);
+      if (gain <= eps || gain < m.stopStep - eps) return;
+    }
+    // An amend carries both levels; with the limit this close to the price the broker would refuse it.
+    if (p.limitLevel !== undefined && sign * (p.limitLevel - fav) < m.minStop - eps) return;
+    if (fromLadder) reason = ladderReason(p, level, eps);
+    const ref = this.nextRef();
+    this.pending.set(ref, { kind: 'amend', dealId: p.dealId, level, prevLevel: current, prevReason: p.stopReason });
+    p.stopLevel = level;
+    p.stopReason = reason;
+    this.sink.action({
+      type: 'amendStop',
+      ref,
+      dealId: p.dealId,
+      market: p.market,
+      stopLevel: level,
+      limitLevel: p.limitLevel,
+      reason,
+    });
+  }
+
+  /** MTM of a strategy: realised P&L plus its open positions valued at their markets' last prices. */
+  strategyMtm(strategy: string): number {
+    let mtm = this.realised.get(strategy) ?? 0;
+    for (const m of this.markets.values()) {
+      for (const p of m.positions) {
+        if (p.strategy !== strategy) continue;
+        const fav = p.sign > 0 ? m.bid : m.ask;
+        if (Number.isNaN(fav)) continue;
+        mtm += ((p.sign * (fav - p.entryPrice)) / m.ps) * p.size * m.cfg.valuePerPoint;
+      }
+    }
+    return mtm;
+  }
+
+  private checkGuard(strategy: string): void {
+    const guard = this.guards.get(strategy);
+    if (guard === undefined || guard.state.stopped !== undefined) return;
+    const mtm = this.strategyMtm(strategy);
+    const trip = evaluateGuard(guard.state, guard.cfg, mtm);
+    if (trip === undefined) return;
+    this.sink.action({
+      type: 'alert',
+      ref: this.nextRef(),
+      level: 'error',
+      message: `strategy ${strategy} stopped (${trip}): MTM ${mtm.toFixed(2)}, peak ${guard.state.peak.toFixed(2)}; no new entries until its state is cleared`,
+      data: { strategy, reason: trip, mtm, peak: guard.state.peak, realised: guard.state.realised },
+    });
+    for (const m of this.markets.values()) {
+      for (const p of m.positions) if (p.strategy === strategy && !p.closing) this.closeRest(p, trip);
+    }
+    this.sink.lifecycle(undefined);
+  }
+
+  private applyIntents(m: MarketRuntime, intents: readonly EntryIntent[], tick: Tick, flatDue: boolean): void {
+    for (const intent of intents) {
+      if (intent.kind === 'exit') {
+        const p = this.byDeal.get(intent.dealId);
+        if (p !== undefined && !p.closing) this.closeRest(p, 'SIGNAL_EXIT');
+        continue;
+      }
+      const strategy = intent.strategy ?? m.cfg.strategy;
+      // SPEC §3 step 3: no entry for a stopped strategy, nor after flatAt until local midnight.
+      if (flatDue || this.guards.get(strategy)?.state.stopped !== undefined) continue;
+      this.open(m, intent, strategy, tick);
+    }
+  }
+
+  /** SPEC §3.1: initial levels of a new position, from the price it is expected to fill at. */
+  private open(
+    m: MarketRuntime,
+    intent: Extract<EntryIntent, { kind: 'open' }>,
+    strategy: string,
+    tick: Tick,
+  ): void {
+    const cfg = m.cfg;
+    const sign = intent.direction === 'BUY' ? 1 : -1;
+    const price = sign > 0 ? tick.ask : tick.bid;
+    const size = intent.size ?? cfg.entry.size;
+    if (size === undefined || !(size > 0)) {
+      this.alert('warn', `${cfg.market}: entry without a size ignored`, { market: cfg.market });
+      return;
+    }
+    let stopPoints = intent.stopPoints;
+    let atrBased = false;
+    if (stopPoints === undefined && cfg.exits.atrStop !== undefined) {
+      stopPoints = atrStopPoints(cfg.exits.atrStop, m.atr?.value, m.ps);
+      atrBased = stopPoints !== undefined;
+    }
+    if (stopPoints === undefined) stopPoints = cfg.entry.stopPoints;
+    const limitPoints = intent.limitPoints ?? cfg.entry.limitPoints;
+    const virtual = virtualStopApplies(cfg.exits.virtualStop, stopPoints);
+    const brokerStopPoints = virtual
+      ? Math.max(cfg.exits.virtualStop?.safetyDistance ?? 0, cfg.minStopDistance)
+      : stopPoints === undefined
+        ? undefined
+        : Math.max(stopPoints, cfg.minStopDistance);
+    const stopLevel = brokerStopPoints === undefined ? undefined : m.rounder.round(price - sign * brokerStopPoints * m.ps);
+    const limitDistance = limitPoints === undefined ? undefined : Math.max(limitPoints, cfg.minStopDistance);
+    const limitLevel = limitDistance === undefined ? undefined : m.rounder.round(price + sign * limitDistance * m.ps);
+    const ref = this.nextRef();
+    const reason = m.entry?.reason ?? 'SIGNAL';
+    this.pending.set(ref, {
+      kind: 'open',
+      strategy,
+      reason,
+      virtual,
+      stopReason: atrBased && !virtual ? 'ATR_STOP' : 'STOP',
+    });
+    this.sink.action({
+      type: 'open',
+      ref,
+      market: cfg.market,
+      direction: intent.direction,
+      size,
+      expectedLevel: price,
+      stopLevel,
+      limitLevel,
+      stopDistance: brokerStopPoints,
+      limitDistance,
+      strategy,
+      reason,
+    });
+  }
+
+  private onOpened(ev: PositionOpenedEvent): void {
+    const m = this.markets.get(ev.market);
+    if (m === undefined || this.byDeal.has(ev.dealId)) return;
+    const info = ev.ref === undefined ? undefined : this.pending.get(ev.ref);
+    if (ev.ref !== undefined) this.pending.delete(ev.ref);
+    const open = info?.kind === 'open' ? info : undefined;
+    const sign = ev.direction === 'BUY' ? 1 : -1;
+    const vs = m.cfg.exits.virtualStop;
+    const ownStopPoints = ev.stopLevel === undefined ? undefined : Math.abs(ev.level - ev.stopLevel) / m.ps;
+    const virtual = open !== undefined ? open.virtual : virtualStopApplies(vs, ownStopPoints);
+    const virtualLevel = virtual && vs !== undefined ? m.rounder.round(ev.level - sign * vs.distance * m.ps) : undefined;
+    const initialStop = virtualLevel ?? ev.stopLevel;
+    const fav = sign > 0 ? m.bid : m.ask;
+    const p: PositionState = {
+      dealId: ev.dealId,
+      market: ev.market,
+      strategy: open?.strategy ?? ev.strategy ?? m.cfg.strategy,
+      direction: ev.direction,
+      sign,
+      size: ev.size,
+      originalSize: ev.size,
+      entryPrice: ev.level,
+      entryTime: ev.time,
+      entryReason: open?.reason ?? 'ADOPTED',
+      stopLevel: ev.stopLevel,
+      stopReason: open?.stopReason ?? 'STOP',
+      limitLevel: ev.limitLevel,
+      initialStop,
+      risk: initialStop === undefined ? 0 : Math.abs(ev.level - initialStop),
+      best: Number.isNaN(fav) ? ev.level : fav,
+      trailingActive: false,
+      ladderNext: 0,
+      ladderLock: undefined,
+      virtualLevel,
+      virtualRejectedAt: undefined,
+      pendingClose: 0,
+      closing: false,
+    };
+    m.positions.push(p);
+    this.byDeal.set(p.dealId, p);
+    this.sink.journal({
+      time: ev.time,
+      market: p.market,
+      dealId: p.dealId,
+      strategy: p.strategy,
+      direction: p.direction,
+      action: 'ENTRY',
+      size: p.size,
+      price: p.entryPrice,
+      stopLevel: p.stopLevel,
+      reason: p.entryReason,
+    });
+    this.sink.lifecycle(p.market);
+  }
+
+  private onAmended(ev: PositionAmendedEvent): void {
+    const info = ev.ref === undefined ? undefined : this.pending.get(ev.ref);
+    if (info?.kind === 'amend') {
+      this.pending.delete(ev.ref as string);
+      return; // our own amend: the level was set when it was sent
+    }
+    const p = this.byDeal.get(ev.dealId);
+    if (p === undefined) return;
+    // Changed outside trailguard (or found on restart): the broker's levels win.
+    if (ev.stopLevel !== undefined) p.stopLevel = ev.stopLevel;
+    if (ev.limitLevel !== undefined) p.limitLevel = ev.limitLevel;
+  }
+
+  private onClosed(ev: PositionClosedEvent): void {
+    const p = this.byDeal.get(ev.dealId);
+    const info = ev.ref === undefined ? undefined : this.pending.get(ev.ref);
+    if (info?.kind === 'close') this.pending.delete(ev.ref as string);
+    if (p === undefined) return;
+    const m = this.markets.get(p.market) as MarketRuntime;
+    let reason: ExitReason;
+    switch (ev.cause) {
+      case 'action':
+        reason = info?.kind === 'close' ? info.reason : 'CLOSED_EXTERNALLY';
+        break;
+      case 'stop':
+        reason = p.stopReason;
+        break;
+      case 'limit':
+        reason = 'TAKE_PROFIT';
+        break;
+      case 'external':
+        reason = 'CLOSED_EXTERNALLY';
+        break;
+      case 'manual':
+        reason = 'MANUAL';
+        break;
+      default: {
+        const exhaustive: never = ev.cause;
+        throw new InvariantError(`unknown close cause ${String(exhaustive)}`);
+      }
+    }
+    if (info?.kind === 'close') p.pendingClose = Math.max(0, cleanSize(p.pendingClose - info.size, m.cfg.lotStep));
+    else this.realisedThisTick.add(p.strategy); // our own closes were counted when sent
+    const size = Math.min(ev.size, p.size);
+    const remaining = cleanSize(p.size - size, m.cfg.lotStep);
+    const move = p.sign * (ev.level - p.entryPrice);
+    const pnlPoints = move / m.ps;
+    const pnlAmount = pnlPoints * size * m.cfg.valuePerPoint;
+    this.realised.set(p.strategy, (this.realised.get(p.strategy) ?? 0) + pnlAmount);
+    const guard = this.guards.get(p.strategy);
+    if (guard !== undefined) guard.state.realised += pnlAmount;
+    this.sink.journal({
+      time: ev.time,
+      market: p.market,
+      dealId: p.dealId,
+      strategy: p.strategy,
+      direction: p.direction,
+      action: remaining > 0 ? 'PARTIAL' : 'EXIT',
+      size,
+      price: ev.level,
+      stopLevel: p.stopLevel,
+      pnlPoints,
+      pnlAmount,
+      rMultiple: p.risk > 0 ? move / p.risk : undefined,
+      reason,
+      heldMs: ev.time - p.entryTime,
+    });
+    p.size = remaining;
+    if (remaining <= 0) {
+      this.byDeal.delete(p.dealId);
+      const index = m.positions.indexOf(p);
+      if (index >= 0) m.positions.splice(index, 1);
+    } else if (p.pendingClose <= 0) {
+      p.closing = false;
+    }
+    this.sink.lifecycle(p.market);
+  }
+
+  private onRejected(ev: ActionRejectedEvent): void {
+    const info = this.pending.get(ev.ref);
+    if (info === undefined) return;
+    this.pending.delete(ev.ref);
+    switch (info.kind) {
+      case 'open':
+        this.alert('warn', `open rejected by the broker: ${ev.reason}`, { ref: ev.ref, reason: ev.reason });
+        return;
+      case 'close': {
+        const p = this.byDeal.get(info.dealId);
+        if (p === undefined) return;
+        const m = this.markets.get(p.market) as MarketRuntime;
+        p.pendingClose = Math.max(0, cleanSize(p.pendingClose - info.size, m.cfg.lotStep));
+        if (p.pendingClose <= 0) p.closing = false;
+        if (info.reason === 'VIRTUAL_STOP') p.virtualRejectedAt = info.time;
+        this.alert('warn', `close of ${info.dealId} (${info.reason}) rejected by the broker: ${ev.reason}`, {
+          dealId: info.dealId,
+          reason: ev.reason,
+        });
+        return;
+      }
+      case 'amend': {
+        const p = this.byDeal.get(info.dealId);
+        if (p !== undefined && p.stopLevel === info.level) {
+          p.stopLevel = info.prevLevel;
+          p.stopReason = info.prevReason;
+        }
+        this.alert('warn', `stop amend of ${info.dealId} to ${info.level} rejected by the broker: ${ev.reason}`, {
+          dealId: info.dealId,
+          reason: ev.reason,
+        });
+        return;
+      }
+      default: {
+        const exhaustive: never = info;
+        throw new InvariantError(`unknown pending action ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
+  /** Live, when no tick arrives: time exits still fall due (SPEC §2 `clock`). */
+  private onClock(time: number): void {
+    this.now = Math.max(this.now, time);
+    for (const m of this.markets.values()) {
+      if (m.flatAtMs === undefined && m.maxHoldMs === undefined) continue;
+      const flatDue = m.flatDue(time);
+      for (const p of m.positions) {
+        if (p.closing) continue;
+        const reason = timeExitDue(p, time, flatDue, m.maxHoldMs);
+        if (reason !== undefined) this.closeRest(p, reason);
+      }
+    }
+  }
+
+  private closeRest(p: PositionState, reason: ExitReason): void {
+    const m = this.markets.get(p.market) as MarketRuntime;
+    const size = cleanSize(p.size - p.pendingClose, m.cfg.lotStep);
+    if (size <= 0) return;
+    p.closing = true;
+    this.sendClose(p, size, reason);
+  }
+
+  private closeSize(p: PositionState, size: number, reason: ExitReason): void {
+    const m = this.markets.get(p.market) as MarketRuntime;
+    const left = cleanSize(p.size - p.pendingClose, m.cfg.lotStep);
+    if (size >= left) {
+      this.closeRest(p, reason);
+      return;
+    }
+    this.sendClose(p, size, reason);
+  }
+
+  private sendClose(p: PositionState, size: number, reason: ExitReason): void {
+    const m = this.markets.get(p.market) as MarketRuntime;
+    p.pendingClose = cleanSize(p.pendingClose + size, m.cfg.lotStep);
+    const ref = this.nextRef();
+    this.pending.set(ref, { kind: 'close', dealId: p.dealId, size, reason, time: this.now });
+    this.realisedThisTick.add(p.strategy);
+    this.sink.action({ type: 'close', ref, dealId: p.dealId, market: p.market, direction: p.direction, size, reason });
+  }
+
+  private alert(level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void {
+    this.sink.action({ type: 'alert', ref: this.nextRef(), level, message, data });
+  }
+
+  private nextRef(): string {
+    return `A${++this.refCount}`;
+  }
+
+  /** Open positions with their value at the last prices (for summaries and `positions`). */
+  openPositions(): OpenPositionView[] {
+    const out: OpenPositionView[] = [];
+    for (const m of this.markets.values()) {
+      for (const p of m.positions) {
+        const fav = p.sign > 0 ? m.bid : m.ask;
+        if (Number.isNaN(fav)) {
+          out.push({ position: p, price: undefined, pnlPoints: undefined, pnlAmount: undefined });
+          continue;
+        }
+        const pnlPoints = (p.sign * (fav - p.entryPrice)) / m.ps;
+        out.push({ position: p, price: fav, pnlPoints, pnlAmount: pnlPoints * p.size * m.cfg.valuePerPoint });
+      }
+    }
+    return out;
+  }
+
+  position(dealId: string): Readonly<PositionState> | undefined {
+    return this.byDeal.get(dealId);
+  }
+
+  guardState(strategy: string): Readonly<GuardState> | undefined {
+    return this.guards.get(strategy)?.state;
+  }
+
+  /** Number of actions still waiting for the broker's answer. */
+  pendingCount(): number {
+    return this.pending.size;
+  }
+}

@@ -1,0 +1,42 @@
+import type { Candle } from '../../domain/types.js';
+
+/** Parses "30s", "1m", "15m", "4h", "1d" into milliseconds; undefined when malformed. */
+export function parseTimeframe(text: string): number | undefined {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (!(n > 0)) return undefined;
+  const unit = m[2] === 's' ? 1_000 : m[2] === 'm' ? 60_000 : m[2] === 'h' ? 3_600_000 : 86_400_000;
+  return n * unit;
+}
+
+/**
+ * Builds candles from mid prices in buckets aligned to the Unix epoch (SPEC §4.3, §9): a candle
+ * closes on the first tick of a later bucket; a bucket without ticks makes no candle.
+ */
+export class CandleBuilder {
+  private bucket = Number.NaN;
+  private open = 0;
+  private high = 0;
+  private low = 0;
+  private close = 0;
+
+  constructor(readonly timeframeMs: number) {}
+
+  /** Adds a mid price; returns the candle this tick closed, if any. */
+  update(time: number, mid: number): Candle | undefined {
+    const bucket = time - (((time % this.timeframeMs) + this.timeframeMs) % this.timeframeMs);
+    if (bucket === this.bucket) {
+      if (mid > this.high) this.high = mid;
+      if (mid < this.low) this.low = mid;
+      this.close = mid;
+      return undefined;
+    }
+    const closed: Candle | undefined = Number.isNaN(this.bucket)
+      ? undefined
+      : { start: this.bucket, open: this.open, high: this.high, low: this.low, close: this.close };
+    this.bucket = bucket;
+    this.open = this.high = this.low = this.close = mid;
+    return closed;
+  }
+}

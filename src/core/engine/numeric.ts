@@ -1,0 +1,56 @@
+/**
+ * Decimal-safe decisions on binary floats (SPEC §9 "Arithmetic"): comparisons carry a tolerance
+ * of 1e-9 points and rounding is half away from zero with a guard of the same size, so that
+ * (1.10253 − 1.10003) / 0.0001 counts as 25 points, not 24.9999….
+ */
+
+export const POINT_EPSILON = 1e-9;
+
+/** Number of decimals needed to write `step` exactly (0.01 → 2, 0.5 → 1, 1 → 0). */
+export function decimalsOf(step: number): number {
+  for (let d = 0; d <= 12; d++) {
+    const scaled = step * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-9 * Math.max(1, scaled)) return d;
+  }
+  return 12;
+}
+
+/** Rounds half away from zero to `decimals`, treating values within `guard` steps of .5 as .5. */
+export function roundHalfAway(value: number, decimals: number, guard = 1e-9): number {
+  const factor = 10 ** decimals;
+  const scaled = Math.abs(value) * factor;
+  const rounded = Math.floor(scaled + 0.5 + guard) / factor;
+  return value < 0 ? -rounded : rounded;
+}
+
+/** Rounding for price levels of one market: the guard is 1e-9 points expressed in steps of 10^-decimals. */
+export class LevelRounder {
+  private readonly factor: number;
+  private readonly guard: number;
+  constructor(decimals: number, pointSize: number) {
+    this.factor = 10 ** decimals;
+    this.guard = POINT_EPSILON * pointSize * this.factor;
+  }
+  round(value: number): number {
+    const scaled = Math.abs(value) * this.factor;
+    const rounded = Math.floor(scaled + 0.5 + this.guard) / this.factor;
+    return value < 0 ? -rounded : rounded;
+  }
+}
+
+/** Sizes: floor to a multiple of `lotStep` (with tolerance), written cleanly. */
+export function floorToStep(value: number, step: number): number {
+  const n = Math.floor(value / step + 1e-9);
+  return roundHalfAway(n * step, decimalsOf(step));
+}
+
+/** Cleans float noise from a size after subtraction (sizes are multiples of lotStep). */
+export function cleanSize(value: number, step: number): number {
+  return roundHalfAway(value, decimalsOf(step) + 2);
+}
+
+/** Rounds to 8 decimals for the journal (SPEC §6.2); -0 becomes 0. */
+export function round8(value: number): number {
+  const r = roundHalfAway(value, 8, 1e-7);
+  return r === 0 ? 0 : r;
+}

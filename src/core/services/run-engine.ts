@@ -1,0 +1,84 @@
+import type { Action, AlertAction } from '../domain/events.js';
+import type { JournalRow, Tick } from '../domain/types.js';
+import { Engine, type EngineSetup, type EngineSink } from '../engine/engine.js';
+import type { Broker, BrokerAction, BrokerEvent } from '../ports/broker.js';
+import type { Journal } from '../ports/journal.js';
+
+export interface RunEngineOptions {
+  setup: EngineSetup;
+  broker: Broker;
+  journal: Journal;
+  /** Also sees every journal row (summaries, status lines). */
+  onJournalRow?: ((row: JournalRow) => void) | undefined;
+  onAlert?: ((alert: AlertAction) => void) | undefined;
+  /** A lifecycle change to persist (live); undefined market = strategy-level state. */
+  onLifecycle?: ((market: string | undefined) => void) | undefined;
+  /** Sees every action before the broker does (dry-run logging, tests). */
+  onAction?: ((action: BrokerAction) => void) | undefined;
+}
+
+/**
+ * The one loop of both modes (STYLE habit 5): ticks go to the broker (which fills its own stops
+ * and limits) and then to the engine; the engine's actions go to the broker; the broker's events
+ * go back to the engine. Backtest and live differ only in the broker and where ticks come from.
+ */
+export class EngineRunner implements EngineSink {
+  readonly engine: Engine;
+  private readonly queue: BrokerAction[] = [];
+  private flushing = false;
+
+  constructor(private readonly options: RunEngineOptions) {
+    this.engine = new Engine(options.setup, this);
+    options.broker.setEventHandler((event) => this.onBrokerEvent(event));
+  }
+
+  /** SPEC §3 for one tick. Synchronous: the simulated broker answers before this returns. */
+  processTick(tick: Tick): void {
+    this.options.broker.onTick(tick);
+    this.engine.onTick(tick);
+    this.flush();
+  }
+
+  onBrokerEvent(event: BrokerEvent): void {
+    this.engine.handle(event);
+    this.flush();
+  }
+
+  /** Time passing without ticks (live time exits). */
+  onClock(time: number): void {
+    this.engine.handle({ type: 'clock', time });
+    this.flush();
+  }
+
+  action(action: Action): void {
+    if (action.type === 'alert') {
+      this.options.onAlert?.(action);
+      return;
+    }
+    this.queue.push(action);
+  }
+
+  journal(row: JournalRow): void {
+    this.options.journal.append([row]);
+    this.options.onJournalRow?.(row);
+  }
+
+  lifecycle(market: string | undefined): void {
+    this.options.onLifecycle?.(market);
+  }
+
+  private flush(): void {
+    if (this.flushing) return; // events fired by a submit land here; the outer loop sends what they add
+    this.flushing = true;
+    try {
+      for (let i = 0; i < this.queue.length; i++) {
+        const action = this.queue[i] as BrokerAction;
+        this.options.onAction?.(action);
+        this.options.broker.submit(action);
+      }
+      this.queue.length = 0;
+    } finally {
+      this.flushing = false;
+    }
+  }
+}

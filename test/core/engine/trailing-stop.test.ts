@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { brief, DAX, eurusd, EURUSD, harness, market, scriptedEntry } from '../../support/engine-harness.js';
+
+describe('trailing stop (SPEC §4.1)', () => {
+  // Each row: entry at t=1 (price 100, stop 50 points), then the listed bids (ask = bid);
+  // the last column is what the journal must say.
+  it.each([
+    {
+      why: 'BUY: profit exactly activateAt activates; stop follows best − distance; a gap below the stop fills at the bid',
+      direction: 'BUY' as const,
+      prices: [124.9, 125, 130, 119],
+      expected: ['ENTRY BUY 1@100 stop=50 SIGNAL', 'EXIT BUY 1@119 stop=120 TRAILING_STOP pts=19'],
+      amends: [115, 120],
+    },
+    {
+      why: 'BUY: 24.9 points never activates, the initial stop stays',
+      direction: 'BUY' as const,
+      prices: [124.9, 110, 49],
+      expected: ['ENTRY BUY 1@100 stop=50 SIGNAL', 'EXIT BUY 1@49 stop=50 STOP pts=-51'],
+      amends: [],
+    },
+    {
+      why: 'SELL mirrors BUY: the stop moves down and fills at the ask',
+      direction: 'SELL' as const,
+      prices: [75.1, 75, 70, 81],
+      expected: ['ENTRY SELL 1@100 stop=150 SIGNAL', 'EXIT SELL 1@81 stop=80 TRAILING_STOP pts=19'],
+      amends: [85, 80],
+    },
+    {
+      why: 'a pull-back after activation never loosens the stop',
+      direction: 'BUY' as const,
+      prices: [130, 125, 126, 127, 119.5],
+      expected: ['ENTRY BUY 1@100 stop=50 SIGNAL', 'EXIT BUY 1@119.5 stop=120 TRAILING_STOP pts=19.5'],
+      amends: [120],
+    },
+  ])('$why', ({ direction, prices, expected, amends }) => {
+    const h = harness({
+      markets: [market({ exits: { trailing: { activateAt: 25, distance: 10 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction, stopPoints: 50 }]) },
+    });
+    h.tick(1, 100);
+    prices.forEach((p, i) => h.tick(2 + i, p));
+    expect(brief(h.journal.rows)).toEqual(expected);
+    expect(h.actions.filter((a) => a.type === 'amendStop').map((a) => (a.type === 'amendStop' ? a.stopLevel : 0))).toEqual(amends);
+  });
+
+  it('EURUSD: (1.10253 − 1.10003) / 0.0001 is 25 points, so the rule activates', () => {
+    const h = harness({
+      markets: [eurusd({ exits: { trailing: { activateAt: 25, distance: 10 } } })],
+      entries: { [EURUSD]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(1, 1.10003);
+    h.tick(2, 1.10253);
+    const amend = h.actions.find((a) => a.type === 'amendStop');
+    expect(amend, 'a 25-point profit must activate a 25-point trailing stop').toBeDefined();
+    expect(amend?.type === 'amendStop' && amend.stopLevel).toBe(1.10153);
+  });
+
+  it('stopStep: an improvement smaller than stopStep points is not sent', () => {
+    const h = harness({
+      markets: [market({ stopStep: 2, exits: { trailing: { activateAt: 5, distance: 10 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(1, 100);
+    h.tick(2, 105); // proposes 95: first move from 50
+    h.tick(3, 106); // 96: only 1 point better
+    h.tick(4, 107); // 97: 2 points better than 95
+    const levels = h.actions.flatMap((a) => (a.type === 'amendStop' ? [a.stopLevel] : []));
+    expect(levels).toEqual([95, 97]);
+  });
+
+  it('minStopDistance clamps the proposal to bid − minStop', () => {
+    const h = harness({
+      markets: [market({ minStopDistance: 6, exits: { trailing: { activateAt: 5, distance: 2 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(1, 100);
+    h.tick(2, 110); // proposes 108, clamped to 104
+    const levels = h.actions.flatMap((a) => (a.type === 'amendStop' ? [a.stopLevel] : []));
+    expect(levels).toEqual([104]);
+  });
+
+  it('a limit closer than minStopDistance blocks the amend (the broker would refuse both levels)', () => {
+    const h = harness({
+      markets: [market({ minStopDistance: 6, exits: { trailing: { activateAt: 5, distance: 2 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50, limitPoints: 14 }]) },
+    });
+    h.tick(1, 100); // limit 114
+    h.tick(2, 109); // limit 5 points away < 6: no amend
+    expect(h.actions.filter((a) => a.type === 'amendStop')).toEqual([]);
+    h.tick(3, 114); // limit hit: TAKE_PROFIT at 114
+    expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@114 stop=50 TAKE_PROFIT pts=14');
+  });
+
+  it('a proposal at or beyond the price closes at market with the rule reason', () => {
+    const h = harness({
+      markets: [market({ exits: { trailing: { activateAt: 5, distance: 0 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(1, 100);
+    h.tick(2, 106); // distance 0: proposal = bid → would trigger at once
+    expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@106 stop=50 TRAILING_STOP pts=6');
+  });
+});
