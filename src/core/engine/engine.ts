@@ -59,6 +59,8 @@ interface PendingClose {
   size: number;
   reason: ExitReason;
   time: number;
+  /** Broker stop in force when the close was sent: the journal's "level just before the close". */
+  stopLevel: number | undefined;
 }
 interface PendingAmend {
   kind: 'amend';
@@ -538,7 +540,7 @@ export class Engine {
       action: remaining > 0 ? 'PARTIAL' : 'EXIT',
       size,
       price: ev.level,
-      stopLevel: p.stopLevel,
+      stopLevel: info?.kind === 'close' ? info.stopLevel : p.stopLevel,
       pnlPoints,
       pnlAmount,
       rMultiple: p.risk > 0 ? move / p.risk : undefined,
@@ -632,7 +634,7 @@ export class Engine {
     const m = this.markets.get(p.market) as MarketRuntime;
     p.pendingClose = cleanSize(p.pendingClose + size, m.cfg.lotStep);
     const ref = this.nextRef();
-    this.pending.set(ref, { kind: 'close', dealId: p.dealId, size, reason, time: this.now });
+    this.pending.set(ref, { kind: 'close', dealId: p.dealId, size, reason, time: this.now, stopLevel: p.stopLevel });
     this.realisedThisTick.add(p.strategy);
     this.sink.action({ type: 'close', ref, dealId: p.dealId, market: p.market, direction: p.direction, size, reason });
   }

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { brief, DAX, eurusd, EURUSD, harness, market, scriptedEntry } from '../../support/engine-harness.js';
+
+describe('strategy guard (SPEC §4.6)', () => {
+  it('MTM across markets ≤ maxDrawdown closes every position of the strategy in every market and blocks entries', () => {
+    const h = harness({
+      markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
+      strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+      entries: {
+        [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 500 }, { at: 10, direction: 'BUY', stopPoints: 500 }]),
+        [EURUSD]: scriptedEntry([{ at: 2, direction: 'SELL', stopPoints: 500 }]),
+      },
+    });
+    h.tick(1, 100);
+    h.tick(2, 1.1, 1.1, EURUSD);
+    h.tick(3, 1.1020, 1.1020, EURUSD); // EURUSD −20 points × 1 = −20
+    h.tick(4, 70); // DAX −30 → MTM −50: trips on this DAX tick
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 1@100 stop=-400 SIGNAL',
+      'ENTRY SELL 1@1.1 stop=1.15 SIGNAL',
+      'EXIT BUY 1@70 stop=-400 STRATEGY_DRAWDOWN pts=-30',
+      'EXIT SELL 1@1.102 stop=1.15 STRATEGY_DRAWDOWN pts=-20',
+    ]);
+    expect(h.alerts.map((a) => a.data['reason'])).toEqual(['STRATEGY_DRAWDOWN']);
+    h.tick(10, 100);
+    expect(h.journal.rows, 'a stopped strategy takes no new entries').toHaveLength(4);
+  });
+
+  it('trail: after a peak above minPeak, MTM ≤ peak × (1 − trailFraction) trips STRATEGY_TRAIL', () => {
+    const h = harness({
+      markets: [market({ strategy: 's' })],
+      strategies: { s: { guard: { trailFraction: 0.5, minPeak: 10 } } },
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 500 }]) },
+    });
+    h.tick(1, 100);
+    h.tick(2, 110); // peak 10: not above minPeak
+    h.tick(3, 104); // 4 ≤ 5 but peak is not > minPeak
+    expect(h.journal.rows).toHaveLength(1);
+    h.tick(4, 120); // peak 20
+    h.tick(5, 110.1); // 10.1 > 10
+    expect(h.journal.rows).toHaveLength(1);
+    h.tick(6, 110); // 10 ≤ 20 × 0.5
+    expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@110 stop=-400 STRATEGY_TRAIL pts=10');
+  });
+
+  it('a loss realised by a broker stop while flat stops the strategy before the entry on that tick', () => {
+    const h = harness({
+      markets: [market({ strategy: 's' })],
+      strategies: { s: { guard: { maxDrawdown: -10, minPeak: 0 } } },
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 10 }, { at: 2, direction: 'BUY', stopPoints: 10 }]) },
+    });
+    h.tick(1, 100);
+    h.tick(2, 90); // stop hit: −10 realised, guard re-checked before entries → no second entry
+    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 1@100 stop=90 SIGNAL', 'EXIT BUY 1@90 stop=90 STOP pts=-10']);
+    expect(h.alerts).toHaveLength(1);
+  });
+});
+
+describe('time exits (SPEC §4.7)', () => {
+  const london = { flatAtMinutes: 21 * 60 + 55, timezone: 'Europe/London' };
+  it.each([
+    { why: 'summer (BST, UTC+1): 21:55 London is 20:55 UTC', before: '2024-07-01T20:54:59.999Z', at: '2024-07-01T20:55:00.000Z' },
+    { why: 'winter (GMT): 21:55 London is 21:55 UTC', before: '2024-01-15T21:54:59.999Z', at: '2024-01-15T21:55:00.000Z' },
+    { why: 'the day after the spring change', before: '2024-03-31T20:54:59.000Z', at: '2024-03-31T20:55:00.000Z' },
+  ])('flatAt closes at or after local time: $why', ({ before, at }) => {
+    const t0 = Date.parse(before) - 3_600_000;
+    const h = harness({
+      markets: [market({ exits: { time: london } })],
+      entries: { [DAX]: scriptedEntry([{ at: t0, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(t0, 100);
+    h.tick(Date.parse(before), 101);
+    expect(h.journal.rows).toHaveLength(1);
+    h.tick(Date.parse(at), 102);
+    expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@102 stop=50 END_OF_DAY pts=2');
+  });
+
+  it('after flatAt no entry until local midnight; a signal due then is dropped', () => {
+    const late = Date.parse('2024-07-01T21:30:00Z'); // 22:30 BST
+    const nextDay = Date.parse('2024-07-01T23:00:00Z'); // 00:00 BST on 2 July
+    const h = harness({
+      markets: [market({ exits: { time: london } })],
+      entries: { [DAX]: scriptedEntry([{ at: late, direction: 'BUY', stopPoints: 50 }, { at: nextDay, direction: 'SELL', stopPoints: 50 }]) },
+    });
+    h.tick(late, 100);
+    h.tick(nextDay - 1, 100);
+    expect(h.journal.rows).toEqual([]);
+    h.tick(nextDay, 100);
+    expect(brief(h.journal.rows)).toEqual(['ENTRY SELL 1@100 stop=150 SIGNAL']);
+  });
+
+  it('maxHoldMinutes closes with TIME_EXIT once held that long; END_OF_DAY wins when both are due', () => {
+    const h = harness({
+      markets: [market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 10 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(0, 100);
+    h.tick(599_999, 100);
+    expect(h.journal.rows).toHaveLength(1);
+    h.tick(600_000, 101);
+    expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@101 stop=50 TIME_EXIT pts=1');
+    expect(h.journal.rows.at(-1)?.heldMs).toBe(600_000);
+
+    const both = harness({
+      markets: [market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 10, flatAtMinutes: 10 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    both.tick(0, 100);
+    both.tick(600_000, 100);
+    expect(both.journal.rows.at(-1)?.reason).toBe('END_OF_DAY');
+  });
+
+  it('the clock event closes a position held too long when no tick arrives (live)', () => {
+    const h = harness({
+      markets: [market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } })],
+      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(0, 100);
+    h.runner.onClock(60_000);
+    expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@100 stop=50 TIME_EXIT pts=0');
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { breakoutEntry } from '../../../src/core/entries/breakout.js';
+import { emaCrossEntry } from '../../../src/core/entries/ema-cross.js';
+import { signalsEntry } from '../../../src/core/entries/signals.js';
+import { brief, DAX, harness, market } from '../../support/engine-harness.js';
+
+const MIN = 60_000;
+
+/** One tick per minute at the given mid prices, then one more tick to close the last candle. */
+function feed(h: ReturnType<typeof harness>, closes: number[]) {
+  closes.forEach((c, i) => h.tick(i * MIN, c));
+  h.tick(closes.length * MIN, closes.at(-1) ?? 0);
+}
+
+describe('entries (SPEC §5)', () => {
+  it('signals: each row enters on the first tick of its market at or after its time; positions stack', () => {
+    const h = harness({
+      markets: [market()],
+      entries: {
+        [DAX]: signalsEntry([
+          { time: 5, market: DAX, direction: 'BUY', size: 1, stopPoints: 10 },
+          { time: 5, market: DAX, direction: 'SELL', size: 2, limitPoints: 20 },
+        ]),
+      },
+    });
+    h.tick(4, 100);
+    expect(h.journal.rows).toEqual([]);
+    h.tick(7, 101, 102);
+    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 1@102 stop=92 SIGNAL', 'ENTRY SELL 2@101 stop= SIGNAL']);
+    expect(h.actions[1]?.type === 'open' && h.actions[1].limitLevel).toBe(81);
+  });
+
+  it('ema-cross: fast crossing above slow BUYs at the candle close; the opposite cross exits and reverses on the same tick', () => {
+    const h = harness({
+      markets: [market({ entry: { kind: 'ema-cross', timeframeMs: MIN, fast: 2, slow: 3, size: 1 } })],
+      entries: { [DAX]: emaCrossEntry({ timeframeMs: MIN, fast: 2, slow: 3 }) },
+    });
+    // closes 10,10,10 → both EMAs 10; then 13 → fast 12 > slow 11.5 (cross up); later falls.
+    feed(h, [10, 10, 10, 13, 13, 5]);
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 1@13 stop= EMA_CROSS',
+      'EXIT BUY 1@5 stop= SIGNAL_EXIT pts=-8',
+      'ENTRY SELL 1@5 stop= EMA_CROSS',
+    ]);
+  });
+
+  it('breakout: a close above the highest high of the previous `period` candles BUYs, only when flat', () => {
+    const h = harness({
+      markets: [market({ entry: { kind: 'breakout', timeframeMs: MIN, period: 2, size: 1, stopPoints: 50 } })],
+      entries: { [DAX]: breakoutEntry({ timeframeMs: MIN, period: 2 }) },
+    });
+    feed(h, [10, 11, 12, 13]);
+    // candle 2 (12) breaks 10..11 → BUY at the tick that closed it (price 13); candle 3 breaks too, not flat.
+    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 1@13 stop=-37 BREAKOUT']);
+  });
+});
