@@ -1,0 +1,38 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'out/**', 'fixtures/**', 'backtest-out/**', '.bench-cache/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    rules: {
+      'import-x/no-cycle': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    // The pure core: no node I/O, no adapters, no oclif (STYLE.md "functional core").
+    files: ['src/core/domain/**', 'src/core/engine/**', 'src/core/entries/**', 'src/core/ports/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', '**/adapters/**', '**/services/**', '@oclif/*', 'fs', 'path', 'os'] },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'the engine takes time from events' },
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'the engine takes time from events' },
+        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'the engine is deterministic' },
+      ],
+    },
+  },
+  {
+    files: ['test/**', 'bench/**', 'bin/**'],
+    rules: { 'no-console': 'off' },
+  },
+);

@@ -1,0 +1,106 @@
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Config, MarketConfig, SignalRow } from '../domain/config.js';
+import { UserError } from '../domain/errors.js';
+import type { Candle, Tick } from '../domain/types.js';
+import { loadSignals } from '../adapters/files/signals.js';
+import { breakoutEntry } from '../entries/breakout.js';
+import { emaCrossEntry } from '../entries/ema-cross.js';
+import { signalsEntry } from '../entries/signals.js';
+import type { EntryContext, EntryIntent, EntryStrategy } from '../entries/types.js';
+import { parseTimeframe } from '../engine/indicators/candles.js';
+
+/** What a user's entry module exports (SPEC §5 `module`): see fixtures/entries/ for an example. */
+export interface EntryModule {
+  createEntry(params: {
+    market: string;
+    options: Record<string, unknown>;
+  }): {
+    timeframe?: string;
+    onTick(tick: Tick, candle: Candle | undefined, ctx: EntryContext): readonly EntryIntent[] | undefined | void;
+  };
+}
+
+/** Builds the entry strategy of every market (absent for `none`: such a market only manages). */
+export async function buildEntries(config: Config, markets: readonly MarketConfig[]): Promise<Map<string, EntryStrategy>> {
+  const entries = new Map<string, EntryStrategy>();
+  const signalFiles = new Map<string, SignalRow[]>();
+  for (const m of markets) {
+    const e = m.entry;
+    switch (e.kind) {
+      case 'none':
+        break;
+      case 'signals': {
+        let rows = signalFiles.get(e.file);
+        if (rows === undefined) {
+          rows = await loadSignals(e.file);
+          signalFiles.set(e.file, rows);
+        }
+        entries.set(m.market, signalsEntry(rows.filter((r) => r.market === m.market)));
+        break;
+      }
+      case 'ema-cross':
+        entries.set(m.market, emaCrossEntry(e));
+        break;
+      case 'breakout':
+        entries.set(m.market, breakoutEntry(e));
+        break;
+      case 'module':
+        entries.set(m.market, await loadEntryModule(e.path, m.market, e.options ?? {}));
+        break;
+      default: {
+        const exhaustive: never = e;
+        throw new UserError(`unknown entry kind ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+  void config;
+  return entries;
+}
+
+async function importModule(path: string): Promise<unknown> {
+  const full = resolve(path);
+  const ext = extname(full);
+  try {
+    if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
+      // Node 20 cannot import TypeScript: tsx compiles it on the fly.
+      const { tsImport } = await import('tsx/esm/api');
+      return await tsImport(pathToFileURL(full).href, import.meta.url);
+    }
+    return await import(pathToFileURL(full).href);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(full)) {
+      throw new UserError(`entry module not found: ${full}`, 'check markets.<market>.entry.path in the config');
+    }
+    throw new UserError(`entry module ${full} failed to load: ${(error as Error).message}`);
+  }
+}
+
+export async function loadEntryModule(path: string, market: string, options: Record<string, unknown>): Promise<EntryStrategy> {
+  const mod = (await importModule(path)) as Partial<EntryModule> & { default?: Partial<EntryModule> };
+  const create = mod.createEntry ?? mod.default?.createEntry;
+  if (typeof create !== 'function') {
+    throw new UserError(`entry module ${path} must export a function createEntry({ market, options })`);
+  }
+  const instance = create({ market, options });
+  if (instance === null || typeof instance !== 'object' || typeof instance.onTick !== 'function') {
+    throw new UserError(`createEntry() of ${path} must return an object with onTick(tick, candle, ctx)`);
+  }
+  let timeframeMs: number | undefined;
+  if (instance.timeframe !== undefined) {
+    timeframeMs = parseTimeframe(instance.timeframe);
+    if (timeframeMs === undefined) throw new UserError(`entry module ${path}: timeframe "${instance.timeframe}" is not like 1m, 15m, 1h, 1d`);
+  }
+  return {
+    reason: 'MODULE',
+    timeframeMs,
+    onTick: (tick, candle, ctx) => {
+      // The module must not keep or change the engine's reused tick object.
+      const result = instance.onTick({ ...tick }, candle, ctx);
+      if (result === undefined || result === null) return undefined;
+      if (!Array.isArray(result)) throw new UserError(`entry module ${path}: onTick must return an array of intents or nothing`);
+      return result as readonly EntryIntent[];
+    },
+  };
+}
