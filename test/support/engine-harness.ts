@@ -46,7 +46,7 @@ export class MemoryJournal implements Journal {
 
 /** An entry that opens exactly the positions a test scripts, at the given tick times. */
 export function scriptedEntry(
-  script: { at: number; direction: 'BUY' | 'SELL'; size?: number; stopPoints?: number; limitPoints?: number; strategy?: string }[],
+  script: { at: number; direction: 'BUY' | 'SELL'; size?: number | undefined; stopPoints?: number | undefined; limitPoints?: number | undefined; strategy?: string | undefined }[],
 ): EntryStrategy {
   let next = 0;
   return {

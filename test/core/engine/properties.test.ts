@@ -55,7 +55,7 @@ type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 function run(s: Scenario) {
   const entries = [...s.entries].sort((a, b) => a.at - b.at).map((e) => ({ ...e, at: e.at * 15_000 }));
   const h = harness({
-    markets: [market({ minStopDistance: s.minStop, stopStep: s.stopStep, exits: s.exits as ExitsConfig })],
+    markets: [market({ minStopDistance: s.minStop, stopStep: s.stopStep, exits: s.exits as unknown as ExitsConfig })],
     entries: { [DAX]: scriptedEntry(entries) },
     strategies: {},
   });
