@@ -14,7 +14,7 @@ import { Atr } from './indicators/atr.js';
 import { CandleBuilder } from './indicators/candles.js';
 import { LocalTime } from './local-time.js';
 import { cleanSize, LevelRounder, POINT_EPSILON } from './numeric.js';
-import type { PositionState } from './position.js';
+import type { PositionSnapshot, PositionState } from './position.js';
 import { atrStopPoints, atrTrailProposal } from './rules/atr-stop.js';
 import { fireNextRung, ladderProposal, ladderReason, lastClosingRung } from './rules/profit-ladder.js';
 import { profitLockProposal } from './rules/profit-lock.js';
@@ -134,8 +134,7 @@ export class Engine {
   private readonly markets = new Map<string, MarketRuntime>();
   private readonly byDeal = new Map<string, PositionState>();
   private readonly pending = new Map<string, Pending>();
-  private readonly guards = new Map<string, { cfg: GuardConfig; state: GuardState; evaluatedTick: number }>();
-  private readonly realised = new Map<string, number>();
+  private readonly guards = new Map<string, { readonly cfg: GuardConfig; state: GuardState; evaluatedTick: number }>();
   /** Strategies that realised P&L on the current tick: their guard is looked at again before entries. */
   private readonly realisedThisTick = new Set<string>();
   private tickCount = 0;
@@ -321,9 +320,9 @@ export class Engine {
     });
   }
 
-  /** MTM of a strategy: realised P&L plus its open positions valued at their markets' last prices. */
+  /** MTM of a guarded strategy: realised P&L plus its open positions valued at their markets' last prices. */
   strategyMtm(strategy: string): number {
-    let mtm = this.realised.get(strategy) ?? 0;
+    let mtm = this.guards.get(strategy)?.state.realised ?? 0;
     for (const m of this.markets.values()) {
       for (const p of m.positions) {
         if (p.strategy !== strategy) continue;
@@ -528,7 +527,6 @@ export class Engine {
     const move = p.sign * (ev.level - p.entryPrice);
     const pnlPoints = move / m.ps;
     const pnlAmount = pnlPoints * size * m.cfg.valuePerPoint;
-    this.realised.set(p.strategy, (this.realised.get(p.strategy) ?? 0) + pnlAmount);
     const guard = this.guards.get(p.strategy);
     if (guard !== undefined) guard.state.realised += pnlAmount;
     this.sink.journal({
@@ -662,6 +660,73 @@ export class Engine {
       }
     }
     return out;
+  }
+
+  /** Lifecycle fields of a market's positions, for the state file (SPEC §6.3). */
+  exportPositions(market: string): PositionSnapshot[] {
+    const m = this.markets.get(market);
+    if (m === undefined) return [];
+    return m.positions.map((p) => ({
+      dealId: p.dealId,
+      market: p.market,
+      strategy: p.strategy,
+      direction: p.direction,
+      size: p.size,
+      originalSize: p.originalSize,
+      entryPrice: p.entryPrice,
+      entryTime: p.entryTime,
+      entryReason: p.entryReason,
+      stopReason: p.stopReason,
+      initialStop: p.initialStop,
+      risk: p.risk,
+      best: p.best,
+      trailingActive: p.trailingActive,
+      ladderNext: p.ladderNext,
+      ladderLock: p.ladderLock,
+      virtualLevel: p.virtualLevel,
+    }));
+  }
+
+  exportGuards(): Record<string, GuardState> {
+    const out: Record<string, GuardState> = {};
+    for (const [name, g] of this.guards) out[name] = { ...g.state };
+    return out;
+  }
+
+  /**
+   * Resumes a saved position after a restart: the stop and limit are the broker's, the size is
+   * the broker's, the trailing state continues from the saved best price (the next tick brings it
+   * up to date). Writes no journal row.
+   */
+  restorePosition(snapshot: PositionSnapshot, broker: { size: number; stopLevel?: number | undefined; limitLevel?: number | undefined }): void {
+    const m = this.markets.get(snapshot.market);
+    if (m === undefined || this.byDeal.has(snapshot.dealId)) return;
+    const p: PositionState = {
+      ...snapshot,
+      sign: snapshot.direction === 'BUY' ? 1 : -1,
+      size: broker.size,
+      stopLevel: broker.stopLevel,
+      limitLevel: broker.limitLevel,
+      virtualRejectedAt: undefined,
+      pendingClose: 0,
+      closing: false,
+    };
+    m.positions.push(p);
+    m.positions.sort((a, b) => a.entryTime - b.entryTime);
+    this.byDeal.set(p.dealId, p);
+  }
+
+  restoreGuards(saved: Readonly<Record<string, GuardState>>): void {
+    for (const [name, state] of Object.entries(saved)) {
+      const g = this.guards.get(name);
+      if (g !== undefined) g.state = { ...state };
+    }
+  }
+
+  /** Forgets a strategy's guard state (`state clear`): realised P&L, peak and the stopped flag. */
+  resetGuard(strategy: string): void {
+    const g = this.guards.get(strategy);
+    if (g !== undefined) g.state = { realised: 0, peak: 0, stopped: undefined };
   }
 
   position(dealId: string): Readonly<PositionState> | undefined {

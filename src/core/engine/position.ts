@@ -44,3 +44,9 @@ export interface PositionState {
 export function favourable(p: PositionState, bid: number, ask: number): number {
   return p.sign > 0 ? bid : ask;
 }
+
+/** What the state file keeps of a position: lifecycle facts only, never the stop level (SPEC §6.3). */
+export type PositionSnapshot = Omit<
+  PositionState,
+  'sign' | 'stopLevel' | 'limitLevel' | 'virtualRejectedAt' | 'pendingClose' | 'closing'
+>;

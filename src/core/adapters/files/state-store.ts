@@ -1,0 +1,186 @@
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../../domain/errors.js';
+import type { MarketState, StateStore, StrategiesState } from '../../ports/state-store.js';
+
+const STRATEGIES_FILE = '_strategies.json';
+const LOCK_FILE = '.lock';
+
+const num = z.number().finite();
+const snapshotSchema = z.object({
+  dealId: z.string(),
+  market: z.string(),
+  strategy: z.string(),
+  direction: z.enum(['BUY', 'SELL']),
+  size: num,
+  originalSize: num,
+  entryPrice: num,
+  entryTime: num,
+  entryReason: z.enum(['SIGNAL', 'EMA_CROSS', 'BREAKOUT', 'MODULE', 'ADOPTED']),
+  stopReason: z.enum(['STOP', 'TRAILING_STOP', 'ATR_STOP', 'BREAKEVEN_STOP', 'LADDER_STOP', 'PROFIT_LOCK']),
+  initialStop: num.optional(),
+  risk: num,
+  best: num,
+  trailingActive: z.boolean(),
+  ladderNext: z.number().int().nonnegative(),
+  ladderLock: num.optional(),
+  virtualLevel: num.optional(),
+});
+const marketSchema = z.object({ version: z.literal(1), market: z.string(), positions: z.array(snapshotSchema) });
+const strategiesSchema = z.object({
+  version: z.literal(1),
+  guards: z.record(
+    z.string(),
+    z.object({ realised: num, peak: num, stopped: z.enum(['STRATEGY_DRAWDOWN', 'STRATEGY_TRAIL']).optional() }),
+  ),
+});
+
+/** File name of a market: epics contain dots, never slashes; anything odd is escaped. */
+function fileOf(market: string): string {
+  return `${market.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}.json`;
+}
+function marketOf(file: string): string {
+  return decodeURIComponent(file.slice(0, -'.json'.length));
+}
+
+/** temp file, fsync, rename, fsync the directory: a crash leaves the old file or the new one, never half of one. */
+export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    const bytes = Buffer.from(text, 'utf8');
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dir = openSync(join(path, '..'), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/** JSON state files, one per market, mode 0600 (SPEC §6.3). JSON without `undefined` keys. */
+export class JsonStateStore implements StateStore {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  readMarket(market: string): MarketState | undefined {
+    return this.read(join(this.dir, fileOf(market)), marketSchema) as MarketState | undefined;
+  }
+
+  writeMarket(state: MarketState): void {
+    const path = join(this.dir, fileOf(state.market));
+    if (state.positions.length === 0) {
+      rmSync(path, { force: true });
+      return;
+    }
+    writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  listMarkets(): string[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json') && f !== STRATEGIES_FILE)
+      .map(marketOf)
+      .sort();
+  }
+
+  deleteMarket(market: string): void {
+    rmSync(join(this.dir, fileOf(market)), { force: true });
+  }
+
+  readStrategies(): StrategiesState | undefined {
+    return this.read(join(this.dir, STRATEGIES_FILE), strategiesSchema) as StrategiesState | undefined;
+  }
+
+  writeStrategies(state: StrategiesState): void {
+    writeFileAtomic(join(this.dir, STRATEGIES_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  private read(path: string, schema: z.ZodType): unknown {
+    if (!existsSync(path)) return undefined;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new UserError(`state file ${path} is not valid JSON: ${(error as Error).message}`, 'inspect it, or remove it with `trailguard state clear` once IG shows the position is handled');
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UserError(`state file ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+    }
+    return parsed.data;
+  }
+}
+
+/**
+ * One process per state directory (SPEC §6.3): a lock file holding the pid. A lock left by a
+ * process that no longer exists (a crash, SIGKILL) is taken over.
+ */
+export class StateLock {
+  private held = false;
+  readonly path: string;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.path = join(dir, LOCK_FILE);
+  }
+
+  acquire(): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(this.path, 'wx', 0o600);
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        this.held = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const pid = Number(readFileSync(this.path, 'utf8').trim());
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+          throw new UserError(
+            `state directory ${join(this.path, '..')} is in use by process ${pid}`,
+            'stop the other trailguard first (only one process may manage a state directory)',
+          );
+        }
+        unlinkSync(this.path); // stale: its process is gone
+      }
+    }
+    throw new UserError(`could not take the lock ${this.path}`);
+  }
+
+  release(): void {
+    if (!this.held) return;
+    rmSync(this.path, { force: true });
+    this.held = false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

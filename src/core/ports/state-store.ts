@@ -1,0 +1,24 @@
+import type { PositionSnapshot } from '../engine/position.js';
+import type { GuardState } from '../engine/rules/strategy-guard.js';
+
+/** One market's saved state (SPEC §6.3). */
+export interface MarketState {
+  version: 1;
+  market: string;
+  positions: PositionSnapshot[];
+}
+
+export interface StrategiesState {
+  version: 1;
+  guards: Record<string, GuardState>;
+}
+
+export interface StateStore {
+  readMarket(market: string): MarketState | undefined;
+  /** Writes atomically; an empty position list deletes the file. */
+  writeMarket(state: MarketState): void;
+  listMarkets(): string[];
+  deleteMarket(market: string): void;
+  readStrategies(): StrategiesState | undefined;
+  writeStrategies(state: StrategiesState): void;
+}

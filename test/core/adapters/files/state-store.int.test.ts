@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JsonStateStore, StateLock } from '../../../../src/core/adapters/files/state-store.js';
+import type { MarketState } from '../../../../src/core/ports/state-store.js';
+
+const state: MarketState = {
+  version: 1,
+  market: 'IX.D.DAX.DAILY.IP',
+  positions: [
+    {
+      dealId: 'DIAAAA1',
+      market: 'IX.D.DAX.DAILY.IP',
+      strategy: 'scalper',
+      direction: 'BUY',
+      size: 1,
+      originalSize: 1,
+      entryPrice: 100,
+      entryTime: 1,
+      entryReason: 'SIGNAL',
+      stopReason: 'STOP',
+      initialStop: 90,
+      risk: 10,
+      best: 112,
+      trailingActive: true,
+      ladderNext: 1,
+      ladderLock: 0,
+      virtualLevel: undefined,
+    },
+  ],
+};
+
+describe('JSON state store (SPEC §6.3)', () => {
+  it('writes atomically with mode 0600, reads back, deletes the file when no position is left', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-state-'));
+    const store = new JsonStateStore(dir);
+    store.writeMarket(state);
+    const file = join(dir, 'IX.D.DAX.DAILY.IP.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp')), 'no temporary file left behind').toEqual([]);
+    expect(store.readMarket(state.market)?.positions[0]?.best).toBe(112);
+    expect(store.listMarkets()).toEqual(['IX.D.DAX.DAILY.IP']);
+    store.writeMarket({ ...state, positions: [] });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('a corrupt state file is a clear error naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-state-'));
+    writeFileSync(join(dir, 'X.json'), '{"version": 1, "market": "X", "positions": [{"dealId": 3}]}');
+    expect(() => new JsonStateStore(dir).readMarket('X')).toThrow(/X\.json/);
+  });
+
+  it('a second process on the same state directory is refused; a stale lock is taken over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-lock-'));
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    try {
+      writeFileSync(join(dir, '.lock'), `${child.pid}\n`);
+      expect(() => new StateLock(dir).acquire()).toThrow(/in use by process/);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const lock = new StateLock(dir);
+    lock.acquire(); // the holder is dead now
+    expect(readFileSync(join(dir, '.lock'), 'utf8').trim()).toBe(String(process.pid));
+    lock.release();
+    expect(existsSync(join(dir, '.lock'))).toBe(false);
+  });
+});
