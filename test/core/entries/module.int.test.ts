@@ -1,0 +1,34 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadEntryModule } from '../../../src/core/services/entries.js';
+import { brief, DAX, harness, market } from '../../support/engine-harness.js';
+
+const MIN = 60_000;
+
+describe('user entry modules (SPEC §5 module)', () => {
+  it.each([
+    ['JavaScript', 'fixtures/entries/momentum.mjs'],
+    ['TypeScript through tsx', 'fixtures/entries/momentum.ts'],
+  ])('%s: the example module enters on a large candle body, reason MODULE', async (_kind, path) => {
+    const entry = await loadEntryModule(path, DAX, { minBody: 8 });
+    const h = harness({ markets: [market({ entry: { kind: 'module', path, size: 1, stopPoints: 20 } })], entries: { [DAX]: entry } });
+    h.tick(0, 100);
+    h.tick(30_000, 110); // candle 0: 100 → 110, body 10
+    h.tick(MIN, 111); // closes it: BUY at 111
+    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 1@111 stop=91 MODULE']);
+  });
+
+  it.each([
+    ['a missing file', 'nope.mjs', /not found/],
+    ['no createEntry export', 'export const x = 1;', /must export a function createEntry/],
+    ['createEntry without onTick', 'export function createEntry() { return {}; }', /onTick/],
+    ['a bad timeframe', "export function createEntry() { return { timeframe: '1w', onTick() {} }; }", /timeframe "1w"/],
+  ])('%s is a clear input error', async (_why, source, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-mod-'));
+    const path = join(dir, 'entry.mjs');
+    if (source !== 'nope.mjs') writeFileSync(path, source);
+    await expect(loadEntryModule(source === 'nope.mjs' ? join(dir, 'nope.mjs') : path, DAX, {})).rejects.toThrow(message);
+  });
+});
