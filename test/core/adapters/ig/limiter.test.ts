@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimiter, StopAmendCoalescer } from '../../../../src/core/adapters/ig/limiter.js';
+
+/** A clock that only moves when the limiter sleeps: waits are measured, not lived. */
+function fakeTime(start = 0) {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+    sleeps,
+  };
+}
+
+describe('RateLimiter', () => {
+  it('lets `max` requests through at once, then waits for the oldest to leave the window', async () => {
+    const t = fakeTime();
+    const limiter = new RateLimiter({
+      accountNonTrading: { max: 3, windowMs: 1000 },
+      appNonTrading: { max: 100, windowMs: 1000 },
+      now: t.now,
+      sleep: t.sleep,
+    });
+    for (let i = 0; i < 3; i++) await limiter.acquire('nonTrading');
+    expect(t.now(), 'three reads fit in the window without waiting').toBe(0);
+    await limiter.acquire('nonTrading');
+    expect(t.now(), 'the fourth read waits until the first is a window old').toBe(1000);
+  });
+
+  it('counts deals and reads in separate account buckets', async () => {
+    const t = fakeTime();
+    const limiter = new RateLimiter({
+      accountTrading: { max: 1, windowMs: 60_000 },
+      accountNonTrading: { max: 1, windowMs: 60_000 },
+      appNonTrading: { max: 10, windowMs: 60_000 },
+      now: t.now,
+      sleep: t.sleep,
+    });
+    await limiter.acquire('nonTrading');
+    await limiter.acquire('trading');
+    expect(t.now(), 'a deal is not slowed by a read').toBe(0);
+  });
+
+  it('the per-app read bucket is shared with the account read bucket: the tighter one rules', async () => {
+    const t = fakeTime();
+    const limiter = new RateLimiter({
+      accountNonTrading: { max: 10, windowMs: 60_000 },
+      appNonTrading: { max: 2, windowMs: 60_000 },
+      now: t.now,
+      sleep: t.sleep,
+    });
+    await limiter.acquire('nonTrading');
+    await limiter.acquire('nonTrading');
+    await limiter.acquire('nonTrading');
+    expect(t.now()).toBe(60_000);
+  });
+
+  it('serves requests in arrival order', async () => {
+    const t = fakeTime();
+    const limiter = new RateLimiter({ accountTrading: { max: 1, windowMs: 100 }, now: t.now, sleep: t.sleep });
+    const order: number[] = [];
+    await Promise.all([1, 2, 3].map((n) => limiter.acquire('trading').then(() => order.push(n))));
+    expect(order).toEqual([1, 2, 3]);
+    expect(t.now()).toBe(200);
+  });
+
+  it('pause() holds every request back', async () => {
+    const t = fakeTime();
+    const limiter = new RateLimiter({ now: t.now, sleep: t.sleep });
+    limiter.pause(5000);
+    await limiter.acquire('trading');
+    expect(t.now()).toBe(5000);
+  });
+
+  it('defaults to IG live allowances: 30 reads a minute per account', async () => {
+    const t = fakeTime();
+    const limiter = new RateLimiter({ now: t.now, sleep: t.sleep });
+    for (let i = 0; i < 30; i++) await limiter.acquire('nonTrading');
+    expect(t.now()).toBe(0);
+    await limiter.acquire('nonTrading');
+    expect(t.now()).toBe(60_000);
+  });
+});
+
+/** A promise settled by hand. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('StopAmendCoalescer', () => {
+  it('sends only the latest of the amends queued behind one in flight', async () => {
+    const sent: number[] = [];
+    const gates: ReturnType<typeof deferred<string>>[] = [];
+    const coalescer = new StopAmendCoalescer<number, string>((_dealId, level) => {
+      sent.push(level);
+      const gate = deferred<string>();
+      gates.push(gate);
+      return gate.promise;
+    });
+    const first = coalescer.submit('D1', 100);
+    const second = coalescer.submit('D1', 101);
+    const third = coalescer.submit('D1', 102);
+    expect(sent, 'while 100 is in flight nothing else goes out').toEqual([100]);
+    gates[0]?.resolve('ok-100');
+    expect(await first).toEqual({ status: 'sent', result: 'ok-100' });
+    expect(await second, '101 was replaced by 102 before it could go').toEqual({ status: 'superseded' });
+    await Promise.resolve();
+    expect(sent, 'then only the latest level is sent').toEqual([100, 102]);
+    gates[1]?.resolve('ok-102');
+    expect(await third).toEqual({ status: 'sent', result: 'ok-102' });
+  });
+
+  it('keeps deals apart', async () => {
+    const sent: string[] = [];
+    const coalescer = new StopAmendCoalescer<number, string>(async (dealId, level) => {
+      sent.push(`${dealId}@${level}`);
+      return 'ok';
+    });
+    await Promise.all([coalescer.submit('A', 1), coalescer.submit('B', 2)]);
+    expect(sent.sort()).toEqual(['A@1', 'B@2']);
+  });
+
+  it('a failed amend rejects its caller and the queued one still goes out', async () => {
+    const sent: number[] = [];
+    const gate = deferred<string>();
+    const coalescer = new StopAmendCoalescer<number, string>((_d, level) => {
+      sent.push(level);
+      return level === 1 ? gate.promise : Promise.resolve('ok-2');
+    });
+    const first = coalescer.submit('D', 1);
+    const second = coalescer.submit('D', 2);
+    gate.reject(new Error('boom'));
+    await expect(first).rejects.toThrow('boom');
+    expect(await second).toEqual({ status: 'sent', result: 'ok-2' });
+    expect(sent).toEqual([1, 2]);
+    expect(coalescer.inFlight).toBe(0);
+  });
+});

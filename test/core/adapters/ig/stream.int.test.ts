@@ -1,0 +1,232 @@
+/**
+ * IgStream (lightstreamer-client-node) against the fake IG Lightstreamer endpoint on 127.0.0.1.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Tick } from '../../../../src/core/domain/types.js';
+import { positionUpdateToEvents } from '../../../../src/core/adapters/ig/mapper.js';
+import { IgRestClient, type IgSession } from '../../../../src/core/adapters/ig/rest-client.js';
+import { IgStream, type IgStreamOptions, type IgTradeEvent } from '../../../../src/core/adapters/ig/stream.js';
+import { startFakeIg, type FakeIg } from '../../../support/fake-ig/index.js';
+
+const EPIC = 'IX.D.DAX.DAILY.IP';
+const DAX = { epic: EPIC, bid: 18000, ask: 18001, minStopDistance: 6, decimals: 1 };
+const CHART = `CHART:${EPIC}:TICK`;
+
+let ig: FakeIg;
+let rest: IgRestClient;
+let session: IgSession;
+let stream: IgStream | undefined;
+let ticks: Tick[];
+let trades: IgTradeEvent[];
+let statuses: string[];
+let errors: Error[];
+
+beforeEach(async () => {
+  ig = await startFakeIg({ markets: [DAX] });
+  rest = new IgRestClient({
+    credentials: { apiKey: ig.apiKey, identifier: ig.identifier, password: ig.password },
+    restUrl: ig.restUrl,
+    settle: { confirmDelayMs: 5, lookupDelayMs: 5 },
+  });
+  session = await rest.login();
+  ticks = [];
+  trades = [];
+  statuses = [];
+  errors = [];
+});
+
+afterEach(async () => {
+  stream?.disconnect();
+  stream = undefined;
+  await ig.close();
+});
+
+function openStream(over: Partial<IgStreamOptions> = {}): IgStream {
+  stream = new IgStream({
+    endpoint: session.lightstreamerEndpoint,
+    accountId: session.accountId,
+    tokens: { cst: session.cst, securityToken: session.securityToken },
+    // the fake speaks WebSocket only; IG speaks both
+    forcedTransport: 'WS-STREAMING',
+    staleCheckIntervalMs: 0,
+    reconnectDelayMs: 10,
+    onTick: (t) => ticks.push({ ...t }),
+    onTradeEvent: (e) => trades.push(e),
+    onStatus: (s) => statuses.push(s),
+    onError: (e) => errors.push(e),
+    ...over,
+  });
+  stream.subscribeMarket(EPIC);
+  stream.connect();
+  return stream;
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function subscribed(s: IgStream): Promise<void> {
+  await waitFor('the stream to connect', () => s.connected);
+  await waitFor(
+    'both subscriptions on the server',
+    () => ig.subscriptions().includes(CHART) && ig.subscriptions().includes(`TRADE:${session.accountId}`),
+  );
+}
+
+describe('IgStream', () => {
+  it('connects with the account id and CST/XST password, and receives ticks', async () => {
+    const s = openStream();
+    await subscribed(s);
+    expect(statuses).toContain('CONNECTED:WS-STREAMING');
+    const time = Date.now();
+    ig.pushTick({ epic: EPIC, bid: 18002.5, ask: 18003.5, time });
+    await waitFor('a tick', () => ticks.length === 1);
+    expect(ticks[0]).toEqual({ time, market: EPIC, bid: 18002.5, ask: 18003.5 });
+  });
+
+  it('receives CONFIRMS and OPU of a deal, and the OPU maps to domain events', async () => {
+    const s = openStream();
+    await subscribed(s);
+    const confirm = await rest.openPosition({
+      epic: EPIC,
+      direction: 'BUY',
+      size: 1,
+      stopLevel: 17990,
+      dealReference: 'TG-stream-1',
+    });
+    await waitFor('CONFIRMS and OPU', () => trades.length >= 2);
+    const streamed = trades.find((t) => t.kind === 'confirm');
+    expect(streamed?.kind === 'confirm' && streamed.confirm).toMatchObject({
+      dealReference: 'TG-stream-1',
+      dealStatus: 'ACCEPTED',
+      level: 18001,
+      dealId: confirm.dealId,
+    });
+    const opu = trades.find((t) => t.kind === 'position');
+    if (opu?.kind !== 'position') throw new Error('no OPU');
+    expect(opu.update).toMatchObject({
+      status: 'OPEN',
+      dealId: confirm.dealId,
+      dealReference: 'TG-stream-1',
+      size: 1,
+      level: 18001,
+      stopLevel: 17990,
+    });
+    expect(positionUpdateToEvents(opu.update, { ownRef: 'open-1' })).toEqual([
+      {
+        type: 'positionOpened',
+        time: opu.update.time,
+        ref: 'open-1',
+        dealId: confirm.dealId,
+        market: EPIC,
+        direction: 'BUY',
+        size: 1,
+        level: 18001,
+        stopLevel: 17990,
+      },
+    ]);
+
+    // a tick through the stop: IG fills it and reports DELETED with the fill level
+    trades.length = 0;
+    ig.pushTick({ epic: EPIC, bid: 17985, ask: 17986, time: Date.now() });
+    await waitFor('the stop fill OPU', () =>
+      trades.some((t) => t.kind === 'position' && t.update.status === 'DELETED'),
+    );
+    const fill = trades.find((t) => t.kind === 'position' && t.update.status === 'DELETED');
+    if (fill?.kind !== 'position') throw new Error('no fill');
+    expect(
+      positionUpdateToEvents(fill.update, { previous: { direction: 'BUY', size: 1, stopLevel: 17990 } }),
+    ).toMatchObject([{ type: 'positionClosed', dealId: confirm.dealId, size: 1, level: 17985, cause: 'stop' }]);
+    expect(errors).toEqual([]);
+  });
+
+  it('after dropStreams it reconnects, resubscribes, and ticks flow again', async () => {
+    const s = openStream();
+    await subscribed(s);
+    ig.pushTick({ epic: EPIC, bid: 18001, ask: 18002, time: Date.now() });
+    await waitFor('the first tick', () => ticks.length === 1);
+
+    ig.dropStreams();
+    await waitFor('the server to lose the subscriptions', () => !ig.subscriptions().includes(CHART));
+    await subscribed(s);
+    ig.pushTick({ epic: EPIC, bid: 18004, ask: 18005, time: Date.now() });
+    await waitFor('a tick after the reconnection', () => ticks.length === 2);
+    expect(ticks[1]).toMatchObject({ bid: 18004, ask: 18005 });
+  });
+
+  it('tokens refused on reconnection: logs in again through relogin and resubscribes', async () => {
+    let relogins = 0;
+    const s = openStream({
+      relogin: async () => {
+        relogins += 1;
+        const fresh = await rest.login();
+        return { cst: fresh.cst, securityToken: fresh.securityToken };
+      },
+    });
+    await subscribed(s);
+    ig.expireTokens();
+    ig.dropStreams();
+    await waitFor('the server to lose the subscriptions', () => !ig.subscriptions().includes(CHART));
+    await subscribed(s);
+    expect(relogins).toBe(1);
+    expect(errors.some((e) => e.message.includes('(1: '))).toBe(true);
+    ig.pushTick({ epic: EPIC, bid: 18010, ask: 18011, time: Date.now() });
+    await waitFor('a tick with the new session', () => ticks.length === 1);
+  });
+
+  it('reports a market stale once per silence, measured on the injected clock', async () => {
+    let now = 1_000_000;
+    const stale: [string, number][] = [];
+    const s = openStream({
+      clock: { now: () => now },
+      staleAfterMs: 30_000,
+      onStale: (epic, age) => stale.push([epic, age]),
+    });
+    await subscribed(s);
+    now += 29_999;
+    s.checkStale();
+    expect(stale, 'not yet 30 s without a tick').toEqual([]);
+    now += 1;
+    s.checkStale();
+    s.checkStale();
+    expect(stale, 'reported once').toEqual([[EPIC, 30_000]]);
+
+    ig.pushTick({ epic: EPIC, bid: 18001, ask: 18002, time: Date.now() });
+    await waitFor('a tick', () => ticks.length === 1);
+    now += 30_000;
+    s.checkStale();
+    expect(stale, 'a tick re-arms the check').toEqual([
+      [EPIC, 30_000],
+      [EPIC, 30_000],
+    ]);
+  });
+
+  it('never reports stale while disconnected', () => {
+    let now = 0;
+    const stale: string[] = [];
+    const s = new IgStream({
+      endpoint: session.lightstreamerEndpoint,
+      accountId: session.accountId,
+      tokens: { cst: session.cst, securityToken: session.securityToken },
+      staleCheckIntervalMs: 0,
+      clock: { now: () => now },
+      onStale: (epic) => stale.push(epic),
+    });
+    s.subscribeMarket(EPIC);
+    now += 3_600_000;
+    s.checkStale();
+    expect(stale).toEqual([]);
+  });
+
+  it('a refused subscription (unknown epic) is reported through onError', async () => {
+    const s = openStream();
+    await subscribed(s);
+    s.subscribeMarket('XX.D.NOPE.IP');
+    await waitFor('the refusal', () => errors.length > 0);
+    expect(errors[0]?.message).toContain('CHART:XX.D.NOPE.IP:TICK');
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * A fake IG Markets server for tests: the REST gateway and a Lightstreamer (TLCP over WebSocket)
+ * endpoint on one 127.0.0.1 port, speaking IG's wire formats so that trailguard's real IG adapter
+ * (axios + lightstreamer-client-node) can be run against it.
+ *
+ * Connecting the real Lightstreamer client:
+ *   const client = new LightstreamerClient(session.lightstreamerEndpoint); // adapter set: none or 'DEFAULT'
+ *   client.connectionOptions.setForcedTransport('WS-STREAMING');          // the fake speaks WebSocket only
+ *   client.connectionDetails.setUser(session.currentAccountId);
+ *   client.connectionDetails.setPassword(`CST-${cst}|XST-${xst}`);
+ * Items: CHART:{epic}:TICK (BID, OFR, UTM...), MARKET:{epic}, TRADE:{accountId} (CONFIRMS, OPU, WOU;
+ * use DISTINCT mode and read only the changed field: unchanged fields keep their last value).
+ *
+ * Clock: broker times (confirm dates, OPU timestamps, history) are the latest pushed tick's time,
+ * or the wall clock before the first tick, so tick-driven tests get deterministic times.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FakeIgBroker, type FakeIgMarket, type FakeIgPosition } from './broker.js';
+import { LightstreamerFake } from './lightstreamer.js';
+import { BASE_PATH, RestGateway, type FaultMatch, type FaultReply, type LoggedRequest } from './rest.js';
+
+export type { FakeIgMarket, FakeIgPosition } from './broker.js';
+export type { FaultMatch, FaultReply, LoggedRequest } from './rest.js';
+
+export interface FakeIgOptions {
+  apiKey?: string;
+  identifier?: string;
+  password?: string;
+  accountId?: string;
+  /** Account currency [EUR]. */
+  currency?: string;
+  markets: FakeIgMarket[];
+}
+
+export interface FakeIg {
+  /** e.g. http://127.0.0.1:PORT/gateway/deal */
+  restUrl: string;
+  /** http://127.0.0.1:PORT: the lightstreamerEndpoint that POST /session returns. */
+  streamUrl: string;
+  readonly apiKey: string;
+  readonly identifier: string;
+  readonly password: string;
+  readonly accountId: string;
+  /**
+   * Pushes a price: updates the market, emits CHART:{epic}:TICK (and MARKET:{epic}) to
+   * subscribers, then fills broker-side stops and limits (SPEC §3 step 1) with an OPU DELETED each.
+   */
+  pushTick(t: { epic: string; bid: number; ask: number; time: number }): void;
+  /** Closes (fully or partly) a position as if done on IG's platform: emits an OPU (channel WTP). */
+  closeExternally(dealId: string, level?: number, size?: number): void;
+  /** Opens a position as if made on IG's platform (for adoption tests): emits an OPU OPEN. */
+  openExternally(p: {
+    epic: string;
+    direction: 'BUY' | 'SELL';
+    size: number;
+    level?: number;
+    stopLevel?: number;
+    limitLevel?: number;
+  }): string;
+  /** Current open positions (copies). */
+  positions(): FakeIgPosition[];
+  /** Log of REST calls, oldest first (method is the effective one: `_method` wins). */
+  requests(): LoggedRequest[];
+  /** The next matching request(s) fail with `reply` (see FaultReply). */
+  failNext(match: FaultMatch, reply: FaultReply): void;
+  /** Every session token issued so far becomes invalid: authenticated calls answer 401 error.security.client-token-invalid. */
+  expireTokens(): void;
+  /** Abruptly closes every Lightstreamer WebSocket; sessions are lost, clients must reconnect and resubscribe. */
+  dropStreams(): void;
+  /** Items currently subscribed, e.g. ['CHART:IX.D.DAX.DAILY.IP:TICK', 'TRADE:ABC123']. */
+  subscriptions(): string[];
+  close(): Promise<void>;
+}
+
+export const FAKE_IG_DEFAULTS = {
+  apiKey: 'fake-api-key',
+  identifier: 'fake-user',
+  password: 'fake-password',
+  accountId: 'ABC123',
+  currency: 'EUR',
+} as const;
+
+export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
+  const apiKey = options.apiKey ?? FAKE_IG_DEFAULTS.apiKey;
+  const identifier = options.identifier ?? FAKE_IG_DEFAULTS.identifier;
+  const password = options.password ?? FAKE_IG_DEFAULTS.password;
+  const accountId = options.accountId ?? FAKE_IG_DEFAULTS.accountId;
+  const currency = options.currency ?? FAKE_IG_DEFAULTS.currency;
+
+  let streamUrl = '';
+  // Broker, gateway and stream refer to each other through closures, called only once all exist.
+  const stream = new LightstreamerFake({
+    accountId,
+    accepts: (user, pw) => rest.acceptsStreamLogin(user, pw),
+    knownEpic: (epic) => broker.market(epic) !== undefined,
+    market: (epic) => broker.market(epic),
+  });
+  const broker = new FakeIgBroker(
+    { accountId, currency, markets: options.markets },
+    {
+      tick: (m, time) => stream.publishTick(m, time),
+      trade: (field, json) => stream.publishTrade(field, json),
+    },
+  );
+  const rest = new RestGateway(broker, { apiKey, identifier, password, accountId, currency }, () => streamUrl);
+  const ls = stream;
+
+  const server: Server = createServer((req, res) => {
+    if (ls.handleHttp(req, res)) return;
+    rest.handle(req, res).catch((e: unknown) => {
+      // A bug in the fake: answer as IG does on an internal error, and make it visible.
+      console.error('fake IG: internal error', e);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json; charset=UTF-8' });
+      res.end(JSON.stringify({ errorCode: 'system.error' }));
+    });
+  });
+  server.on('upgrade', (req, socket, head) => ls.handleUpgrade(req, socket, head));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  streamUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    restUrl: `${streamUrl}${BASE_PATH}`,
+    streamUrl,
+    apiKey,
+    identifier,
+    password,
+    accountId,
+    pushTick: (t) => broker.pushTick(t),
+    closeExternally: (dealId, level, size) => broker.closeExternally(dealId, level, size),
+    openExternally: (p) => broker.openExternally(p),
+    positions: () => broker.positions(),
+    requests: () => rest.requests(),
+    failNext: (match, reply) => rest.failNext(match, reply),
+    expireTokens: () => rest.expireTokens(),
+    dropStreams: () => ls.dropAll(),
+    subscriptions: () => ls.subscriptions(),
+    close: async () => {
+      await ls.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
