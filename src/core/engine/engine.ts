@@ -662,6 +662,18 @@ export class Engine {
     return out;
   }
 
+  /**
+   * A close asked for from outside the rules (the `close` command): `size` undefined closes all
+   * that is left. Returns false when the position is unknown or already closing.
+   */
+  requestClose(dealId: string, size: number | undefined, reason: ExitReason): boolean {
+    const p = this.byDeal.get(dealId);
+    if (p === undefined || p.closing) return false;
+    if (size === undefined) this.closeRest(p, reason);
+    else this.closeSize(p, size, reason);
+    return true;
+  }
+
   /** Lifecycle fields of a market's positions, for the state file (SPEC §6.3). */
   exportPositions(market: string): PositionSnapshot[] {
     const m = this.markets.get(market);

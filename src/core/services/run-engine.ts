@@ -15,6 +15,8 @@ export interface RunEngineOptions {
   onLifecycle?: ((market: string | undefined) => void) | undefined;
   /** Sees every action before the broker does (dry-run logging, tests). */
   onAction?: ((action: BrokerAction) => void) | undefined;
+  /** Called once the actions of a tick or event have been handed to the broker (live persists state here). */
+  onSettled?: (() => void) | undefined;
 }
 
 /**
@@ -50,6 +52,11 @@ export class EngineRunner implements EngineSink {
     this.flush();
   }
 
+  /** Sends what the engine decided outside a tick or an event (the `close` command). */
+  settle(): void {
+    this.flush();
+  }
+
   action(action: Action): void {
     if (action.type === 'alert') {
       this.options.onAlert?.(action);
@@ -80,5 +87,7 @@ export class EngineRunner implements EngineSink {
     } finally {
       this.flushing = false;
     }
+    // A deal is sent before anything is persisted (SPEC §3.2).
+    this.options.onSettled?.();
   }
 }

@@ -3,7 +3,7 @@ import type { Direction, Tick } from '../../domain/types.js';
 import { cleanSize, POINT_EPSILON } from '../../engine/numeric.js';
 import type { Broker, BrokerAction, BrokerEvent, BrokerEventHandler } from '../../ports/broker.js';
 
-interface SimPosition {
+export interface SimPosition {
   dealId: string;
   market: string;
   direction: Direction;
@@ -145,6 +145,15 @@ export class SimBroker implements Broker {
 
   drain(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Puts a position on the book without an event (paper and dry-run start from known positions). */
+  seed(position: SimPosition): void {
+    const m = this.markets.get(position.market);
+    if (m === undefined || this.byDeal.has(position.dealId)) return;
+    const p = { ...position };
+    m.positions.push(p);
+    this.byDeal.set(p.dealId, p);
   }
 
   /** Open positions as the broker holds them. */

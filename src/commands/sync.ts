@@ -1,0 +1,31 @@
+import { BaseCommand } from '../cli/base-command.js';
+import { stderrLog, systemClock } from '../cli/log.js';
+import { runSync, type SyncResult } from '../core/services/manage.js';
+
+export default class Sync extends BaseCommand {
+  static override summary = 'Reconcile saved state with IG once (for cron).';
+  static override description = `Does what live does at start-up, and nothing else: positions closed on IG while trailguard was not running get their real exit from IG's history and an EXIT row (CLOSED_EXTERNALLY); positions opened outside trailguard are adopted on markets whose entry kind is none, reported otherwise. Exits 0 when state and IG agree afterwards, 1 when something is left unresolved or unmanaged.`;
+  static override examples = [
+    '<%= config.bin %> sync --config /home/me/trailguard.yaml',
+    '# crontab: every 5 minutes on weekdays\n*/5 * * * 1-5 cd /home/me/trading && trailguard sync --json >> sync.log 2>&1',
+  ];
+
+  async run(): Promise<SyncResult> {
+    const { flags } = await this.parse(Sync);
+    const result = await runSync({ configPath: flags.config, clock: systemClock, log: stderrLog({ verbose: false }) });
+    if (!this.jsonEnabled()) {
+      const r = result.report;
+      this.log(`resumed ${r.resumed.length}, closed while away ${r.closedWhileAway.length}, adopted ${r.adopted.length}, unmanaged ${r.unmanaged.length}, unresolved ${r.unresolved.length}`);
+      for (const c of r.closedWhileAway) this.log(`  closed  ${c.market} ${c.dealId} at ${c.level} (${c.levelFrom})`);
+      for (const a of r.adopted) this.log(`  adopted ${a.market} ${a.dealId}`);
+      for (const u of r.unmanaged) this.log(`  NOT MANAGED ${u.market} ${u.dealId}: ${u.reason}`);
+      for (const u of r.unresolved) this.log(`  UNRESOLVED  ${u.market} ${u.dealId}: ${u.reason}`);
+      this.log(result.inSync ? 'state and IG agree' : 'state and IG do not agree yet');
+    }
+    if (!result.inSync) {
+      if (this.jsonEnabled()) this.logJson(result);
+      this.exit(1);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,63 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Direction, EntryReason } from '../../domain/types.js';
+
+export interface JournalEntry {
+  time: number;
+  market: string;
+  dealId: string;
+  strategy: string;
+  direction: Direction;
+  size: number;
+  price: number;
+  stopLevel: number | undefined;
+  reason: EntryReason;
+}
+
+/**
+ * What an existing trade_history.csv already says about each deal: its ENTRY row, whether it has
+ * an EXIT row, and the size closed so far. Start-up recovery reads it so that a crash between a
+ * journal row and the state file never leads to a lost or a duplicated row.
+ */
+export class JournalIndex {
+  readonly entries = new Map<string, JournalEntry>();
+  readonly exited = new Set<string>();
+  readonly closedSize = new Map<string, number>();
+
+  static async read(path: string): Promise<JournalIndex> {
+    const index = new JournalIndex();
+    if (!existsSync(path)) return index;
+    const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+    let header: string[] | undefined;
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      // trailguard writes no quoted fields (no value contains a comma), so a split is exact.
+      const fields = line.split(',');
+      if (header === undefined) {
+        header = fields;
+        continue;
+      }
+      const get = (name: string) => fields[header?.indexOf(name) ?? -1] ?? '';
+      const dealId = get('deal_id');
+      const action = get('action');
+      if (action === 'ENTRY') {
+        const stop = get('stop_level');
+        index.entries.set(dealId, {
+          time: Date.parse(get('time')),
+          market: get('market'),
+          dealId,
+          strategy: get('strategy'),
+          direction: get('direction') as Direction,
+          size: Number(get('size')),
+          price: Number(get('price')),
+          stopLevel: stop === '' ? undefined : Number(stop),
+          reason: get('reason') as EntryReason,
+        });
+      } else if (action === 'EXIT' || action === 'PARTIAL') {
+        index.closedSize.set(dealId, (index.closedSize.get(dealId) ?? 0) + Number(get('size')));
+        if (action === 'EXIT') index.exited.add(dealId);
+      }
+    }
+    return index;
+  }
+}

@@ -1,0 +1,67 @@
+import type { Config, MarketConfig } from '../domain/config.js';
+import { loadCredentials } from '../adapters/ig/credentials.js';
+import { minStopDistanceInPoints, type IgOpenPosition } from '../adapters/ig/mapper.js';
+import { IgRestClient, type IgLog, type IgSession } from '../adapters/ig/rest-client.js';
+import type { BrokerPosition } from './reconcile.js';
+
+export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface IgConnection {
+  rest: IgRestClient;
+  session: IgSession;
+}
+
+/** Logs in to IG with the credentials from the environment or the settings store. */
+export async function connectIg(
+  config: Config,
+  options: { env?: Readonly<Record<string, string | undefined>> | undefined; log: Log },
+): Promise<IgConnection> {
+  const credentials = loadCredentials({ env: options.env ?? process.env });
+  const rest = new IgRestClient({
+    credentials,
+    environment: config.broker.environment,
+    restUrl: config.broker.restUrl,
+    log: options.log as IgLog,
+  });
+  const session = await rest.login();
+  options.log('info', `logged in to IG ${config.broker.environment} as account ${session.accountId}`);
+  return { rest, session };
+}
+
+/**
+ * SPEC §3.2: the broker's dealing rules win. Each market takes the larger minimum stop distance
+ * and the fewer price decimals of broker and configuration, and says so when they differ.
+ */
+export async function applyDealingRules(rest: IgRestClient, markets: readonly MarketConfig[], log: Log): Promise<MarketConfig[]> {
+  const out: MarketConfig[] = [];
+  for (const m of markets) {
+    const rules = await rest.getMarket(m.market);
+    const brokerMin = minStopDistanceInPoints(rules, m.pointSize);
+    let { minStopDistance, decimals } = m;
+    if (brokerMin !== undefined && brokerMin > minStopDistance) {
+      log('warn', `${m.market}: IG's minimum stop distance is ${brokerMin} points, stricter than the configured ${minStopDistance}: using ${brokerMin}`);
+      minStopDistance = brokerMin;
+    }
+    if (rules.decimals < decimals) {
+      log('warn', `${m.market}: IG quotes ${rules.decimals} decimals, the configuration says ${decimals}: using ${rules.decimals}`);
+      decimals = rules.decimals;
+    }
+    out.push({ ...m, minStopDistance, decimals });
+  }
+  return out;
+}
+
+export function brokerPositionFromIg(p: IgOpenPosition): BrokerPosition {
+  return {
+    dealId: p.dealId,
+    market: p.market,
+    direction: p.direction,
+    size: p.size,
+    level: p.level,
+    stopLevel: p.stopLevel,
+    limitLevel: p.limitLevel,
+    openedAt: p.openedAt,
+    bid: p.bid,
+    ask: p.ask,
+  };
+}

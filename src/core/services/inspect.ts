@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import { JsonStateStore, StateLock } from '../adapters/files/state-store.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../domain/config.js';
+import { UserError } from '../domain/errors.js';
+import type { Direction } from '../domain/types.js';
+import type { PositionSnapshot } from '../engine/position.js';
+import type { GuardState } from '../engine/rules/strategy-guard.js';
+import type { MarketState } from '../ports/state-store.js';
+import { brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
+import { removePaperBook } from './live.js';
+
+export interface PositionRow {
+  dealId: string;
+  market: string;
+  direction: Direction;
+  size: number;
+  entryPrice: number;
+  price: number | undefined;
+  stopLevel: number | undefined;
+  limitLevel: number | undefined;
+  virtualLevel: number | undefined;
+  /** Rules that are active on the position (trailing, ladder stage…). */
+  rules: string[];
+  rMultiple: number | undefined;
+  pnlPoints: number | undefined;
+  pnlAmount: number | undefined;
+  /** managed: in trailguard's state; unmanaged: on IG only (a configured market, not ours); unknown market. */
+  managed: 'managed' | 'unmanaged' | 'unknown market';
+}
+
+export interface PositionsResult {
+  positions: PositionRow[];
+  /** Saved positions IG no longer holds (run sync). */
+  missingAtBroker: { dealId: string; market: string }[];
+}
+
+/** `trailguard positions`: IG's positions joined with the local state. Reads only. */
+export async function listPositions(options: {
+  configPath: string;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  log: Log;
+}): Promise<PositionsResult> {
+  const config = await loadConfig(options.configPath);
+  const store = new JsonStateStore(config.stateDir);
+  const saved = new Map<string, PositionSnapshot>();
+  for (const market of store.listMarkets()) for (const p of store.readMarket(market)?.positions ?? []) saved.set(p.dealId, p);
+  const { rest } = await connectIg(config, { env: options.env, log: options.log });
+  const atBroker = (await rest.getPositions()).map(brokerPositionFromIg);
+  const rows: PositionRow[] = atBroker.map((b) => {
+    const m = config.markets[b.market];
+    const snap = saved.get(b.dealId);
+    const price = b.direction === 'BUY' ? b.bid : b.ask;
+    const sign = b.direction === 'BUY' ? 1 : -1;
+    const move = price === undefined ? undefined : sign * (price - b.level);
+    const rules: string[] = [];
+    if (snap?.trailingActive) rules.push('trailing active');
+    if (snap !== undefined && snap.ladderNext > 0) rules.push(`ladder rung ${snap.ladderNext}`);
+    if (snap?.virtualLevel !== undefined) rules.push('virtual stop');
+    return {
+      dealId: b.dealId,
+      market: b.market,
+      direction: b.direction,
+      size: b.size,
+      entryPrice: b.level,
+      price,
+      stopLevel: b.stopLevel,
+      limitLevel: b.limitLevel,
+      virtualLevel: snap?.virtualLevel,
+      rules,
+      rMultiple: move !== undefined && snap !== undefined && snap.risk > 0 ? move / snap.risk : undefined,
+      pnlPoints: move !== undefined && m !== undefined ? move / m.pointSize : undefined,
+      pnlAmount: move !== undefined && m !== undefined ? (move / m.pointSize) * b.size * m.valuePerPoint : undefined,
+      managed: m === undefined ? 'unknown market' : snap !== undefined ? 'managed' : 'unmanaged',
+    };
+  });
+  const ids = new Set(atBroker.map((b) => b.dealId));
+  const missingAtBroker = [...saved.values()].filter((p) => !ids.has(p.dealId)).map((p) => ({ dealId: p.dealId, market: p.market }));
+  return { positions: rows, missingAtBroker };
+}
+
+export interface StateShowResult {
+  stateDir: string;
+  markets: MarketState[];
+  guards: Record<string, GuardState>;
+}
+
+/** `trailguard state show [MARKET]`. */
+export async function showState(options: { configPath: string; market?: string | undefined }): Promise<StateShowResult> {
+  const config = await loadConfig(options.configPath);
+  const store = new JsonStateStore(config.stateDir);
+  const names = options.market !== undefined ? [options.market] : store.listMarkets();
+  const markets = names.map((m) => store.readMarket(m)).filter((m): m is MarketState => m !== undefined);
+  return { stateDir: config.stateDir, markets, guards: store.readStrategies()?.guards ?? {} };
+}
+
+export interface StateClearResult {
+  cleared: string[];
+  guardsCleared: boolean;
+}
+
+/**
+ * `trailguard state clear [MARKET]`: forgets saved positions (and, for the whole directory, the
+ * strategy guards). Refused while IG still holds a position of that market unless `force`.
+ */
+export async function clearState(options: {
+  configPath: string;
+  market?: string | undefined;
+  force: boolean;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  log: Log;
+}): Promise<StateClearResult> {
+  const config: Config = await loadConfig(options.configPath);
+  if (!existsSync(config.stateDir)) return { cleared: [], guardsCleared: false };
+  const lock = new StateLock(config.stateDir);
+  lock.acquire();
+  try {
+    const store = new JsonStateStore(config.stateDir);
+    const targets = options.market !== undefined ? [options.market] : store.listMarkets();
+    if (!options.force && config.broker.kind === 'ig' && targets.length > 0) {
+      const { rest } = await connectIg(config, { env: options.env, log: options.log });
+      const held = (await rest.getPositions()).filter((p) => targets.includes(p.market));
+      const savedIds = new Set(targets.flatMap((m) => store.readMarket(m)?.positions.map((p) => p.dealId) ?? []));
+      const stillHeld = held.filter((p) => savedIds.has(p.dealId));
+      if (stillHeld.length > 0) {
+        throw new UserError(
+          `IG still holds ${stillHeld.map((p) => `${p.market} ${p.dealId}`).join(', ')}: clearing would leave it unmanaged`,
+          'close it first (trailguard close), or pass --force to forget it anyway',
+        );
+      }
+    }
+    for (const m of targets) store.deleteMarket(m);
+    const all = options.market === undefined;
+    if (all) {
+      store.writeStrategies({ version: 1, guards: {} });
+      removePaperBook(config.stateDir);
+    }
+    return { cleared: targets, guardsCleared: all };
+  } finally {
+    lock.release();
+  }
+}

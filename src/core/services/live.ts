@@ -1,0 +1,299 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CsvJournal } from '../adapters/files/journal-csv.js';
+import { JournalIndex } from '../adapters/files/journal-index.js';
+import { JsonStateStore, StateLock, writeFileAtomic } from '../adapters/files/state-store.js';
+import { TickRecorder } from '../adapters/files/tick-recorder.js';
+import { findClose } from '../adapters/ig/history.js';
+import { IgBroker } from '../adapters/ig/ig-broker.js';
+import { IgStream } from '../adapters/ig/stream.js';
+import { SimBroker, type SimPosition } from '../adapters/sim/sim-broker.js';
+import { loadConfig } from '../config/load.js';
+import type { MarketConfig } from '../domain/config.js';
+import type { JournalRow, Tick } from '../domain/types.js';
+import type { Broker, BrokerAction, BrokerEventHandler } from '../ports/broker.js';
+import type { Clock } from '../ports/clock.js';
+import type { Journal } from '../ports/journal.js';
+import { selectMarkets } from './backtest.js';
+import { buildEntries } from './entries.js';
+import { applyDealingRules, brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
+import { reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
+import { EngineRunner } from './run-engine.js';
+import { summariseOpen, type OpenPositionSummary } from './summary.js';
+
+export interface LiveStatus {
+  stream: string;
+  markets: string[];
+  openPositions: number;
+  lastTickAgeMs: number | undefined;
+  ticks: number;
+}
+
+export interface LiveOptions {
+  configPath: string;
+  markets?: readonly string[] | undefined;
+  dryRun: boolean;
+  record?: string | undefined;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Aborting it stops the loop gracefully (SIGINT/SIGTERM). */
+  signal: AbortSignal;
+  clock: Clock;
+  log: Log;
+  onStatus?: ((status: LiveStatus) => void) | undefined;
+  /** Distinguishes this run's deal references from earlier runs' (IG answers /confirms by reference). */
+  runId?: string | undefined;
+  /** Called when start-up is done and the stream is subscribed (tests, status). */
+  onReady?: ((handle: LiveHandle) => void) | undefined;
+}
+
+/** What a running `live` exposes to its caller (tests wait on `idle`). */
+export interface LiveHandle {
+  runner: EngineRunner;
+  ticks(): number;
+  /** Resolves once every request in flight has been answered. */
+  idle(): Promise<void>;
+}
+
+export interface LiveResult {
+  markets: string[];
+  broker: 'ig' | 'paper';
+  dryRun: boolean;
+  reconcile: ReconcileReport;
+  ticks: number;
+  journalRows: number;
+  openPositions: OpenPositionSummary[];
+}
+
+/** Journal of `--dry-run`: rows are logged, never written. */
+class LogJournal implements Journal {
+  constructor(private readonly log: Log) {}
+  append(rows: readonly JournalRow[]): void {
+    for (const r of rows) this.log('info', `[dry-run] journal: ${r.action} ${r.market} ${r.dealId} ${r.direction} ${r.size} @ ${r.price} ${r.reason}`);
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** `--dry-run`: fills are simulated on live prices; what would be sent to IG is logged instead. */
+class DryRunBroker implements Broker {
+  constructor(
+    private readonly inner: SimBroker,
+    private readonly log: Log,
+  ) {}
+  setEventHandler(handler: BrokerEventHandler): void {
+    this.inner.setEventHandler(handler);
+  }
+  onTick(tick: Tick): void {
+    this.inner.onTick(tick);
+  }
+  submit(action: BrokerAction): void {
+    this.log('info', `[dry-run] would send ${describeAction(action)}`);
+    this.inner.submit(action);
+  }
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export function describeAction(a: BrokerAction): string {
+  switch (a.type) {
+    case 'open':
+      return `open ${a.direction} ${a.size} ${a.market} stop ${a.stopLevel ?? '-'} limit ${a.limitLevel ?? '-'} (${a.reason})`;
+    case 'amendStop':
+      return `amend ${a.dealId} ${a.market} stop → ${a.stopLevel} (${a.reason})`;
+    case 'close':
+      return `close ${a.size} of ${a.dealId} ${a.market} (${a.reason})`;
+    default: {
+      const exhaustive: never = a;
+      return JSON.stringify(exhaustive);
+    }
+  }
+}
+
+const PAPER_FILE = '_paper.json';
+
+function readPaperBook(stateDir: string): SimPosition[] {
+  const path = join(stateDir, PAPER_FILE);
+  if (!existsSync(path)) return [];
+  return (JSON.parse(readFileSync(path, 'utf8')) as { positions: SimPosition[] }).positions;
+}
+
+/**
+ * `trailguard live` (SPEC §2, §3.2; issue: live on IG): lock, log in, apply IG's dealing rules,
+ * reconcile, then run the same engine loop as backtest on the broker's stream until aborted.
+ */
+export async function runLive(options: LiveOptions): Promise<LiveResult> {
+  const { log, clock } = options;
+  const config = await loadConfig(options.configPath);
+  const selected = selectMarkets(config, options.markets);
+  const lock = new StateLock(config.stateDir);
+  lock.acquire();
+  let stream: IgStream | undefined;
+  let recorder: TickRecorder | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  try {
+    const store = new JsonStateStore(config.stateDir);
+    const paper = config.broker.kind === 'paper';
+    const { rest, session } = await connectIg(config, { env: options.env, log });
+    const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
+    const journalIndex = await JournalIndex.read(config.journal);
+    const journal: Journal = options.dryRun ? new LogJournal(log) : new CsvJournal(config.journal, { durable: true });
+    const entries = await buildEntries(config, markets);
+
+    let broker: Broker;
+    let igBroker: IgBroker | undefined;
+    let sim: SimBroker | undefined;
+    let brokerPositions: BrokerPosition[];
+    if (paper) {
+      sim = new SimBroker(markets, 'PAPER');
+      for (const p of readPaperBook(config.stateDir)) sim.seed(p);
+      brokerPositions = sim.positions().map((p) => ({ ...p, level: 0, openedAt: 0 }));
+      broker = options.dryRun ? new DryRunBroker(sim, log) : sim;
+    } else {
+      brokerPositions = (await rest.getPositions()).map(brokerPositionFromIg);
+      if (options.dryRun) {
+        sim = new SimBroker(markets, 'DRY');
+        for (const p of brokerPositions) sim.seed({ ...p, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
+        broker = new DryRunBroker(sim, log);
+      } else {
+        igBroker = new IgBroker({ rest, markets, clock, runId: options.runId ?? clock.now().toString(36), log });
+        broker = igBroker;
+      }
+    }
+
+    const dirty = new Set<string | undefined>();
+    let journalRows = 0;
+    const persist = (): void => {
+      if (options.dryRun || dirty.size === 0) return;
+      for (const market of dirty) {
+        if (market === undefined) store.writeStrategies({ version: 1, guards: runner.engine.exportGuards() });
+        else store.writeMarket({ version: 1, market, positions: runner.engine.exportPositions(market) });
+      }
+      dirty.clear();
+      if (sim !== undefined && paper) {
+        writeFileAtomic(join(config.stateDir, PAPER_FILE), `${JSON.stringify({ positions: sim.positions() }, null, 2)}\n`);
+      }
+    };
+    const runner: EngineRunner = new EngineRunner({
+      setup: { markets, strategies: config.strategies, entries },
+      broker,
+      journal,
+      onJournalRow: () => journalRows++,
+      onAlert: (a) => log(a.level === 'info' ? 'info' : a.level, a.message),
+      onLifecycle: (market) => dirty.add(market),
+      onSettled: persist,
+    });
+
+    const report = await reconcile({
+      runner,
+      store: options.dryRun ? readOnly(store) : store,
+      journal: journalIndex,
+      markets,
+      brokerPositions,
+      findClose: paper ? () => Promise.resolve(undefined) : (dealId, since) => findClose(rest, { dealId, since, until: clock.now() }),
+      now: clock.now(),
+    });
+    for (const r of report.closedWhileAway) log('warn', `${r.market} ${r.dealId} was closed while trailguard was away, at ${r.level} (${r.levelFrom})`);
+    for (const r of report.unmanaged) log('warn', `${r.market} ${r.dealId} is not managed: ${r.reason}`);
+    for (const r of report.unresolved) log('error', `${r.market} ${r.dealId}: ${r.reason}`);
+    if (igBroker !== undefined) {
+      for (const v of runner.engine.openPositions()) {
+        const p = v.position;
+        igBroker.track({ dealId: p.dealId, epic: p.market, direction: p.direction, size: p.size, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
+      }
+    }
+
+    if (options.record !== undefined) recorder = new TickRecorder(options.record);
+    let ticks = 0;
+    let lastTickAt: number | undefined;
+    let streamStatus = 'CONNECTING';
+    const activeStream = new IgStream({
+      endpoint: config.broker.streamUrl ?? session.lightstreamerEndpoint,
+      accountId: session.accountId,
+      tokens: { cst: session.cst, securityToken: session.securityToken },
+      relogin: async () => {
+        const s = await rest.login();
+        return { cst: s.cst, securityToken: s.securityToken };
+      },
+      forcedTransport: 'WS-STREAMING',
+      clock,
+      onTick: (tick) => {
+        recorder?.record(tick);
+        ticks++;
+        lastTickAt = clock.now();
+        runner.processTick(tick);
+      },
+      onTradeEvent: (event) => igBroker?.onTradeEvent(event),
+      onStatus: (status) => {
+        streamStatus = status;
+        log('info', `stream ${status}`);
+      },
+      onStale: (epic, age) => log('warn', `${epic}: no price for ${Math.round(age / 1000)} s`),
+      onError: (error) => log('error', error.message),
+    });
+    stream = activeStream;
+    activeStream.connect();
+    for (const m of markets) activeStream.subscribeMarket(m.market);
+
+    const status = (): LiveStatus => ({
+      stream: streamStatus,
+      markets: markets.map((m) => m.market),
+      openPositions: runner.engine.openPositions().length,
+      lastTickAgeMs: lastTickAt === undefined ? undefined : clock.now() - lastTickAt,
+      ticks,
+    });
+    timer = setInterval(() => {
+      runner.onClock(clock.now());
+      options.onStatus?.(status());
+    }, 1000);
+    options.onReady?.({ runner, ticks: () => ticks, idle: () => broker.drain() });
+
+    await new Promise<void>((resolve) => {
+      if (options.signal.aborted) resolve();
+      else options.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+
+    // Graceful stop: no new ticks, in-flight requests answered, state persisted. Positions stay
+    // protected by their broker stops.
+    clearInterval(timer);
+    timer = undefined;
+    activeStream.disconnect();
+    await broker.drain();
+    persist();
+    await journal.close();
+    await recorder?.close();
+    recorder = undefined;
+    log('info', `stopped: ${ticks} ticks, ${runner.engine.openPositions().length} positions still open and protected by their broker stops`);
+    return {
+      markets: markets.map((m) => m.market),
+      broker: paper ? 'paper' : 'ig',
+      dryRun: options.dryRun,
+      reconcile: report,
+      ticks,
+      journalRows,
+      openPositions: summariseOpen(runner.engine.openPositions()),
+    };
+  } finally {
+    if (timer !== undefined) clearInterval(timer);
+    stream?.disconnect();
+    await recorder?.close();
+    lock.release();
+  }
+}
+
+/** A store that reads but never writes (dry-run must change nothing on disk). */
+function readOnly(store: JsonStateStore): JsonStateStore {
+  return Object.assign(Object.create(store) as JsonStateStore, {
+    writeMarket: () => undefined,
+    writeStrategies: () => undefined,
+    deleteMarket: () => undefined,
+  });
+}
+
+export function removePaperBook(stateDir: string): void {
+  rmSync(join(stateDir, PAPER_FILE), { force: true });
+}

@@ -1,0 +1,189 @@
+import { CsvJournal } from '../adapters/files/journal-csv.js';
+import { JournalIndex } from '../adapters/files/journal-index.js';
+import { JsonStateStore, StateLock } from '../adapters/files/state-store.js';
+import { findClose } from '../adapters/ig/history.js';
+import { IgBroker } from '../adapters/ig/ig-broker.js';
+import type { IgRestClient } from '../adapters/ig/rest-client.js';
+import { loadConfig } from '../config/load.js';
+import type { Config, MarketConfig } from '../domain/config.js';
+import { UserError } from '../domain/errors.js';
+import type { Direction, JournalRow } from '../domain/types.js';
+import type { Broker } from '../ports/broker.js';
+import type { Clock } from '../ports/clock.js';
+import { selectMarkets } from './backtest.js';
+import { applyDealingRules, brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
+import { reconcile, reconcileInSync, type ReconcileReport } from './reconcile.js';
+import { EngineRunner } from './run-engine.js';
+
+export interface ManageOptions {
+  configPath: string;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  clock: Clock;
+  log: Log;
+}
+
+/** A broker that must never be asked to deal (sync only records what happened). */
+const NO_DEALS: Broker = {
+  setEventHandler: () => undefined,
+  onTick: () => undefined,
+  submit: (action) => {
+    throw new UserError(`sync does not deal, but the engine asked to ${action.type}`);
+  },
+  drain: () => Promise.resolve(),
+};
+
+interface Session {
+  config: Config;
+  markets: MarketConfig[];
+  rest: IgRestClient;
+  store: JsonStateStore;
+  journal: CsvJournal;
+  rows: JournalRow[];
+  runner: EngineRunner;
+  report: ReconcileReport;
+  igBroker: IgBroker | undefined;
+  lock: StateLock;
+}
+
+/** Lock, log in, reconcile: the start of `sync` and `close` (and of `live`, which has its own loop). */
+async function openSession(options: ManageOptions, withBroker: boolean): Promise<Session> {
+  const config = await loadConfig(options.configPath);
+  if (config.broker.kind === 'paper') throw new UserError('broker.kind is paper: there is no IG account to reconcile with or close on');
+  const lock = new StateLock(config.stateDir);
+  lock.acquire();
+  try {
+    const store = new JsonStateStore(config.stateDir);
+    const { rest } = await connectIg(config, { env: options.env, log: options.log });
+    const markets = await applyDealingRules(rest, selectMarkets(config, undefined), options.log);
+    const index = await JournalIndex.read(config.journal);
+    const journal = new CsvJournal(config.journal, { durable: true });
+    const rows: JournalRow[] = [];
+    const igBroker = withBroker
+      ? new IgBroker({ rest, markets, clock: options.clock, runId: options.clock.now().toString(36), log: options.log })
+      : undefined;
+    const runner = new EngineRunner({
+      setup: { markets, strategies: config.strategies, entries: new Map() },
+      broker: igBroker ?? NO_DEALS,
+      journal,
+      onJournalRow: (row) => rows.push(row),
+      onAlert: (a) => options.log(a.level === 'info' ? 'info' : a.level, a.message),
+      onLifecycle: () => undefined,
+    });
+    const brokerPositions = (await rest.getPositions()).map(brokerPositionFromIg);
+    const report = await reconcile({
+      runner,
+      store,
+      journal: index,
+      markets,
+      brokerPositions,
+      findClose: (dealId, since) => findClose(rest, { dealId, since, until: options.clock.now() }),
+      now: options.clock.now(),
+    });
+    if (igBroker !== undefined) {
+      for (const v of runner.engine.openPositions()) {
+        const p = v.position;
+        igBroker.track({ dealId: p.dealId, epic: p.market, direction: p.direction, size: p.size, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
+      }
+    }
+    return { config, markets, rest, store, journal, rows, runner, report, igBroker, lock };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function persistAll(s: Session): void {
+  for (const m of s.markets) s.store.writeMarket({ version: 1, market: m.market, positions: s.runner.engine.exportPositions(m.market) });
+  s.store.writeStrategies({ version: 1, guards: s.runner.engine.exportGuards() });
+}
+
+export interface SyncResult {
+  inSync: boolean;
+  report: ReconcileReport;
+  journalRows: JournalRow[];
+}
+
+/** `trailguard sync`: live's start-up reconciliation as a one-shot (cron). */
+export async function runSync(options: ManageOptions): Promise<SyncResult> {
+  const s = await openSession(options, false);
+  try {
+    await s.journal.close();
+    return { inSync: reconcileInSync(s.report), report: s.report, journalRows: s.rows };
+  } finally {
+    s.lock.release();
+  }
+}
+
+export interface CloseTarget {
+  dealId: string;
+  market: string;
+  direction: Direction;
+  size: number;
+  closeSize: number;
+}
+
+export interface CloseRequest {
+  dealId?: string | undefined;
+  market?: string | undefined;
+  all?: boolean | undefined;
+  size?: number | undefined;
+  percent?: number | undefined;
+}
+
+export interface CloseResult {
+  closed: JournalRow[];
+  failed: { dealId: string; reason: string }[];
+  targets: CloseTarget[];
+}
+
+/**
+ * `trailguard close`: manual closes through the same engine and broker code as live, so the
+ * journal gets MANUAL rows and the state follows. `confirm` is asked with the targets before
+ * anything is sent; returning false sends nothing.
+ */
+export async function runClose(
+  options: ManageOptions & { request: CloseRequest; confirm: (targets: CloseTarget[]) => Promise<boolean> },
+): Promise<CloseResult> {
+  const { request } = options;
+  const s = await openSession(options, true);
+  try {
+    const open = s.runner.engine.openPositions().map((v) => v.position);
+    const chosen = open.filter((p) =>
+      request.dealId !== undefined ? p.dealId === request.dealId : request.market !== undefined ? p.market === request.market : request.all === true,
+    );
+    if (chosen.length === 0) {
+      const what = request.dealId ?? request.market ?? 'any market';
+      throw new UserError(`no open position managed by trailguard for ${what}`, 'see `trailguard positions`');
+    }
+    const targets: CloseTarget[] = chosen.map((p) => {
+      const market = s.markets.find((m) => m.market === p.market) as MarketConfig;
+      let closeSize = p.size;
+      if (request.size !== undefined) closeSize = Math.min(request.size, p.size);
+      if (request.percent !== undefined) {
+        closeSize = Math.floor(((p.size * request.percent) / 100) / market.lotStep + 1e-9) * market.lotStep;
+        closeSize = Number(closeSize.toFixed(8));
+      }
+      return { dealId: p.dealId, market: p.market, direction: p.direction, size: p.size, closeSize };
+    });
+    const zero = targets.filter((t) => !(t.closeSize > 0));
+    if (zero.length > 0) throw new UserError(`the size to close of ${zero.map((t) => t.dealId).join(', ')} rounds to 0 lots`);
+    if (!(await options.confirm(targets))) {
+      await s.journal.close();
+      return { closed: [], failed: [], targets };
+    }
+    const failed: { dealId: string; reason: string }[] = [];
+    const before = s.rows.length;
+    for (const t of targets) {
+      s.runner.engine.requestClose(t.dealId, t.closeSize >= t.size ? undefined : t.closeSize, 'MANUAL');
+    }
+    s.runner.settle();
+    await s.igBroker?.drain();
+    const closedIds = new Set(s.rows.slice(before).map((r) => r.dealId));
+    for (const t of targets) if (!closedIds.has(t.dealId)) failed.push({ dealId: t.dealId, reason: 'the broker did not confirm the close (see the log)' });
+    persistAll(s);
+    await s.journal.close();
+    return { closed: s.rows.slice(before), failed, targets };
+  } finally {
+    s.lock.release();
+  }
+}

@@ -1,0 +1,209 @@
+import type { MarketConfig } from '../domain/config.js';
+import type { PositionClosedEvent } from '../domain/events.js';
+import type { Direction } from '../domain/types.js';
+import type { JournalIndex } from '../adapters/files/journal-index.js';
+import type { PositionSnapshot } from '../engine/position.js';
+import type { StateStore } from '../ports/state-store.js';
+import type { EngineRunner } from './run-engine.js';
+
+/** A position as the broker holds it now. */
+export interface BrokerPosition {
+  dealId: string;
+  market: string;
+  direction: Direction;
+  size: number;
+  level: number;
+  stopLevel?: number | undefined;
+  limitLevel?: number | undefined;
+  openedAt: number;
+  bid?: number | undefined;
+  ask?: number | undefined;
+}
+
+export interface CloseFound {
+  level: number;
+  time: number;
+}
+
+export interface ReconcileDeps {
+  runner: EngineRunner;
+  store: StateStore;
+  journal: JournalIndex;
+  markets: readonly MarketConfig[];
+  brokerPositions: readonly BrokerPosition[];
+  /** Where and when a position that is gone from the broker was closed (history endpoints). */
+  findClose: (dealId: string, since: number) => Promise<CloseFound | undefined>;
+  now: number;
+}
+
+export interface ReconcileReport {
+  resumed: { dealId: string; market: string; size: number; stopLevel: number | undefined }[];
+  closedWhileAway: { dealId: string; market: string; level: number; time: number; levelFrom: 'history' | 'last price' }[];
+  alreadyJournaled: { dealId: string; market: string }[];
+  recoveredFromJournal: { dealId: string; market: string }[];
+  adopted: { dealId: string; market: string }[];
+  unmanaged: { dealId: string; market: string; reason: string }[];
+  unresolved: { dealId: string; market: string; reason: string }[];
+}
+
+/**
+ * Start-up reconciliation of `live` and the whole of `sync` (SPEC §6.3, issue: recovery):
+ * - a saved position still open at the broker is resumed: size, stop and limit are the broker's,
+ *   the trailing state continues from the saved best price;
+ * - a saved position gone from the broker gets its real exit from the history (EXIT row
+ *   CLOSED_EXTERNALLY) unless the journal already has its EXIT row (a crash after the row);
+ * - a broker position we do not know: if the journal has its ENTRY row (a crash before the state
+ *   file) it is resumed from that row; else adopted when the market's entry kind is `none`,
+ *   otherwise reported and left alone.
+ * Every journal row goes through the engine, exactly as in the main loop.
+ */
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const { runner, store, journal } = deps;
+  const engine = runner.engine;
+  const report: ReconcileReport = {
+    resumed: [],
+    closedWhileAway: [],
+    alreadyJournaled: [],
+    recoveredFromJournal: [],
+    adopted: [],
+    unmanaged: [],
+    unresolved: [],
+  };
+  const configured = new Map(deps.markets.map((m) => [m.market, m]));
+  const atBroker = new Map(deps.brokerPositions.map((p) => [p.dealId, p]));
+  const known = new Set<string>();
+
+  const guards = store.readStrategies();
+  if (guards !== undefined) engine.restoreGuards(guards.guards);
+
+  for (const market of deps.markets) {
+    const saved = store.readMarket(market.market);
+    for (const snap of saved?.positions ?? []) {
+      known.add(snap.dealId);
+      // The journal is the record of what was closed: a crash between a row and the state file
+      // must not write the row twice.
+      const tracked = journal.entries.has(snap.dealId)
+        ? snap.originalSize - (journal.closedSize.get(snap.dealId) ?? 0)
+        : snap.size;
+      const live = atBroker.get(snap.dealId);
+      if (live !== undefined) {
+        engine.restorePosition(snap, { size: tracked, stopLevel: live.stopLevel, limitLevel: live.limitLevel });
+        if (live.size < tracked - 1e-9) {
+          await closeAway(deps, report, snap, tracked - live.size, live);
+        }
+        report.resumed.push({ dealId: snap.dealId, market: snap.market, size: live.size, stopLevel: live.stopLevel });
+        continue;
+      }
+      if (journal.exited.has(snap.dealId)) {
+        report.alreadyJournaled.push({ dealId: snap.dealId, market: snap.market });
+        continue; // the state file is rewritten below without it
+      }
+      engine.restorePosition(snap, { size: tracked });
+      await closeAway(deps, report, snap, tracked, undefined);
+    }
+  }
+
+  for (const p of deps.brokerPositions) {
+    if (known.has(p.dealId)) continue;
+    const market = configured.get(p.market);
+    if (market === undefined) continue; // not ours to manage
+    const entry = journal.entries.get(p.dealId);
+    if (entry !== undefined && !journal.exited.has(p.dealId)) {
+      engine.restorePosition(snapshotFromJournal(entry, p), { size: p.size, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
+      report.recoveredFromJournal.push({ dealId: p.dealId, market: p.market });
+      continue;
+    }
+    if (market.entry.kind === 'none') {
+      runner.onBrokerEvent({
+        type: 'positionOpened',
+        time: p.openedAt,
+        dealId: p.dealId,
+        market: p.market,
+        direction: p.direction,
+        size: p.size,
+        level: p.level,
+        stopLevel: p.stopLevel,
+        limitLevel: p.limitLevel,
+      });
+      report.adopted.push({ dealId: p.dealId, market: p.market });
+    } else {
+      report.unmanaged.push({
+        dealId: p.dealId,
+        market: p.market,
+        reason: `opened outside trailguard and the market's entry kind is ${market.entry.kind} (only kind none adopts)`,
+      });
+    }
+  }
+
+  // Rewrite every market's state as the engine now holds it (drops positions settled above).
+  for (const market of deps.markets) {
+    store.writeMarket({ version: 1, market: market.market, positions: engine.exportPositions(market.market) });
+  }
+  store.writeStrategies({ version: 1, guards: engine.exportGuards() });
+  return report;
+}
+
+async function closeAway(
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+  snap: PositionSnapshot,
+  size: number,
+  live: BrokerPosition | undefined,
+): Promise<void> {
+  const found = await deps.findClose(snap.dealId, snap.entryTime);
+  let level = found?.level;
+  let levelFrom: 'history' | 'last price' = 'history';
+  if (level === undefined) {
+    const price = snap.direction === 'BUY' ? live?.bid : live?.ask;
+    if (price === undefined) {
+      report.unresolved.push({
+        dealId: snap.dealId,
+        market: snap.market,
+        reason: 'closed at the broker but its exit is not in the history yet; kept in state, run sync again later',
+      });
+      return;
+    }
+    level = price;
+    levelFrom = 'last price';
+  }
+  const event: PositionClosedEvent = {
+    type: 'positionClosed',
+    time: found?.time ?? deps.now,
+    dealId: snap.dealId,
+    size,
+    level,
+    cause: 'external',
+  };
+  deps.runner.onBrokerEvent(event);
+  report.closedWhileAway.push({ dealId: snap.dealId, market: snap.market, level, time: event.time, levelFrom });
+}
+
+function snapshotFromJournal(
+  entry: { time: number; market: string; dealId: string; strategy: string; direction: Direction; size: number; price: number; stopLevel: number | undefined; reason: PositionSnapshot['entryReason'] },
+  live: BrokerPosition,
+): PositionSnapshot {
+  const risk = entry.stopLevel === undefined ? 0 : Math.abs(entry.price - entry.stopLevel);
+  return {
+    dealId: entry.dealId,
+    market: entry.market,
+    strategy: entry.strategy,
+    direction: entry.direction,
+    size: live.size,
+    originalSize: entry.size,
+    entryPrice: entry.price,
+    entryTime: entry.time,
+    entryReason: entry.reason,
+    stopReason: 'STOP',
+    initialStop: entry.stopLevel,
+    risk,
+    best: entry.price,
+    trailingActive: false,
+    ladderNext: 0,
+    ladderLock: undefined,
+    virtualLevel: undefined,
+  };
+}
+
+export function reconcileInSync(report: ReconcileReport): boolean {
+  return report.unresolved.length === 0 && report.unmanaged.length === 0;
+}
