@@ -1,0 +1,127 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JournalIndex } from '../../../src/core/adapters/files/journal-index.js';
+import { JsonStateStore } from '../../../src/core/adapters/files/state-store.js';
+import { SimBroker } from '../../../src/core/adapters/sim/sim-broker.js';
+import type { PositionSnapshot } from '../../../src/core/engine/position.js';
+import { reconcile, type BrokerPosition } from '../../../src/core/services/reconcile.js';
+import { EngineRunner } from '../../../src/core/services/run-engine.js';
+import { brief, DAX, market, MemoryJournal } from '../../support/engine-harness.js';
+
+const saved: PositionSnapshot = {
+  dealId: 'D1',
+  market: DAX,
+  strategy: 'default',
+  direction: 'BUY',
+  size: 1,
+  originalSize: 1,
+  entryPrice: 100,
+  entryTime: Date.parse('2024-03-14T08:00:00Z'),
+  entryReason: 'SIGNAL',
+  stopReason: 'TRAILING_STOP',
+  initialStop: 90,
+  risk: 10,
+  best: 130,
+  trailingActive: true,
+  ladderNext: 0,
+  ladderLock: undefined,
+  virtualLevel: undefined,
+};
+
+const atBroker = (over: Partial<BrokerPosition> = {}): BrokerPosition => ({
+  dealId: 'D1',
+  market: DAX,
+  direction: 'BUY',
+  size: 1,
+  level: 100,
+  stopLevel: 120,
+  openedAt: saved.entryTime,
+  bid: 125,
+  ask: 126,
+  ...over,
+});
+
+async function setup(options: { entryKind?: 'none' | 'signals'; journalText?: string; state?: PositionSnapshot[]; broker: BrokerPosition[]; closeAt?: { level: number; time: number } }) {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-rec-'));
+  const store = new JsonStateStore(join(dir, 'state'));
+  if (options.state) store.writeMarket({ version: 1, market: DAX, positions: options.state });
+  const journalPath = join(dir, 'trade_history.csv');
+  if (options.journalText) writeFileSync(journalPath, options.journalText);
+  const cfg = market({
+    exits: { trailing: { activateAt: 10, distance: 10 } },
+    entry: options.entryKind === 'signals' ? { kind: 'signals', file: 'x.csv', size: 1 } : { kind: 'none' },
+  });
+  const journal = new MemoryJournal();
+  const sim = new SimBroker([cfg]);
+  for (const b of options.broker) sim.seed({ dealId: b.dealId, market: b.market, direction: b.direction, size: b.size, stopLevel: b.stopLevel, limitLevel: b.limitLevel });
+  const runner = new EngineRunner({ setup: { markets: [cfg], strategies: {}, entries: new Map() }, broker: sim, journal });
+  const report = await reconcile({
+    runner,
+    store,
+    journal: await JournalIndex.read(journalPath),
+    markets: [cfg],
+    brokerPositions: options.broker,
+    findClose: () => Promise.resolve(options.closeAt),
+    now: Date.parse('2024-03-14T12:00:00Z'),
+  });
+  return { report, journal, runner, store, dir };
+}
+
+const HEADER = 'time,market,deal_id,strategy,direction,action,size,price,stop_level,pnl_points,pnl_amount,r_multiple,reason,held_seconds\n';
+const ENTRY_ROW = `2024-03-14T08:00:00.000Z,${DAX},D1,default,BUY,ENTRY,1,100,90,,,,SIGNAL,\n`;
+
+describe('start-up reconciliation (live and sync)', () => {
+  it('a saved position still open at the broker is resumed with the broker stop and the saved trailing state; no row written', async () => {
+    const { report, journal, runner } = await setup({ state: [saved], broker: [atBroker()] });
+    expect(report.resumed).toEqual([{ dealId: 'D1', market: DAX, size: 1, stopLevel: 120 }]);
+    expect(journal.rows).toEqual([]);
+    const p = runner.engine.position('D1');
+    expect(p?.stopLevel).toBe(120);
+    expect(p?.best).toBe(130);
+    // The trailing rule continues from the saved best: 130 − 10 = 120 is not tighter; a new high moves it.
+    runner.processTick({ time: Date.parse('2024-03-14T12:00:01Z'), market: DAX, bid: 135, ask: 136 });
+    expect(runner.engine.position('D1')?.stopLevel).toBe(125);
+  });
+
+  it('a saved position gone from the broker gets its exit from history: EXIT CLOSED_EXTERNALLY, state removed', async () => {
+    const time = Date.parse('2024-03-14T10:00:00Z');
+    const { report, journal, store, dir } = await setup({ state: [saved], broker: [], closeAt: { level: 120, time } });
+    expect(report.closedWhileAway).toEqual([{ dealId: 'D1', market: DAX, level: 120, time, levelFrom: 'history' }]);
+    expect(brief(journal.rows)).toEqual(['EXIT BUY 1@120 stop= CLOSED_EXTERNALLY pts=20']);
+    expect(journal.rows[0]?.rMultiple).toBe(2);
+    expect(store.readMarket(DAX)).toBeUndefined();
+    expect(existsSync(join(dir, 'state', `${DAX}.json`))).toBe(false);
+  });
+
+  it('no duplicate: when the journal already has the EXIT row, nothing is written again', async () => {
+    const exitRow = `2024-03-14T10:00:00.000Z,${DAX},D1,default,BUY,EXIT,1,120,120,20,20,2,TRAILING_STOP,7200\n`;
+    const { report, journal, store } = await setup({ state: [saved], broker: [], journalText: HEADER + ENTRY_ROW + exitRow, closeAt: { level: 120, time: 1 } });
+    expect(report.alreadyJournaled).toEqual([{ dealId: 'D1', market: DAX }]);
+    expect(journal.rows).toEqual([]);
+    expect(store.readMarket(DAX)).toBeUndefined();
+  });
+
+  it('a crash between the ENTRY row and the state file: the position is resumed from the journal, no second ENTRY', async () => {
+    const { report, journal, runner } = await setup({ entryKind: 'signals', state: [], broker: [atBroker()], journalText: HEADER + ENTRY_ROW });
+    expect(report.recoveredFromJournal).toEqual([{ dealId: 'D1', market: DAX }]);
+    expect(journal.rows).toEqual([]);
+    expect(runner.engine.position('D1')?.risk).toBe(10);
+  });
+
+  it('an unknown broker position is adopted when the entry kind is none (ENTRY ADOPTED) and reported otherwise', async () => {
+    const adopted = await setup({ entryKind: 'none', broker: [atBroker({ dealId: 'X9' })] });
+    expect(brief(adopted.journal.rows)).toEqual(['ENTRY BUY 1@100 stop=120 ADOPTED']);
+    expect(adopted.store.readMarket(DAX)?.positions.map((p) => p.dealId)).toEqual(['X9']);
+    const reported = await setup({ entryKind: 'signals', broker: [atBroker({ dealId: 'X9' })] });
+    expect(reported.journal.rows).toEqual([]);
+    expect(reported.report.unmanaged.map((u) => u.dealId)).toEqual(['X9']);
+  });
+
+  it('a partial close while away writes a PARTIAL row for the difference', async () => {
+    const { journal, runner } = await setup({ state: [{ ...saved, size: 1 }], broker: [atBroker({ size: 0.4 })], closeAt: { level: 110, time: 5 } });
+    expect(brief(journal.rows)).toEqual(['PARTIAL BUY 0.6@110 stop=120 CLOSED_EXTERNALLY pts=10']);
+    expect(runner.engine.position('D1')?.size).toBe(0.4);
+  });
+});
