@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeIg, type FakeIg, type FakeIgMarket } from './fake-ig/index.js';
+
+export const DAX = 'IX.D.DAX.DAILY.IP';
+
+export interface TickRow {
+  time: number;
+  bid: number;
+  ask: number;
+}
+
+/** Reads a standard tick file of one market (fixtures are small). */
+export function readTicks(path: string): TickRow[] {
+  const [, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  return lines.map((line) => {
+    const [time, , bid, ask] = line.split(',');
+    return { time: Date.parse(time as string), bid: Number(bid), ask: Number(ask) };
+  });
+}
+
+export async function fakeIgFor(first: TickRow, market: Partial<FakeIgMarket> = {}): Promise<FakeIg> {
+  return startFakeIg({ markets: [{ epic: DAX, bid: first.bid, ask: first.ask, minStopDistance: 0, decimals: 1, ...market }] });
+}
+
+export function credentialsEnv(fake: FakeIg): Record<string, string> {
+  return {
+    IG_API_KEY: fake.apiKey,
+    IG_IDENTIFIER: fake.identifier,
+    IG_PASSWORD: fake.password,
+    IG_ACCOUNT_ID: fake.accountId,
+  };
+}
+
+/** A temp dir with a config that points the IG adapter at the fake; `marketYaml` is the market block body. */
+export function liveConfig(fake: FakeIg, marketYaml: string, extra = ''): { dir: string; configPath: string; journal: string; stateDir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-live-'));
+  const configPath = join(dir, 'trailguard.yaml');
+  writeFileSync(
+    configPath,
+    `broker:\n  kind: ig\n  environment: demo\n  restUrl: ${fake.restUrl}\n  streamUrl: ${fake.streamUrl}\nstateDir: ./state\njournal: ./trade_history.csv\n${extra}markets:\n  ${DAX}:\n${marketYaml
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n')}\n`,
+  );
+  return { dir, configPath, journal: join(dir, 'trade_history.csv'), stateDir: join(dir, 'state') };
+}
+
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Journal rows without the columns that differ between live and backtest (time, deal id, held). */
+export function comparableRows(csv: string): string[] {
+  return csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const f = line.split(',');
+      return [f[1], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12]].join(',');
+    });
+}
