@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeIg } from '../support/fake-ig/index.js';
 import { runBacktest } from '../../src/core/services/backtest.js';
 import { runLive, type LiveHandle } from '../../src/core/services/live.js';
+import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
 import { comparableRows, credentialsEnv, DAX, fakeIgFor, liveConfig, readTicks, waitFor } from '../support/live-harness.js';
 
 const TICKS = 'fixtures/ticks/IX.D.DAX.DAILY.IP-parity.csv';
@@ -19,6 +20,14 @@ exits:
   trailing: { activateAt: 20, distance: 10 }
   ladder: {}
   profitLock: { lockFraction: 0.3, minProfit: 15 }`;
+
+/** The fake has no allowances to respect; IG's would make this test wait minutes. */
+const unlimited = () =>
+  new RateLimiter({
+    accountTrading: { max: 1e9, windowMs: 60_000 },
+    accountNonTrading: { max: 1e9, windowMs: 60_000 },
+    appNonTrading: { max: 1e9, windowMs: 60_000 },
+  });
 
 let fake: FakeIg | undefined;
 afterEach(async () => {
@@ -44,6 +53,7 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
       clock: { now: () => Date.now() },
       log: (level, message) => logs.push(`${level} ${message}`),
       runId: 'parity',
+      limiter: unlimited(),
       onReady: (h) => (handle = h),
     });
     await waitFor(() => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`), 'live to subscribe');

@@ -49,9 +49,11 @@ export function liveConfig(fake: FakeIg, marketYaml: string, extra = ''): { dir:
 
 export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now();
+  let spins = 0;
   while (!condition()) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    // Yield to I/O first (answers usually arrive within a few event-loop turns), then back off.
+    await new Promise((r) => (spins++ < 50 ? setImmediate(r) : setTimeout(r, 2)));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Config, MarketConfig } from '../domain/config.js';
 import { loadCredentials } from '../adapters/ig/credentials.js';
 import { minStopDistanceInPoints, type IgOpenPosition } from '../adapters/ig/mapper.js';
+import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgRestClient, type IgLog, type IgSession } from '../adapters/ig/rest-client.js';
 import type { BrokerPosition } from './reconcile.js';
 
@@ -14,7 +15,12 @@ export interface IgConnection {
 /** Logs in to IG with the credentials from the environment or the settings store. */
 export async function connectIg(
   config: Config,
-  options: { env?: Readonly<Record<string, string | undefined>> | undefined; log: Log },
+  options: {
+    env?: Readonly<Record<string, string | undefined>> | undefined;
+    log: Log;
+    /** IG's request allowances; tests against the fake lift them. */
+    limiter?: RateLimiter | undefined;
+  },
 ): Promise<IgConnection> {
   const credentials = loadCredentials({ env: options.env ?? process.env });
   const rest = new IgRestClient({
@@ -22,6 +28,7 @@ export async function connectIg(
     environment: config.broker.environment,
     restUrl: config.broker.restUrl,
     log: options.log as IgLog,
+    ...(options.limiter !== undefined ? { limiter: options.limiter } : {}),
   });
   const session = await rest.login();
   options.log('info', `logged in to IG ${config.broker.environment} as account ${session.accountId}`);

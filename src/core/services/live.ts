@@ -6,6 +6,7 @@ import { JsonStateStore, StateLock, writeFileAtomic } from '../adapters/files/st
 import { TickRecorder } from '../adapters/files/tick-recorder.js';
 import { findClose } from '../adapters/ig/history.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
+import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgStream } from '../adapters/ig/stream.js';
 import { SimBroker, type SimPosition } from '../adapters/sim/sim-broker.js';
 import { loadConfig } from '../config/load.js';
@@ -42,6 +43,8 @@ export interface LiveOptions {
   onStatus?: ((status: LiveStatus) => void) | undefined;
   /** Distinguishes this run's deal references from earlier runs' (IG answers /confirms by reference). */
   runId?: string | undefined;
+  /** IG request allowances (tests against the fake lift them); IG's published ones by default. */
+  limiter?: RateLimiter | undefined;
   /** Called when start-up is done and the stream is subscribed (tests, status). */
   onReady?: ((handle: LiveHandle) => void) | undefined;
 }
@@ -138,7 +141,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
   try {
     const store = new JsonStateStore(config.stateDir);
     const paper = config.broker.kind === 'paper';
-    const { rest, session } = await connectIg(config, { env: options.env, log });
+    const { rest, session } = await connectIg(config, { env: options.env, log, limiter: options.limiter });
     const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
     const journalIndex = await JournalIndex.read(config.journal);
     const journal: Journal = options.dryRun ? new LogJournal(log) : new CsvJournal(config.journal, { durable: true });

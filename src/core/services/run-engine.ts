@@ -75,7 +75,9 @@ export class EngineRunner implements EngineSink {
   }
 
   private flush(): void {
-    if (this.flushing) return; // events fired by a submit land here; the outer loop sends what they add
+    // Most ticks produce no action: return before touching the queue (setting an array's length
+    // is a runtime call, and showed in the backtest's profile).
+    if (this.queue.length === 0 || this.flushing) return; // events fired by a submit land here; the outer loop sends what they add
     this.flushing = true;
     try {
       for (let i = 0; i < this.queue.length; i++) {
