@@ -26,7 +26,12 @@ export interface RunEngineOptions {
  */
 export class EngineRunner implements EngineSink {
   readonly engine: Engine;
-  private readonly queue: BrokerAction[] = [];
+  /**
+   * Actions waiting for the broker: `queue[0, queued)`. The array is never truncated, so its
+   * backing store is reused (truncating to 0 frees it, and the next push allocates it again).
+   */
+  private readonly queue: (BrokerAction | undefined)[] = [];
+  private queued = 0;
   private flushing = false;
 
   constructor(private readonly options: RunEngineOptions) {
@@ -62,7 +67,7 @@ export class EngineRunner implements EngineSink {
       this.options.onAlert?.(action);
       return;
     }
-    this.queue.push(action);
+    this.queue[this.queued++] = action;
   }
 
   journal(row: JournalRow): void {
@@ -75,21 +80,25 @@ export class EngineRunner implements EngineSink {
   }
 
   private flush(): void {
-    // Most ticks produce no action: return before touching the queue (setting an array's length
-    // is a runtime call, and showed in the backtest's profile).
-    if (this.queue.length === 0 || this.flushing) return; // events fired by a submit land here; the outer loop sends what they add
-    this.flushing = true;
-    try {
-      for (let i = 0; i < this.queue.length; i++) {
-        const action = this.queue[i] as BrokerAction;
-        this.options.onAction?.(action);
-        this.options.broker.submit(action);
+    if (this.flushing) return; // events fired by a submit land here; the outer loop sends what they add
+    // Most ticks produce no action: skip the queue entirely (setting an array's length is a
+    // runtime call, and showed in the backtest's profile).
+    if (this.queued > 0) {
+      this.flushing = true;
+      try {
+        for (let i = 0; i < this.queued; i++) {
+          const action = this.queue[i] as BrokerAction;
+          this.options.onAction?.(action);
+          this.options.broker.submit(action);
+        }
+        this.queue.fill(undefined, 0, this.queued); // keep no action alive past its tick
+        this.queued = 0;
+      } finally {
+        this.flushing = false;
       }
-      this.queue.length = 0;
-    } finally {
-      this.flushing = false;
     }
-    // A deal is sent before anything is persisted (SPEC §3.2).
+    // A deal is sent before anything is persisted (SPEC §3.2); events without actions (a fill,
+    // a confirmation) change state too, so this runs after every tick and event.
     this.options.onSettled?.();
   }
 }
