@@ -85,8 +85,12 @@ class MarketRuntime {
   readonly atrCandles: CandleBuilder | undefined;
   readonly entryCandles: CandleBuilder | undefined;
   readonly lastClosingRung: number;
+  /** Guard of the market's own strategy (most positions'), so the hot path skips a Map lookup. */
+  guard: GuardEntry | undefined;
   bid = Number.NaN;
   ask = Number.NaN;
+  /** Time of the last tick of this market (what its entry strategy has seen). */
+  lastTime = Number.NaN;
   readonly positions: PositionState[] = [];
   readonly ctx: EntryContext;
 
@@ -122,6 +126,12 @@ class MarketRuntime {
   }
 }
 
+interface GuardEntry {
+  readonly cfg: GuardConfig;
+  state: GuardState;
+  evaluatedTick: number;
+}
+
 /**
  * The pure engine (SPEC §2–§4): events in, actions and journal rows out, through the sink.
  * No I/O, no clock, no randomness; the only time it knows is the time of the events.
@@ -132,9 +142,14 @@ class MarketRuntime {
  */
 export class Engine {
   private readonly markets = new Map<string, MarketRuntime>();
+  /** The same runtimes in configuration order: loops over markets iterate this, allocating nothing. */
+  private readonly marketList: MarketRuntime[] = [];
+  /** The last tick's market: consecutive ticks of one market skip the Map lookup. */
+  private lastName: string | undefined;
+  private lastMarket: MarketRuntime | undefined;
   private readonly byDeal = new Map<string, PositionState>();
   private readonly pending = new Map<string, Pending>();
-  private readonly guards = new Map<string, { readonly cfg: GuardConfig; state: GuardState; evaluatedTick: number }>();
+  private readonly guards = new Map<string, GuardEntry>();
   /** Strategies that realised P&L on the current tick: their guard is looked at again before entries. */
   private readonly realisedThisTick = new Set<string>();
   private tickCount = 0;
@@ -146,6 +161,7 @@ export class Engine {
     private readonly sink: EngineSink,
   ) {
     for (const cfg of setup.markets) this.markets.set(cfg.market, new MarketRuntime(cfg, setup.entries.get(cfg.market)));
+    this.marketList.push(...this.markets.values());
     for (const [name, strategy] of Object.entries(setup.strategies)) {
       if (strategy.guard)
         this.guards.set(name, {
@@ -154,6 +170,7 @@ export class Engine {
           evaluatedTick: -1,
         });
     }
+    for (const m of this.marketList) m.guard = this.guards.get(m.cfg.strategy);
   }
 
   handle(event: EngineEvent): void {
@@ -185,12 +202,20 @@ export class Engine {
 
   /** SPEC §3 steps 2 and 3 for one tick (step 1 belongs to the broker and runs before). */
   onTick(tick: Tick): void {
-    const m = this.markets.get(tick.market);
+    let m: MarketRuntime | undefined;
+    if (tick.market === this.lastName) {
+      m = this.lastMarket;
+    } else {
+      m = this.markets.get(tick.market);
+      this.lastName = tick.market;
+      this.lastMarket = m;
+    }
     if (m === undefined) return;
     this.now = tick.time;
     this.tickCount++;
     m.bid = tick.bid;
     m.ask = tick.ask;
+    m.lastTime = tick.time;
     // Candles before rules (SPEC §9): this tick's rules and entries see the candle it closed.
     const mid = (tick.bid + tick.ask) / 2;
     if (m.atrCandles !== undefined) {
@@ -206,13 +231,14 @@ export class Engine {
       if (!p.closing) this.managePosition(m, p, tick, flatDue);
     }
 
-    for (const strategy of this.realisedThisTick) this.checkGuard(strategy);
+    // Checking the size first saves a Set iterator on the (usual) tick that realised nothing.
+    if (this.realisedThisTick.size > 0) for (const strategy of this.realisedThisTick) this.checkGuard(strategy);
 
     if (m.entry !== undefined) {
       const intents = m.entry.onTick(tick, entryCandle, m.ctx);
       if (intents !== undefined && intents.length > 0) this.applyIntents(m, intents, tick, flatDue);
     }
-    this.realisedThisTick.clear();
+    if (this.realisedThisTick.size > 0) this.realisedThisTick.clear();
   }
 
   private managePosition(m: MarketRuntime, p: PositionState, tick: Tick, flatDue: boolean): void {
@@ -230,17 +256,18 @@ export class Engine {
       return;
     }
 
-    const timeReason = timeExitDue(p, tick.time, flatDue, m.maxHoldMs);
+    // Only markets with time exits ask the rule: a call that passes the tick's time boxes a double.
+    const timeReason = flatDue || m.maxHoldMs !== undefined ? timeExitDue(p, tick.time, flatDue, m.maxHoldMs) : undefined;
     if (timeReason !== undefined) {
       this.closeRest(p, timeReason);
       return;
     }
 
-    const guard = this.guards.get(p.strategy);
+    const guard = p.strategy === m.cfg.strategy ? m.guard : this.guards.get(p.strategy);
     if (guard !== undefined) {
       if (guard.evaluatedTick !== this.tickCount) {
         guard.evaluatedTick = this.tickCount;
-        this.checkGuard(p.strategy);
+        this.checkGuard(p.strategy, guard);
       }
       if (guard.state.stopped !== undefined) {
         // Tripped now or earlier (a close that was rejected, a position adopted since): close.
@@ -264,11 +291,14 @@ export class Engine {
     }
 
     if (exits.trailing !== undefined && activateTrailing(p, fav, exits.trailing, m.ps)) this.sink.lifecycle(p.market);
-    this.moveStop(m, p, fav);
+    this.moveStop(m, p);
   }
 
   /** SPEC §3 steps 2.6–2.8: the tightest proposal, an immediate close, or an amend. */
-  private moveStop(m: MarketRuntime, p: PositionState, fav: number): void {
+  private moveStop(m: MarketRuntime, p: PositionState): void {
+    // Read here rather than passed in: a double argument to a call V8 does not inline is boxed
+    // (a heap allocation per position per tick). m.bid/m.ask are this tick's prices.
+    const fav = p.sign > 0 ? m.bid : m.ask;
     const exits = m.cfg.exits;
     const eps = m.eps;
     const sign = p.sign;
@@ -276,19 +306,52 @@ export class Engine {
     let candidate: number | undefined;
     let reason: StopReason = 'STOP';
     let fromLadder = false;
-    // In §4 order; a later rule must be strictly tighter to win a tie.
-    const consider = (level: number | undefined, why: StopReason, ladder: boolean): void => {
-      if (level === undefined) return;
-      if (current !== undefined && sign * (level - current) <= eps) return;
-      if (candidate !== undefined && sign * (level - candidate) <= eps) return;
-      candidate = level;
-      reason = why;
-      fromLadder = ladder;
-    };
-    if (exits.trailing !== undefined) consider(trailingProposal(p, exits.trailing, m.ps), 'TRAILING_STOP', false);
-    if (exits.atrStop !== undefined) consider(atrTrailProposal(p, exits.atrStop, m.atr?.value), 'ATR_STOP', false);
-    if (exits.ladder !== undefined) consider(ladderProposal(p), 'LADDER_STOP', true);
-    if (exits.profitLock !== undefined) consider(profitLockProposal(p, exits.profitLock, m.ps), 'PROFIT_LOCK', false);
+    // In §4 order; a later rule must be strictly tighter to win a tie. Written out rather than
+    // through a helper closure: this runs for every open position on every tick, and a closure
+    // per call was a measurable share of the backtest's garbage.
+    let level: number | undefined;
+    if (exits.trailing !== undefined) {
+      level = trailingProposal(p, exits.trailing, m.ps);
+      if (level !== undefined && !(current !== undefined && sign * (level - current) <= eps)) {
+        candidate = level;
+        reason = 'TRAILING_STOP';
+      }
+    }
+    if (exits.atrStop !== undefined) {
+      level = atrTrailProposal(p, exits.atrStop, m.atr?.value);
+      if (
+        level !== undefined &&
+        !(current !== undefined && sign * (level - current) <= eps) &&
+        !(candidate !== undefined && sign * (level - candidate) <= eps)
+      ) {
+        candidate = level;
+        reason = 'ATR_STOP';
+      }
+    }
+    if (exits.ladder !== undefined) {
+      level = ladderProposal(p);
+      if (
+        level !== undefined &&
+        !(current !== undefined && sign * (level - current) <= eps) &&
+        !(candidate !== undefined && sign * (level - candidate) <= eps)
+      ) {
+        candidate = level;
+        reason = 'LADDER_STOP';
+        fromLadder = true;
+      }
+    }
+    if (exits.profitLock !== undefined) {
+      level = profitLockProposal(p, exits.profitLock, m.ps);
+      if (
+        level !== undefined &&
+        !(current !== undefined && sign * (level - current) <= eps) &&
+        !(candidate !== undefined && sign * (level - candidate) <= eps)
+      ) {
+        candidate = level;
+        reason = 'PROFIT_LOCK';
+        fromLadder = false;
+      }
+    }
     if (candidate === undefined) return;
 
     if (sign * (candidate - fav) >= -eps) {
@@ -296,8 +359,7 @@ export class Engine {
       return;
     }
     const clampAt = fav - sign * m.minStop;
-    let level = sign * (candidate - clampAt) > 0 ? clampAt : candidate;
-    level = m.rounder.round(level);
+    level = m.rounder.round(sign * (candidate - clampAt) > 0 ? clampAt : candidate);
     if (current !== undefined) {
       const gain = sign * (level - current);
       if (gain <= eps || gain < m.stopStep - eps) return;
@@ -308,7 +370,11 @@ export class Engine {
     const ref = this.nextRef();
     this.pending.set(ref, { kind: 'amend', dealId: p.dealId, level, prevLevel: current, prevReason: p.stopReason });
     p.stopLevel = level;
+    // A different rule taking over the stop is a lifecycle change (its reason must survive a
+    // restart); a plain move of the same rule is not (SPEC §6.3).
+    const ruleChanged = p.stopReason !== reason;
     p.stopReason = reason;
+    if (ruleChanged) this.sink.lifecycle(p.market);
     this.sink.action({
       type: 'amendStop',
       ref,
@@ -322,9 +388,17 @@ export class Engine {
 
   /** MTM of a guarded strategy: realised P&L plus its open positions valued at their markets' last prices. */
   strategyMtm(strategy: string): number {
-    let mtm = this.guards.get(strategy)?.state.realised ?? 0;
-    for (const m of this.markets.values()) {
-      for (const p of m.positions) {
+    return this.mtmOf(strategy, this.guards.get(strategy)?.state.realised ?? 0);
+  }
+
+  private mtmOf(strategy: string, realised: number): number {
+    let mtm = realised;
+    const markets = this.marketList;
+    for (let k = 0; k < markets.length; k++) {
+      const m = markets[k] as MarketRuntime;
+      const positions = m.positions;
+      for (let i = 0; i < positions.length; i++) {
+        const p = positions[i] as PositionState;
         if (p.strategy !== strategy) continue;
         const fav = p.sign > 0 ? m.bid : m.ask;
         if (Number.isNaN(fav)) continue;
@@ -334,10 +408,9 @@ export class Engine {
     return mtm;
   }
 
-  private checkGuard(strategy: string): void {
-    const guard = this.guards.get(strategy);
+  private checkGuard(strategy: string, guard: GuardEntry | undefined = this.guards.get(strategy)): void {
     if (guard === undefined || guard.state.stopped !== undefined) return;
-    const mtm = this.strategyMtm(strategy);
+    const mtm = this.mtmOf(strategy, guard.state.realised);
     const trip = evaluateGuard(guard.state, guard.cfg, mtm);
     if (trip === undefined) return;
     this.sink.action({
@@ -347,7 +420,7 @@ export class Engine {
       message: `strategy ${strategy} stopped (${trip}): MTM ${mtm.toFixed(2)}, peak ${guard.state.peak.toFixed(2)}; no new entries until its state is cleared`,
       data: { strategy, reason: trip, mtm, peak: guard.state.peak, realised: guard.state.realised },
     });
-    for (const m of this.markets.values()) {
+    for (const m of this.marketList) {
       for (const p of m.positions) if (p.strategy === strategy && !p.closing) this.closeRest(p, trip);
     }
     this.sink.lifecycle(undefined);
@@ -697,6 +770,13 @@ export class Engine {
       ladderLock: p.ladderLock,
       virtualLevel: p.virtualLevel,
     }));
+  }
+
+  /** Per market, the last tick time its entry strategy saw (see StrategiesState.entriesSeenUntil). */
+  exportEntriesSeen(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, m] of this.markets) if (!Number.isNaN(m.lastTime)) out[name] = m.lastTime;
+    return out;
   }
 
   exportGuards(): Record<string, GuardState> {

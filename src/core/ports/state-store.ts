@@ -11,6 +11,11 @@ export interface MarketState {
 export interface StrategiesState {
   version: 1;
   guards: Record<string, GuardState>;
+  /**
+   * Per market, the time of the last tick its entry strategy saw: signal rows up to it were
+   * executed or dropped already and are not executed again after a restart.
+   */
+  entriesSeenUntil?: Record<string, number> | undefined;
 }
 
 export interface StateStore {

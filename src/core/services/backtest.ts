@@ -70,7 +70,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   }
   const defaultMarket =
     options.markets?.length === 1 ? options.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
-  const entries = await buildEntries(config, markets);
+  const entries = await buildEntries(markets);
 
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });

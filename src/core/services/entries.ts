@@ -1,6 +1,6 @@
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Config, MarketConfig, SignalRow } from '../domain/config.js';
+import type { MarketConfig, SignalRow } from '../domain/config.js';
 import { UserError } from '../domain/errors.js';
 import type { Candle, Tick } from '../domain/types.js';
 import { loadSignals } from '../adapters/files/signals.js';
@@ -21,8 +21,19 @@ export interface EntryModule {
   };
 }
 
+export interface BuildEntriesOptions {
+  /**
+   * Live: signal rows dated before this time are not executed (a signal from before the session
+   * started, or one already executed by a previous run, must not be entered late).
+   */
+  signalsNotBefore?: number | undefined;
+  /** Live: per market, rows up to this time were seen by an earlier run (executed or dropped). */
+  signalsSeenUntil?: Readonly<Record<string, number>> | undefined;
+  log?: ((level: 'info' | 'warn', message: string) => void) | undefined;
+}
+
 /** Builds the entry strategy of every market (absent for `none`: such a market only manages). */
-export async function buildEntries(config: Config, markets: readonly MarketConfig[]): Promise<Map<string, EntryStrategy>> {
+export async function buildEntries(markets: readonly MarketConfig[], options: BuildEntriesOptions = {}): Promise<Map<string, EntryStrategy>> {
   const entries = new Map<string, EntryStrategy>();
   const signalFiles = new Map<string, SignalRow[]>();
   for (const m of markets) {
@@ -36,7 +47,14 @@ export async function buildEntries(config: Config, markets: readonly MarketConfi
           rows = await loadSignals(e.file);
           signalFiles.set(e.file, rows);
         }
-        entries.set(m.market, signalsEntry(rows.filter((r) => r.market === m.market)));
+        const mine = rows.filter((r) => r.market === m.market);
+        const notBefore = options.signalsNotBefore ?? -Infinity;
+        const seenUntil = options.signalsSeenUntil?.[m.market] ?? -Infinity;
+        const due = mine.filter((r) => r.time >= notBefore && r.time > seenUntil);
+        if (due.length < mine.length) {
+          options.log?.('info', `${m.market}: ${mine.length - due.length} signal rows dated before this session, or seen by an earlier run, are not executed`);
+        }
+        entries.set(m.market, signalsEntry(due));
         break;
       }
       case 'ema-cross':
@@ -54,7 +72,6 @@ export async function buildEntries(config: Config, markets: readonly MarketConfi
       }
     }
   }
-  void config;
   return entries;
 }
 

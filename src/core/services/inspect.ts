@@ -132,7 +132,7 @@ export async function clearState(options: {
     for (const m of targets) store.deleteMarket(m);
     const all = options.market === undefined;
     if (all) {
-      store.writeStrategies({ version: 1, guards: {} });
+      store.writeStrategies({ version: 1, guards: {}, entriesSeenUntil: store.readStrategies()?.entriesSeenUntil });
       removePaperBook(config.stateDir);
     }
     return { cleared: targets, guardsCleared: all };

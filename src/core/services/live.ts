@@ -18,7 +18,7 @@ import type { Journal } from '../ports/journal.js';
 import { selectMarkets } from './backtest.js';
 import { buildEntries } from './entries.js';
 import { applyDealingRules, brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
-import { reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
+import { CLOCK_SKEW_MS, reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
 
@@ -145,7 +145,11 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
     const journalIndex = await JournalIndex.read(config.journal);
     const journal: Journal = options.dryRun ? new LogJournal(log) : new CsvJournal(config.journal, { durable: true });
-    const entries = await buildEntries(config, markets);
+    const entries = await buildEntries(markets, {
+      signalsNotBefore: clock.now(),
+      signalsSeenUntil: store.readStrategies()?.entriesSeenUntil,
+      log: (level, message) => log(level, message),
+    });
 
     let broker: Broker;
     let igBroker: IgBroker | undefined;
@@ -173,9 +177,10 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const persist = (): void => {
       if (options.dryRun || dirty.size === 0) return;
       for (const market of dirty) {
-        if (market === undefined) store.writeStrategies({ version: 1, guards: runner.engine.exportGuards() });
-        else store.writeMarket({ version: 1, market, positions: runner.engine.exportPositions(market) });
+        if (market !== undefined) store.writeMarket({ version: 1, market, positions: runner.engine.exportPositions(market) });
       }
+      // Guards, and how far each entry strategy has read, go with every lifecycle write.
+      store.writeStrategies({ version: 1, guards: runner.engine.exportGuards(), entriesSeenUntil: runner.engine.exportEntriesSeen() });
       dirty.clear();
       if (sim !== undefined && paper) {
         writeFileAtomic(join(config.stateDir, PAPER_FILE), `${JSON.stringify({ positions: sim.positions() }, null, 2)}\n`);
@@ -197,7 +202,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       journal: journalIndex,
       markets,
       brokerPositions,
-      findClose: paper ? () => Promise.resolve(undefined) : (dealId, since) => findClose(rest, { dealId, since, until: clock.now() }),
+      findClose: paper ? () => Promise.resolve(undefined) : (dealId, since) => findClose(rest, { dealId, since, until: clock.now() + CLOCK_SKEW_MS }),
       now: clock.now(),
     });
     for (const r of report.closedWhileAway) log('warn', `${r.market} ${r.dealId} was closed while trailguard was away, at ${r.level} (${r.levelFrom})`);

@@ -12,7 +12,7 @@ import type { Broker } from '../ports/broker.js';
 import type { Clock } from '../ports/clock.js';
 import { selectMarkets } from './backtest.js';
 import { applyDealingRules, brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
-import { reconcile, reconcileInSync, type ReconcileReport } from './reconcile.js';
+import { CLOCK_SKEW_MS, reconcile, reconcileInSync, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 
 export interface ManageOptions {
@@ -76,7 +76,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       journal: index,
       markets,
       brokerPositions,
-      findClose: (dealId, since) => findClose(rest, { dealId, since, until: options.clock.now() }),
+      findClose: (dealId, since) => findClose(rest, { dealId, since, until: options.clock.now() + CLOCK_SKEW_MS }),
       now: options.clock.now(),
     });
     if (igBroker !== undefined) {
@@ -94,7 +94,8 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
 
 function persistAll(s: Session): void {
   for (const m of s.markets) s.store.writeMarket({ version: 1, market: m.market, positions: s.runner.engine.exportPositions(m.market) });
-  s.store.writeStrategies({ version: 1, guards: s.runner.engine.exportGuards() });
+  const previous = s.store.readStrategies();
+  s.store.writeStrategies({ version: 1, guards: s.runner.engine.exportGuards(), entriesSeenUntil: previous?.entriesSeenUntil });
 }
 
 export interface SyncResult {

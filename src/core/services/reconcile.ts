@@ -6,6 +6,9 @@ import type { PositionSnapshot } from '../engine/position.js';
 import type { StateStore } from '../ports/state-store.js';
 import type { EngineRunner } from './run-engine.js';
 
+/** History look-ups reach this far past the local clock: IG's clock and ours may disagree a little. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
 /** A position as the broker holds it now. */
 export interface BrokerPosition {
   dealId: string;
@@ -139,7 +142,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   for (const market of deps.markets) {
     store.writeMarket({ version: 1, market: market.market, positions: engine.exportPositions(market.market) });
   }
-  store.writeStrategies({ version: 1, guards: engine.exportGuards() });
+  store.writeStrategies({ version: 1, guards: engine.exportGuards(), entriesSeenUntil: guards?.entriesSeenUntil });
   return report;
 }
 

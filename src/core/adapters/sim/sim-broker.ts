@@ -31,6 +31,9 @@ export class SimBroker implements Broker {
   private readonly byDeal = new Map<string, SimPosition>();
   private now = 0;
   private dealCount = 0;
+  /** The last tick's market: consecutive ticks of one market skip the Map lookup. */
+  private lastName: string | undefined;
+  private lastMarket: SimMarket | undefined;
 
   constructor(markets: readonly MarketConfig[], private readonly dealPrefix = 'SIM') {
     for (const cfg of markets) {
@@ -50,14 +53,23 @@ export class SimBroker implements Broker {
 
   /** SPEC §3 step 1: stops before limits, positions in order of entry. */
   onTick(tick: Tick): void {
-    const m = this.markets.get(tick.market);
+    let m: SimMarket | undefined;
+    if (tick.market === this.lastName) {
+      m = this.lastMarket;
+    } else {
+      m = this.markets.get(tick.market);
+      this.lastName = tick.market;
+      this.lastMarket = m;
+    }
     if (m === undefined) return;
     this.now = tick.time;
     m.bid = tick.bid;
     m.ask = tick.ask;
     if (m.positions.length === 0) return;
     let hits: { p: SimPosition; level: number; cause: 'stop' | 'limit' }[] | undefined;
-    for (const p of m.positions) {
+    const positions = m.positions;
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i] as SimPosition;
       const sign = p.direction === 'BUY' ? 1 : -1;
       const fav = sign > 0 ? tick.bid : tick.ask;
       if (p.stopLevel !== undefined && sign * (fav - p.stopLevel) <= m.eps) {

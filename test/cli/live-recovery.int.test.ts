@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeIg } from '../support/fake-ig/index.js';
+import { credentialsEnv, DAX, fakeIgFor, liveConfig, waitFor } from '../support/live-harness.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/run.js');
+// Live executes only signals dated after it started: the scenario runs a little in the future.
+const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
+
+let fake: FakeIg | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  children.length = 0;
+  await fake?.close();
+  fake = undefined;
+});
+
+function startLive(configPath: string, f: FakeIg): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const child = spawn(process.execPath, [BIN, 'live', '--config', configPath, '--verbose'], {
+    cwd: ROOT,
+    env: { ...process.env, ...credentialsEnv(f) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d) => (output += String(d)));
+  child.stderr?.on('data', (d) => (output += String(d)));
+  children.push(child);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, output: () => output, exited };
+}
+
+const rows = (journal: string) => (existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').slice(1) : []);
+
+function setup(f: FakeIg) {
+  const cfg = liveConfig(
+    f,
+    `pointSize: 1
+decimals: 1
+lotStep: 0.1
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  trailing: { activateAt: 10, distance: 5 }`,
+  );
+  writeFileSync(join(cfg.dir, 'signals.csv'), `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`);
+  return { ...cfg, stateFile: join(cfg.stateDir, `${DAX}.json`) };
+}
+
+async function subscribed(f: FakeIg, output: () => string) {
+  await waitFor(() => f.subscriptions().includes(`CHART:${DAX}:TICK`), () => `live to subscribe:\n${output()}`, 20_000);
+  // The server registers a subscription before the client has processed its SUBOK: wait for
+  // the client to report the connection, and give it a moment.
+  await waitFor(() => output().includes('stream CONNECTED'), () => `the stream to connect:\n${output()}`, 20_000);
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+describe('live recovery (built CLI against the fake IG)', () => {
+  it('SIGKILL with a position open: the restart resumes it; the journal has no lost and no duplicated row', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath, journal, stateFile } = setup(f);
+
+    const first = startLive(configPath, f);
+    await subscribed(f, first.output);
+    f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
+    await waitFor(() => existsSync(stateFile) && f.positions().length === 1, () => `the entry to be saved:\n${first.output()}`);
+    f.pushTick({ epic: DAX, bid: 112, ask: 113, time: T0 + 1000 }); // profit 11: trailing active, stop 107
+    await waitFor(() => f.positions()[0]?.stopLevel === 107, () => `the trailing amend:\n${first.output()}`);
+    await waitFor(() => JSON.parse(readFileSync(stateFile, 'utf8')).positions[0].trailingActive === true, 'activation saved');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(rows(journal)).toHaveLength(1);
+
+    const second = startLive(configPath, f);
+    await subscribed(f, second.output);
+    expect(rows(journal), 'the restart writes no row for a position it resumes').toHaveLength(1);
+    f.pushTick({ epic: DAX, bid: 125, ask: 126, time: T0 + 2000 }); // trailing continues: stop 120
+    await waitFor(() => f.positions()[0]?.stopLevel === 120, () => `the resumed trailing amend:\n${second.output()}`);
+    f.pushTick({ epic: DAX, bid: 119, ask: 120, time: T0 + 3000 }); // IG fills the stop at 119
+    await waitFor(() => rows(journal).length === 2, () => `the exit row:\n${second.output()}`);
+    const [entry, exit] = rows(journal);
+    expect(entry).toMatch(/,BUY,ENTRY,1,101,81,,,,SIGNAL,$/);
+    expect(exit).toMatch(/,BUY,EXIT,1,119,120,18,18,0\.9,TRAILING_STOP,3$/);
+    await waitFor(() => !existsSync(stateFile), 'the state file to be removed');
+
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output()).toBe(0);
+    expect(rows(journal), second.output()).toHaveLength(2);
+  }, 60_000);
+
+  it('a position closed on IG while live is down is recorded by sync, once', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath, journal, stateFile } = setup(f);
+    const live = startLive(configPath, f);
+    await subscribed(f, live.output);
+    f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 });
+    await waitFor(() => existsSync(stateFile) && f.positions().length === 1, () => `the entry:\n${live.output()}`);
+    live.child.kill('SIGTERM');
+    expect(await live.exited, live.output()).toBe(0);
+
+    const dealId = f.positions()[0]!.dealId;
+    f.pushTick({ epic: DAX, bid: 104, ask: 105, time: T0 + 3000 });
+    f.closeExternally(dealId, 104);
+
+    // Not spawnSync: the fake IG lives in this process and must keep answering.
+    const sync = () =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, 'sync', '--config', configPath, '--json'], {
+          cwd: ROOT,
+          env: { ...process.env, ...credentialsEnv(f) },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += String(d)));
+        child.stderr.on('data', (d) => (stderr += String(d)));
+        child.once('exit', (status) => done({ status, stdout, stderr }));
+      });
+    const r = await sync();
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.report.closedWhileAway).toMatchObject([{ dealId, level: 104, levelFrom: 'history' }]);
+    expect(rows(journal)).toHaveLength(2);
+    expect(rows(journal)[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,104,,3,3,0\\.15,CLOSED_EXTERNALLY,`));
+    expect(existsSync(stateFile)).toBe(false);
+
+    const again = await sync();
+    expect(again.status, again.stderr).toBe(0);
+    expect(rows(journal), 'a second sync writes nothing').toHaveLength(2);
+  }, 60_000);
+});
