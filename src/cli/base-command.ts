@@ -22,8 +22,10 @@ export abstract class BaseCommand extends Command {
       const hint = error.hint ? `\n  ${error.hint}` : '';
       return this.fail(`${error.message}${hint}`, 2, 'USER_ERROR');
     }
-    if (error instanceof BrokerRejected) return this.fail(`broker rejected: ${error.message}`, 1, error.code ?? 'BROKER_REJECTED');
-    if (error instanceof BrokerUnavailable) return this.fail(`broker unavailable: ${error.message}`, 1, error.code ?? 'BROKER_UNAVAILABLE');
+    if (error instanceof BrokerRejected)
+      return this.fail(`broker rejected: ${error.message}`, 1, error.code ?? 'BROKER_REJECTED');
+    if (error instanceof BrokerUnavailable)
+      return this.fail(`broker unavailable: ${error.message}`, 1, error.code ?? 'BROKER_UNAVAILABLE');
     // oclif's own errors (flag parsing: exit 2) and exits pass through unchanged.
     if (error instanceof Errors.CLIError || error.oclif !== undefined) return super.catch(error);
     return super.catch(error);

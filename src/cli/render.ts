@@ -15,7 +15,9 @@ function duration(seconds: number | undefined): string {
 export function renderBacktest(r: BacktestResult): string {
   const t = r.trades;
   const lines: string[] = [];
-  lines.push(`Backtest of ${r.markets.join(', ')}: ${r.ticks.ticks.toLocaleString('en-US')} ticks, ${iso(r.ticks.firstTick)} → ${iso(r.ticks.lastTick)}`);
+  lines.push(
+    `Backtest of ${r.markets.join(', ')}: ${r.ticks.ticks.toLocaleString('en-US')} ticks, ${iso(r.ticks.firstTick)} → ${iso(r.ticks.lastTick)}`,
+  );
   lines.push('');
   lines.push(`  trades          ${t.trades}  (${t.wins} won, ${t.losses} lost, win rate ${pct(t.winRate)})`);
   lines.push(`  net points      ${n2(t.netPoints, 1)}`);

@@ -7,7 +7,8 @@ import { runClose, type CloseResult } from '../core/services/manage.js';
 
 export default class Close extends BaseCommand {
   static override summary = 'Close positions by hand: one deal, a market, or all; fully or partly.';
-  static override description = 'Closes through IG and writes MANUAL rows to the journal, updating state. Asks for confirmation on a terminal unless --yes; without a terminal --yes is required. Refused while `live` runs on the same state directory (stop it first, or close on IG and let live record it).';
+  static override description =
+    'Closes through IG and writes MANUAL rows to the journal, updating state. Asks for confirmation on a terminal unless --yes; without a terminal --yes is required. Refused while `live` runs on the same state directory (stop it first, or close on IG and let live record it).';
   static override examples = [
     '<%= config.bin %> close DIAAAAB3CD4EF5',
     '<%= config.bin %> close --market IX.D.DAX.DAILY.IP --percent 50',
@@ -18,7 +19,10 @@ export default class Close extends BaseCommand {
     market: Flags.string({ char: 'm', description: 'every position of this market', exclusive: ['all'] }),
     all: Flags.boolean({ description: 'every managed position', default: false, exclusive: ['market'] }),
     size: Flags.string({ description: 'close this size (partial close)', exclusive: ['percent'] }),
-    percent: Flags.string({ description: 'close this percentage of each position (rounded down to the lot step)', exclusive: ['size'] }),
+    percent: Flags.string({
+      description: 'close this percentage of each position (rounded down to the lot step)',
+      exclusive: ['size'],
+    }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation', default: false }),
   };
 
@@ -36,13 +40,16 @@ export default class Close extends BaseCommand {
       request: { dealId: args.dealId, market: flags.market, all: flags.all, size, percent },
       confirm: async (targets) => {
         if (flags.yes) return true;
-        const list = targets.map((t) => `  ${t.market} ${t.dealId} ${t.direction}: close ${t.closeSize} of ${t.size}`).join('\n');
+        const list = targets
+          .map((t) => `  ${t.market} ${t.dealId} ${t.direction}: close ${t.closeSize} of ${t.size}`)
+          .join('\n');
         return confirmOnTerminal(`Close on IG:\n${list}\nProceed?`);
       },
     });
     if (!this.jsonEnabled()) {
       if (result.closed.length === 0 && result.failed.length === 0) this.log('nothing closed');
-      for (const r of result.closed) this.log(`${r.action} ${r.market} ${r.dealId} ${r.size} @ ${r.price}  ${r.pnlAmount?.toFixed(2) ?? ''}`);
+      for (const r of result.closed)
+        this.log(`${r.action} ${r.market} ${r.dealId} ${r.size} @ ${r.price}  ${r.pnlAmount?.toFixed(2) ?? ''}`);
       for (const f of result.failed) this.log(`FAILED ${f.dealId}: ${f.reason}`);
     }
     if (result.failed.length > 0) this.exit(1);

@@ -13,7 +13,11 @@ export default class Live extends BaseCommand {
   ];
   static override flags = {
     market: Flags.string({ char: 'm', description: 'only these markets (repeatable)', multiple: true }),
-    'dry-run': Flags.boolean({ description: 'send nothing to IG: fills are simulated and what would be sent is logged; no state or journal is written', default: false }),
+    'dry-run': Flags.boolean({
+      description:
+        'send nothing to IG: fills are simulated and what would be sent is logged; no state or journal is written',
+      default: false,
+    }),
     record: Flags.string({ description: 'append every tick received to this file (standard tick format)' }),
     verbose: Flags.boolean({ char: 'v', description: 'debug logging', default: false }),
   };
@@ -39,7 +43,10 @@ export default class Live extends BaseCommand {
       log,
       onStatus: showStatus ? (s) => process.stderr.write(`\r${statusLine(s)}\u001b[K`) : undefined,
     });
-    if (!this.jsonEnabled()) this.log(`${result.ticks} ticks, ${result.journalRows} journal rows, ${result.openPositions.length} positions open`);
+    if (!this.jsonEnabled())
+      this.log(
+        `${result.ticks} ticks, ${result.journalRows} journal rows, ${result.openPositions.length} positions open`,
+      );
     return result;
   }
 }

@@ -6,8 +6,12 @@ const f = (x: number | undefined, d = 1) => (x === undefined ? '—' : x.toFixed
 
 export default class Positions extends BaseCommand {
   static override summary = "IG's open positions joined with trailguard's state.";
-  static override description = 'Market, direction, size, entry, current price, broker stop, virtual level, active rules and ladder stage, r-multiple and unrealised P&L. Reads only.';
-  static override examples = ['<%= config.bin %> positions', '<%= config.bin %> positions --json | jq ".positions[].pnlAmount"'];
+  static override description =
+    'Market, direction, size, entry, current price, broker stop, virtual level, active rules and ladder stage, r-multiple and unrealised P&L. Reads only.';
+  static override examples = [
+    '<%= config.bin %> positions',
+    '<%= config.bin %> positions --json | jq ".positions[].pnlAmount"',
+  ];
 
   async run(): Promise<PositionsResult> {
     const { flags } = await this.parse(Positions);
@@ -19,7 +23,8 @@ export default class Positions extends BaseCommand {
           `${p.market} ${p.dealId} ${p.direction} ${p.size} @ ${p.entryPrice} → ${p.price ?? '—'}  stop ${p.stopLevel ?? '—'}  virtual ${p.virtualLevel ?? '—'}  ${p.rules.join(', ') || 'no rule active'}  R ${f(p.rMultiple, 2)}  ${f(p.pnlPoints)} pts  ${f(p.pnlAmount, 2)}  [${p.managed}]`,
         );
       }
-      for (const m of result.missingAtBroker) this.log(`saved but not on IG: ${m.market} ${m.dealId} (run trailguard sync)`);
+      for (const m of result.missingAtBroker)
+        this.log(`saved but not on IG: ${m.market} ${m.dealId} (run trailguard sync)`);
     }
     return result;
   }

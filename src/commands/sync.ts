@@ -15,7 +15,9 @@ export default class Sync extends BaseCommand {
     const result = await runSync({ configPath: flags.config, clock: systemClock, log: stderrLog({ verbose: false }) });
     if (!this.jsonEnabled()) {
       const r = result.report;
-      this.log(`resumed ${r.resumed.length}, closed while away ${r.closedWhileAway.length}, adopted ${r.adopted.length}, unmanaged ${r.unmanaged.length}, unresolved ${r.unresolved.length}`);
+      this.log(
+        `resumed ${r.resumed.length}, closed while away ${r.closedWhileAway.length}, adopted ${r.adopted.length}, unmanaged ${r.unmanaged.length}, unresolved ${r.unresolved.length}`,
+      );
       for (const c of r.closedWhileAway) this.log(`  closed  ${c.market} ${c.dealId} at ${c.level} (${c.levelFrom})`);
       for (const a of r.adopted) this.log(`  adopted ${a.market} ${a.dealId}`);
       for (const u of r.unmanaged) this.log(`  NOT MANAGED ${u.market} ${u.dealId}: ${u.reason}`);

@@ -9,7 +9,11 @@ const BIN = join(ROOT, 'bin/run.js');
 
 /** Runs the built CLI (npm test builds dist/ first). */
 function cli(args: string[], cwd = ROOT) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -18,9 +22,18 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'tg-cli-'));
 describe('trailguard backtest (built CLI)', () => {
   it('writes the journal row by row as expected and a summary, exit 0', () => {
     const out = tmp();
-    const r = cli(['backtest', 'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv', '--config', 'fixtures/configs/trailing.yaml', '--out', out]);
+    const r = cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(join(out, 'trade_history.csv'), 'utf8')).toBe(readFileSync(join(ROOT, 'fixtures/expected/trailing.csv'), 'utf8'));
+    expect(readFileSync(join(out, 'trade_history.csv'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'fixtures/expected/trailing.csv'), 'utf8'),
+    );
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.trades).toMatchObject({ trades: 2, wins: 1, losses: 1, netAmount: -24 });
     expect(r.stdout).toContain('trades          2');
@@ -29,7 +42,15 @@ describe('trailguard backtest (built CLI)', () => {
 
   it('--json prints the result object', () => {
     const out = tmp();
-    const r = cli(['backtest', 'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv', '--config', 'fixtures/configs/trailing.yaml', '--out', out, '--json']);
+    const r = cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result.trades.exitsByReason).toEqual({ TRAILING_STOP: 1, STOP: 1 });
@@ -38,7 +59,15 @@ describe('trailguard backtest (built CLI)', () => {
 
   it('the demo backtest runs and reports open/closed trades', () => {
     const out = tmp();
-    const r = cli(['backtest', 'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv', '--config', 'fixtures/configs/demo.yaml', '--out', out, '--json']);
+    const r = cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+      '--config',
+      'fixtures/configs/demo.yaml',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result.trades.trades).toBeGreaterThan(0);
@@ -47,7 +76,11 @@ describe('trailguard backtest (built CLI)', () => {
   });
 
   it.each([
-    { why: 'a config with an invalid value names the key path', config: 'markets:\n  X:\n    pointSize: -1\n    decimals: 1\n', message: /markets.*X.*pointSize/ },
+    {
+      why: 'a config with an invalid value names the key path',
+      config: 'markets:\n  X:\n    pointSize: -1\n    decimals: 1\n',
+      message: /markets.*X.*pointSize/,
+    },
     { why: 'a missing config file says so', config: undefined, message: /config file not found/ },
     { why: 'a YAML syntax error names the line', config: 'markets: [\n  oops', message: /:\d+/ },
   ])('bad configuration: $why — exit 2, nothing written', ({ config, message }) => {
@@ -64,7 +97,10 @@ describe('trailguard backtest (built CLI)', () => {
   it('--strict stops at the first bad row with file and line, exit 2, and leaves no journal behind', () => {
     const dir = tmp();
     const ticks = join(dir, 'bad.csv');
-    writeFileSync(ticks, 'time,market,bid,ask\n2024-03-14T08:00:00Z,IX.D.DAX.DAILY.IP,100,101\n2024-03-14T08:00:01Z,IX.D.DAX.DAILY.IP,102,101\n');
+    writeFileSync(
+      ticks,
+      'time,market,bid,ask\n2024-03-14T08:00:00Z,IX.D.DAX.DAILY.IP,100,101\n2024-03-14T08:00:01Z,IX.D.DAX.DAILY.IP,102,101\n',
+    );
     const out = join(dir, 'out');
     const r = cli(['backtest', ticks, '--config', 'fixtures/configs/trailing.yaml', '--out', out, '--strict']);
     expect(r.code).toBe(2);
@@ -81,7 +117,15 @@ describe('trailguard backtest (built CLI)', () => {
       ticks,
       'time,market,bid,ask\n2024-03-14T08:00:00Z,IX.D.DAX.DAILY.IP,100,101\n2024-03-14T08:00:01Z,IX.D.DAX.DAILY.IP,102,101\nnot-a-time,IX.D.DAX.DAILY.IP,1,2\n2024-03-14T08:00:02Z,IX.D.DAX.DAILY.IP,0,1\n2024-03-14T07:00:00Z,IX.D.DAX.DAILY.IP,100,101\n',
     );
-    const r = cli(['backtest', ticks, '--config', 'fixtures/configs/trailing.yaml', '--out', join(dir, 'out'), '--json']);
+    const r = cli([
+      'backtest',
+      ticks,
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      join(dir, 'out'),
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).ticks.skipped).toEqual({ malformed: 1, crossed: 1, nonPositive: 1, outOfOrder: 1 });
   });

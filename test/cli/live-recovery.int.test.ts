@@ -19,7 +19,10 @@ afterEach(async () => {
   fake = undefined;
 });
 
-function startLive(configPath: string, f: FakeIg): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function startLive(
+  configPath: string,
+  f: FakeIg,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   let output = '';
   const child = spawn(process.execPath, [BIN, 'live', '--config', configPath, '--verbose'], {
     cwd: ROOT,
@@ -33,7 +36,8 @@ function startLive(configPath: string, f: FakeIg): { child: ChildProcess; output
   return { child, output: () => output, exited };
 }
 
-const rows = (journal: string) => (existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').slice(1) : []);
+const rows = (journal: string) =>
+  existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').slice(1) : [];
 
 function setup(f: FakeIg) {
   const cfg = liveConfig(
@@ -45,15 +49,26 @@ entry: { kind: signals, file: ./signals.csv, size: 1 }
 exits:
   trailing: { activateAt: 10, distance: 5 }`,
   );
-  writeFileSync(join(cfg.dir, 'signals.csv'), `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`);
+  writeFileSync(
+    join(cfg.dir, 'signals.csv'),
+    `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
+  );
   return { ...cfg, stateFile: join(cfg.stateDir, `${DAX}.json`) };
 }
 
 async function subscribed(f: FakeIg, output: () => string) {
-  await waitFor(() => f.subscriptions().includes(`CHART:${DAX}:TICK`), () => `live to subscribe:\n${output()}`, 20_000);
+  await waitFor(
+    () => f.subscriptions().includes(`CHART:${DAX}:TICK`),
+    () => `live to subscribe:\n${output()}`,
+    20_000,
+  );
   // The server registers a subscription before the client has processed its SUBOK: wait for
   // the client to report the connection, and give it a moment.
-  await waitFor(() => output().includes('stream CONNECTED'), () => `the stream to connect:\n${output()}`, 20_000);
+  await waitFor(
+    () => output().includes('stream CONNECTED'),
+    () => `the stream to connect:\n${output()}`,
+    20_000,
+  );
   await new Promise((r) => setTimeout(r, 300));
 }
 
@@ -66,10 +81,19 @@ describe('live recovery (built CLI against the fake IG)', () => {
     const first = startLive(configPath, f);
     await subscribed(f, first.output);
     f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
-    await waitFor(() => existsSync(stateFile) && f.positions().length === 1, () => `the entry to be saved:\n${first.output()}`);
+    await waitFor(
+      () => existsSync(stateFile) && f.positions().length === 1,
+      () => `the entry to be saved:\n${first.output()}`,
+    );
     f.pushTick({ epic: DAX, bid: 112, ask: 113, time: T0 + 1000 }); // profit 11: trailing active, stop 107
-    await waitFor(() => f.positions()[0]?.stopLevel === 107, () => `the trailing amend:\n${first.output()}`);
-    await waitFor(() => JSON.parse(readFileSync(stateFile, 'utf8')).positions[0].trailingActive === true, 'activation saved');
+    await waitFor(
+      () => f.positions()[0]?.stopLevel === 107,
+      () => `the trailing amend:\n${first.output()}`,
+    );
+    await waitFor(
+      () => JSON.parse(readFileSync(stateFile, 'utf8')).positions[0].trailingActive === true,
+      'activation saved',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     expect(rows(journal)).toHaveLength(1);
@@ -78,9 +102,15 @@ describe('live recovery (built CLI against the fake IG)', () => {
     await subscribed(f, second.output);
     expect(rows(journal), 'the restart writes no row for a position it resumes').toHaveLength(1);
     f.pushTick({ epic: DAX, bid: 125, ask: 126, time: T0 + 2000 }); // trailing continues: stop 120
-    await waitFor(() => f.positions()[0]?.stopLevel === 120, () => `the resumed trailing amend:\n${second.output()}`);
+    await waitFor(
+      () => f.positions()[0]?.stopLevel === 120,
+      () => `the resumed trailing amend:\n${second.output()}`,
+    );
     f.pushTick({ epic: DAX, bid: 119, ask: 120, time: T0 + 3000 }); // IG fills the stop at 119
-    await waitFor(() => rows(journal).length === 2, () => `the exit row:\n${second.output()}`);
+    await waitFor(
+      () => rows(journal).length === 2,
+      () => `the exit row:\n${second.output()}`,
+    );
     const [entry, exit] = rows(journal);
     expect(entry).toMatch(/,BUY,ENTRY,1,101,81,,,,SIGNAL,$/);
     expect(exit).toMatch(/,BUY,EXIT,1,119,120,18,18,0\.9,TRAILING_STOP,3$/);
@@ -98,7 +128,10 @@ describe('live recovery (built CLI against the fake IG)', () => {
     const live = startLive(configPath, f);
     await subscribed(f, live.output);
     f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 });
-    await waitFor(() => existsSync(stateFile) && f.positions().length === 1, () => `the entry:\n${live.output()}`);
+    await waitFor(
+      () => existsSync(stateFile) && f.positions().length === 1,
+      () => `the entry:\n${live.output()}`,
+    );
     live.child.kill('SIGTERM');
     expect(await live.exited, live.output()).toBe(0);
 

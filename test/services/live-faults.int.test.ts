@@ -24,8 +24,14 @@ const unlimited = () =>
   });
 
 async function start(f: FakeIg) {
-  const cfg = liveConfig(f, `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nentry: { kind: signals, file: ./signals.csv, size: 1 }\nexits:\n  trailing: { activateAt: 10, distance: 5 }`);
-  writeFileSync(join(cfg.dir, 'signals.csv'), `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`);
+  const cfg = liveConfig(
+    f,
+    `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nentry: { kind: signals, file: ./signals.csv, size: 1 }\nexits:\n  trailing: { activateAt: 10, distance: 5 }`,
+  );
+  writeFileSync(
+    join(cfg.dir, 'signals.csv'),
+    `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
+  );
   const abort = new AbortController();
   const logs: string[] = [];
   let handle: LiveHandle | undefined;
@@ -44,7 +50,10 @@ async function start(f: FakeIg) {
     abort.abort();
     return done;
   };
-  await waitFor(() => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`), () => logs.join('\n'));
+  await waitFor(
+    () => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`),
+    () => logs.join('\n'),
+  );
   const live = handle!;
   let time = T0;
   /** Pushes a tick and waits until live has processed it and every request is answered. */
@@ -52,7 +61,10 @@ async function start(f: FakeIg) {
     const before = live.ticks();
     f.pushTick({ epic: DAX, bid, ask: bid + 1, time });
     time += 1000;
-    await waitFor(() => live.ticks() > before, () => `tick ${bid}:\n${logs.join('\n')}`);
+    await waitFor(
+      () => live.ticks() > before,
+      () => `tick ${bid}:\n${logs.join('\n')}`,
+    );
     await live.idle();
   };
   return { live, tick, logs, cfg };
@@ -70,9 +82,15 @@ describe('live under faults (fake IG)', () => {
     expect(f.positions()[0]?.stopLevel).toBe(107);
 
     // 1. IG refuses the next amend: the engine must not believe a level IG never had.
-    f.failNext({ method: 'PUT', path: /positions\/otc/ }, { status: 400, body: { errorCode: 'validation.invalid.stop-level' } });
+    f.failNext(
+      { method: 'PUT', path: /positions\/otc/ },
+      { status: 400, body: { errorCode: 'validation.invalid.stop-level' } },
+    );
     await tick(115); // would move to 110
-    await waitFor(() => logs.some((l) => l.includes('rejected')), () => logs.join('\n'));
+    await waitFor(
+      () => logs.some((l) => l.includes('rejected')),
+      () => logs.join('\n'),
+    );
     expect(live.runner.engine.position(dealId)?.stopLevel, 'reverted to the broker stop').toBe(107);
     expect(f.positions()[0]?.stopLevel).toBe(107);
     await tick(116); // the rule proposes 111 again and it goes through
@@ -80,7 +98,10 @@ describe('live under faults (fake IG)', () => {
 
     // 2. The stream drops: the client reconnects and resubscribes by itself; ticks flow again.
     f.dropStreams();
-    await waitFor(() => logs.filter((l) => l.includes('stream CONNECTED')).length >= 2, () => `reconnect:\n${logs.join('\n')}`);
+    await waitFor(
+      () => logs.filter((l) => l.includes('stream CONNECTED')).length >= 2,
+      () => `reconnect:\n${logs.join('\n')}`,
+    );
     await waitFor(() => f.subscriptions().includes(`CHART:${DAX}:TICK`), 'resubscription');
     await new Promise((r) => setTimeout(r, 300));
     await tick(120); // 115

@@ -6,7 +6,15 @@ import type { FakeIg } from '../support/fake-ig/index.js';
 import { runBacktest } from '../../src/core/services/backtest.js';
 import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
-import { comparableRows, credentialsEnv, DAX, fakeIgFor, liveConfig, readTicks, waitFor } from '../support/live-harness.js';
+import {
+  comparableRows,
+  credentialsEnv,
+  DAX,
+  fakeIgFor,
+  liveConfig,
+  readTicks,
+  waitFor,
+} from '../support/live-harness.js';
 
 const TICKS = 'fixtures/ticks/IX.D.DAX.DAILY.IP-parity.csv';
 const MARKET = `pointSize: 1
@@ -40,7 +48,11 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
     const ticks = readTicks(TICKS);
     fake = await fakeIgFor(ticks[0]!, { minStopDistance: 6 });
     const f = fake;
-    const { configPath, journal } = liveConfig(f, MARKET, 'strategies:\n  scalper:\n    guard: { maxDrawdown: -400 }\n');
+    const { configPath, journal } = liveConfig(
+      f,
+      MARKET,
+      'strategies:\n  scalper:\n    guard: { maxDrawdown: -400 }\n',
+    );
 
     const abort = new AbortController();
     let handle: LiveHandle | undefined;

@@ -46,7 +46,14 @@ export class MemoryJournal implements Journal {
 
 /** An entry that opens exactly the positions a test scripts, at the given tick times. */
 export function scriptedEntry(
-  script: { at: number; direction: 'BUY' | 'SELL'; size?: number | undefined; stopPoints?: number | undefined; limitPoints?: number | undefined; strategy?: string | undefined }[],
+  script: {
+    at: number;
+    direction: 'BUY' | 'SELL';
+    size?: number | undefined;
+    stopPoints?: number | undefined;
+    limitPoints?: number | undefined;
+    strategy?: string | undefined;
+  }[],
 ): EntryStrategy {
   let next = 0;
   return {
@@ -55,7 +62,14 @@ export function scriptedEntry(
       const out = [];
       while (next < script.length && (script[next]?.at ?? Infinity) <= tick.time) {
         const s = script[next++]!;
-        out.push({ kind: 'open' as const, direction: s.direction, size: s.size ?? 1, stopPoints: s.stopPoints, limitPoints: s.limitPoints, strategy: s.strategy });
+        out.push({
+          kind: 'open' as const,
+          direction: s.direction,
+          size: s.size ?? 1,
+          stopPoints: s.stopPoints,
+          limitPoints: s.limitPoints,
+          strategy: s.strategy,
+        });
       }
       return out;
     },

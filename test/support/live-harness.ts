@@ -21,7 +21,9 @@ export function readTicks(path: string): TickRow[] {
 }
 
 export async function fakeIgFor(first: TickRow, market: Partial<FakeIgMarket> = {}): Promise<FakeIg> {
-  return startFakeIg({ markets: [{ epic: DAX, bid: first.bid, ask: first.ask, minStopDistance: 0, decimals: 1, ...market }] });
+  return startFakeIg({
+    markets: [{ epic: DAX, bid: first.bid, ask: first.ask, minStopDistance: 0, decimals: 1, ...market }],
+  });
 }
 
 export function credentialsEnv(fake: FakeIg): Record<string, string> {
@@ -34,7 +36,11 @@ export function credentialsEnv(fake: FakeIg): Record<string, string> {
 }
 
 /** A temp dir with a config that points the IG adapter at the fake; `marketYaml` is the market block body. */
-export function liveConfig(fake: FakeIg, marketYaml: string, extra = ''): { dir: string; configPath: string; journal: string; stateDir: string } {
+export function liveConfig(
+  fake: FakeIg,
+  marketYaml: string,
+  extra = '',
+): { dir: string; configPath: string; journal: string; stateDir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tg-live-'));
   const configPath = join(dir, 'trailguard.yaml');
   writeFileSync(
@@ -47,11 +53,16 @@ export function liveConfig(fake: FakeIg, marketYaml: string, extra = ''): { dir:
   return { dir, configPath, journal: join(dir, 'trade_history.csv'), stateDir: join(dir, 'state') };
 }
 
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  condition: () => boolean,
+  what: string | (() => string),
+  timeoutMs = 10_000,
+): Promise<void> {
   const started = Date.now();
   let spins = 0;
   while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     // Yield to I/O first (answers usually arrive within a few event-loop turns), then back off.
     await new Promise((r) => (spins++ < 50 ? setImmediate(r) : setTimeout(r, 2)));
   }

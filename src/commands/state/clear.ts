@@ -5,14 +5,25 @@ import { clearState, type StateClearResult } from '../../core/services/inspect.j
 
 export default class StateClear extends BaseCommand {
   static override summary = 'Forget saved state (all markets and strategy guards, or one market).';
-  static override description = 'Refused while IG still holds a saved position of the market (it would be left unmanaged) unless --force. Clearing everything also resets the strategy guards, so a stopped strategy takes entries again.';
-  static override examples = ['<%= config.bin %> state clear IX.D.DAX.DAILY.IP', '<%= config.bin %> state clear --force'];
+  static override description =
+    'Refused while IG still holds a saved position of the market (it would be left unmanaged) unless --force. Clearing everything also resets the strategy guards, so a stopped strategy takes entries again.';
+  static override examples = [
+    '<%= config.bin %> state clear IX.D.DAX.DAILY.IP',
+    '<%= config.bin %> state clear --force',
+  ];
   static override args = { market: Args.string({ description: 'only this market' }) };
-  static override flags = { force: Flags.boolean({ description: 'clear even while IG holds the position', default: false }) };
+  static override flags = {
+    force: Flags.boolean({ description: 'clear even while IG holds the position', default: false }),
+  };
 
   async run(): Promise<StateClearResult> {
     const { args, flags } = await this.parse(StateClear);
-    const result = await clearState({ configPath: flags.config, market: args.market, force: flags.force, log: stderrLog({ verbose: false }) });
+    const result = await clearState({
+      configPath: flags.config,
+      market: args.market,
+      force: flags.force,
+      log: stderrLog({ verbose: false }),
+    });
     if (!this.jsonEnabled()) {
       this.log(result.cleared.length === 0 ? 'nothing to clear' : `cleared ${result.cleared.join(', ')}`);
       if (result.guardsCleared) this.log('strategy guards reset');

@@ -21,7 +21,9 @@ export default class StateShow extends BaseCommand {
         }
       }
       for (const [name, g] of Object.entries(result.guards)) {
-        this.log(`strategy ${name}: realised ${g.realised.toFixed(2)}, peak ${g.peak.toFixed(2)}${g.stopped ? `, STOPPED (${g.stopped})` : ''}`);
+        this.log(
+          `strategy ${name}: realised ${g.realised.toFixed(2)}, peak ${g.peak.toFixed(2)}${g.stopped ? `, STOPPED (${g.stopped})` : ''}`,
+        );
       }
     }
     return result;

@@ -64,12 +64,7 @@ export interface TickEvent {
 }
 
 export type EngineEvent =
-  | TickEvent
-  | PositionOpenedEvent
-  | PositionAmendedEvent
-  | PositionClosedEvent
-  | ActionRejectedEvent
-  | ClockEvent;
+  TickEvent | PositionOpenedEvent | PositionAmendedEvent | PositionClosedEvent | ActionRejectedEvent | ClockEvent;
 
 export interface OpenAction {
   type: 'open';

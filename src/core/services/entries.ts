@@ -12,10 +12,7 @@ import { parseTimeframe } from '../engine/indicators/candles.js';
 
 /** What a user's entry module exports (SPEC §5 `module`): see fixtures/entries/ for an example. */
 export interface EntryModule {
-  createEntry(params: {
-    market: string;
-    options: Record<string, unknown>;
-  }): {
+  createEntry(params: { market: string; options: Record<string, unknown> }): {
     timeframe?: string;
     onTick(tick: Tick, candle: Candle | undefined, ctx: EntryContext): readonly EntryIntent[] | undefined | void;
   };
@@ -33,7 +30,10 @@ export interface BuildEntriesOptions {
 }
 
 /** Builds the entry strategy of every market (absent for `none`: such a market only manages). */
-export async function buildEntries(markets: readonly MarketConfig[], options: BuildEntriesOptions = {}): Promise<Map<string, EntryStrategy>> {
+export async function buildEntries(
+  markets: readonly MarketConfig[],
+  options: BuildEntriesOptions = {},
+): Promise<Map<string, EntryStrategy>> {
   const entries = new Map<string, EntryStrategy>();
   const signalFiles = new Map<string, SignalRow[]>();
   for (const m of markets) {
@@ -52,7 +52,10 @@ export async function buildEntries(markets: readonly MarketConfig[], options: Bu
         const seenUntil = options.signalsSeenUntil?.[m.market] ?? -Infinity;
         const due = mine.filter((r) => r.time >= notBefore && r.time > seenUntil);
         if (due.length < mine.length) {
-          options.log?.('info', `${m.market}: ${mine.length - due.length} signal rows dated before this session, or seen by an earlier run, are not executed`);
+          options.log?.(
+            'info',
+            `${m.market}: ${mine.length - due.length} signal rows dated before this session, or seen by an earlier run, are not executed`,
+          );
         }
         entries.set(m.market, signalsEntry(due));
         break;
@@ -94,7 +97,11 @@ async function importModule(path: string): Promise<unknown> {
   }
 }
 
-export async function loadEntryModule(path: string, market: string, options: Record<string, unknown>): Promise<EntryStrategy> {
+export async function loadEntryModule(
+  path: string,
+  market: string,
+  options: Record<string, unknown>,
+): Promise<EntryStrategy> {
   const mod = (await importModule(path)) as Partial<EntryModule> & { default?: Partial<EntryModule> };
   const create = mod.createEntry ?? mod.default?.createEntry;
   if (typeof create !== 'function') {
@@ -107,7 +114,8 @@ export async function loadEntryModule(path: string, market: string, options: Rec
   let timeframeMs: number | undefined;
   if (instance.timeframe !== undefined) {
     timeframeMs = parseTimeframe(instance.timeframe);
-    if (timeframeMs === undefined) throw new UserError(`entry module ${path}: timeframe "${instance.timeframe}" is not like 1m, 15m, 1h, 1d`);
+    if (timeframeMs === undefined)
+      throw new UserError(`entry module ${path}: timeframe "${instance.timeframe}" is not like 1m, 15m, 1h, 1d`);
   }
   return {
     reason: 'MODULE',
@@ -116,7 +124,8 @@ export async function loadEntryModule(path: string, market: string, options: Rec
       // The module must not keep or change the engine's reused tick object.
       const result = instance.onTick({ ...tick }, candle, ctx);
       if (result === undefined || result === null) return undefined;
-      if (!Array.isArray(result)) throw new UserError(`entry module ${path}: onTick must return an array of intents or nothing`);
+      if (!Array.isArray(result))
+        throw new UserError(`entry module ${path}: onTick must return an array of intents or nothing`);
       return result as readonly EntryIntent[];
     },
   };

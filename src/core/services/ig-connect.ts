@@ -39,18 +39,28 @@ export async function connectIg(
  * SPEC §3.2: the broker's dealing rules win. Each market takes the larger minimum stop distance
  * and the fewer price decimals of broker and configuration, and says so when they differ.
  */
-export async function applyDealingRules(rest: IgRestClient, markets: readonly MarketConfig[], log: Log): Promise<MarketConfig[]> {
+export async function applyDealingRules(
+  rest: IgRestClient,
+  markets: readonly MarketConfig[],
+  log: Log,
+): Promise<MarketConfig[]> {
   const out: MarketConfig[] = [];
   for (const m of markets) {
     const rules = await rest.getMarket(m.market);
     const brokerMin = minStopDistanceInPoints(rules, m.pointSize);
     let { minStopDistance, decimals } = m;
     if (brokerMin !== undefined && brokerMin > minStopDistance) {
-      log('warn', `${m.market}: IG's minimum stop distance is ${brokerMin} points, stricter than the configured ${minStopDistance}: using ${brokerMin}`);
+      log(
+        'warn',
+        `${m.market}: IG's minimum stop distance is ${brokerMin} points, stricter than the configured ${minStopDistance}: using ${brokerMin}`,
+      );
       minStopDistance = brokerMin;
     }
     if (rules.decimals < decimals) {
-      log('warn', `${m.market}: IG quotes ${rules.decimals} decimals, the configuration says ${decimals}: using ${rules.decimals}`);
+      log(
+        'warn',
+        `${m.market}: IG quotes ${rules.decimals} decimals, the configuration says ${decimals}: using ${rules.decimals}`,
+      );
       decimals = rules.decimals;
     }
     out.push({ ...m, minStopDistance, decimals });

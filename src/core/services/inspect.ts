@@ -44,7 +44,8 @@ export async function listPositions(options: {
   const config = await loadConfig(options.configPath);
   const store = new JsonStateStore(config.stateDir);
   const saved = new Map<string, PositionSnapshot>();
-  for (const market of store.listMarkets()) for (const p of store.readMarket(market)?.positions ?? []) saved.set(p.dealId, p);
+  for (const market of store.listMarkets())
+    for (const p of store.readMarket(market)?.positions ?? []) saved.set(p.dealId, p);
   const { rest } = await connectIg(config, { env: options.env, log: options.log });
   const atBroker = (await rest.getPositions()).map(brokerPositionFromIg);
   const rows: PositionRow[] = atBroker.map((b) => {
@@ -75,7 +76,9 @@ export async function listPositions(options: {
     };
   });
   const ids = new Set(atBroker.map((b) => b.dealId));
-  const missingAtBroker = [...saved.values()].filter((p) => !ids.has(p.dealId)).map((p) => ({ dealId: p.dealId, market: p.market }));
+  const missingAtBroker = [...saved.values()]
+    .filter((p) => !ids.has(p.dealId))
+    .map((p) => ({ dealId: p.dealId, market: p.market }));
   return { positions: rows, missingAtBroker };
 }
 
@@ -86,7 +89,10 @@ export interface StateShowResult {
 }
 
 /** `trailguard state show [MARKET]`. */
-export async function showState(options: { configPath: string; market?: string | undefined }): Promise<StateShowResult> {
+export async function showState(options: {
+  configPath: string;
+  market?: string | undefined;
+}): Promise<StateShowResult> {
   const config = await loadConfig(options.configPath);
   const store = new JsonStateStore(config.stateDir);
   const names = options.market !== undefined ? [options.market] : store.listMarkets();

@@ -71,7 +71,11 @@ export interface LiveResult {
 class LogJournal implements Journal {
   constructor(private readonly log: Log) {}
   append(rows: readonly JournalRow[]): void {
-    for (const r of rows) this.log('info', `[dry-run] journal: ${r.action} ${r.market} ${r.dealId} ${r.direction} ${r.size} @ ${r.price} ${r.reason}`);
+    for (const r of rows)
+      this.log(
+        'info',
+        `[dry-run] journal: ${r.action} ${r.market} ${r.dealId} ${r.direction} ${r.size} @ ${r.price} ${r.reason}`,
+      );
   }
   flush(): Promise<void> {
     return Promise.resolve();
@@ -177,13 +181,21 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const persist = (): void => {
       if (options.dryRun || dirty.size === 0) return;
       for (const market of dirty) {
-        if (market !== undefined) store.writeMarket({ version: 1, market, positions: runner.engine.exportPositions(market) });
+        if (market !== undefined)
+          store.writeMarket({ version: 1, market, positions: runner.engine.exportPositions(market) });
       }
       // Guards, and how far each entry strategy has read, go with every lifecycle write.
-      store.writeStrategies({ version: 1, guards: runner.engine.exportGuards(), entriesSeenUntil: runner.engine.exportEntriesSeen() });
+      store.writeStrategies({
+        version: 1,
+        guards: runner.engine.exportGuards(),
+        entriesSeenUntil: runner.engine.exportEntriesSeen(),
+      });
       dirty.clear();
       if (sim !== undefined && paper) {
-        writeFileAtomic(join(config.stateDir, PAPER_FILE), `${JSON.stringify({ positions: sim.positions() }, null, 2)}\n`);
+        writeFileAtomic(
+          join(config.stateDir, PAPER_FILE),
+          `${JSON.stringify({ positions: sim.positions() }, null, 2)}\n`,
+        );
       }
     };
     const runner: EngineRunner = new EngineRunner({
@@ -202,16 +214,26 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       journal: journalIndex,
       markets,
       brokerPositions,
-      findClose: paper ? () => Promise.resolve(undefined) : (dealId, since) => findClose(rest, { dealId, since, until: clock.now() + CLOCK_SKEW_MS }),
+      findClose: paper
+        ? () => Promise.resolve(undefined)
+        : (dealId, since) => findClose(rest, { dealId, since, until: clock.now() + CLOCK_SKEW_MS }),
       now: clock.now(),
     });
-    for (const r of report.closedWhileAway) log('warn', `${r.market} ${r.dealId} was closed while trailguard was away, at ${r.level} (${r.levelFrom})`);
+    for (const r of report.closedWhileAway)
+      log('warn', `${r.market} ${r.dealId} was closed while trailguard was away, at ${r.level} (${r.levelFrom})`);
     for (const r of report.unmanaged) log('warn', `${r.market} ${r.dealId} is not managed: ${r.reason}`);
     for (const r of report.unresolved) log('error', `${r.market} ${r.dealId}: ${r.reason}`);
     if (igBroker !== undefined) {
       for (const v of runner.engine.openPositions()) {
         const p = v.position;
-        igBroker.track({ dealId: p.dealId, epic: p.market, direction: p.direction, size: p.size, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
+        igBroker.track({
+          dealId: p.dealId,
+          epic: p.market,
+          direction: p.direction,
+          size: p.size,
+          stopLevel: p.stopLevel,
+          limitLevel: p.limitLevel,
+        });
       }
     }
 
@@ -275,7 +297,10 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     await journal.close();
     await recorder?.close();
     recorder = undefined;
-    log('info', `stopped: ${ticks} ticks, ${runner.engine.openPositions().length} positions still open and protected by their broker stops`);
+    log(
+      'info',
+      `stopped: ${ticks} ticks, ${runner.engine.openPositions().length} positions still open and protected by their broker stops`,
+    );
     return {
       markets: markets.map((m) => m.market),
       broker: paper ? 'paper' : 'ig',

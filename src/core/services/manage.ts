@@ -48,7 +48,8 @@ interface Session {
 /** Lock, log in, reconcile: the start of `sync` and `close` (and of `live`, which has its own loop). */
 async function openSession(options: ManageOptions, withBroker: boolean): Promise<Session> {
   const config = await loadConfig(options.configPath);
-  if (config.broker.kind === 'paper') throw new UserError('broker.kind is paper: there is no IG account to reconcile with or close on');
+  if (config.broker.kind === 'paper')
+    throw new UserError('broker.kind is paper: there is no IG account to reconcile with or close on');
   const lock = new StateLock(config.stateDir);
   lock.acquire();
   try {
@@ -82,7 +83,14 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
     if (igBroker !== undefined) {
       for (const v of runner.engine.openPositions()) {
         const p = v.position;
-        igBroker.track({ dealId: p.dealId, epic: p.market, direction: p.direction, size: p.size, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
+        igBroker.track({
+          dealId: p.dealId,
+          epic: p.market,
+          direction: p.direction,
+          size: p.size,
+          stopLevel: p.stopLevel,
+          limitLevel: p.limitLevel,
+        });
       }
     }
     return { config, markets, rest, store, journal, rows, runner, report, igBroker, lock };
@@ -93,9 +101,14 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
 }
 
 function persistAll(s: Session): void {
-  for (const m of s.markets) s.store.writeMarket({ version: 1, market: m.market, positions: s.runner.engine.exportPositions(m.market) });
+  for (const m of s.markets)
+    s.store.writeMarket({ version: 1, market: m.market, positions: s.runner.engine.exportPositions(m.market) });
   const previous = s.store.readStrategies();
-  s.store.writeStrategies({ version: 1, guards: s.runner.engine.exportGuards(), entriesSeenUntil: previous?.entriesSeenUntil });
+  s.store.writeStrategies({
+    version: 1,
+    guards: s.runner.engine.exportGuards(),
+    entriesSeenUntil: previous?.entriesSeenUntil,
+  });
 }
 
 export interface SyncResult {
@@ -150,7 +163,11 @@ export async function runClose(
   try {
     const open = s.runner.engine.openPositions().map((v) => v.position);
     const chosen = open.filter((p) =>
-      request.dealId !== undefined ? p.dealId === request.dealId : request.market !== undefined ? p.market === request.market : request.all === true,
+      request.dealId !== undefined
+        ? p.dealId === request.dealId
+        : request.market !== undefined
+          ? p.market === request.market
+          : request.all === true,
     );
     if (chosen.length === 0) {
       const what = request.dealId ?? request.market ?? 'any market';
@@ -161,13 +178,14 @@ export async function runClose(
       let closeSize = p.size;
       if (request.size !== undefined) closeSize = Math.min(request.size, p.size);
       if (request.percent !== undefined) {
-        closeSize = Math.floor(((p.size * request.percent) / 100) / market.lotStep + 1e-9) * market.lotStep;
+        closeSize = Math.floor((p.size * request.percent) / 100 / market.lotStep + 1e-9) * market.lotStep;
         closeSize = Number(closeSize.toFixed(8));
       }
       return { dealId: p.dealId, market: p.market, direction: p.direction, size: p.size, closeSize };
     });
     const zero = targets.filter((t) => !(t.closeSize > 0));
-    if (zero.length > 0) throw new UserError(`the size to close of ${zero.map((t) => t.dealId).join(', ')} rounds to 0 lots`);
+    if (zero.length > 0)
+      throw new UserError(`the size to close of ${zero.map((t) => t.dealId).join(', ')} rounds to 0 lots`);
     if (!(await options.confirm(targets))) {
       await s.journal.close();
       return { closed: [], failed: [], targets };
@@ -180,7 +198,9 @@ export async function runClose(
     s.runner.settle();
     await s.igBroker?.drain();
     const closedIds = new Set(s.rows.slice(before).map((r) => r.dealId));
-    for (const t of targets) if (!closedIds.has(t.dealId)) failed.push({ dealId: t.dealId, reason: 'the broker did not confirm the close (see the log)' });
+    for (const t of targets)
+      if (!closedIds.has(t.dealId))
+        failed.push({ dealId: t.dealId, reason: 'the broker did not confirm the close (see the log)' });
     persistAll(s);
     await s.journal.close();
     return { closed: s.rows.slice(before), failed, targets };

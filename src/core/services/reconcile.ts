@@ -41,7 +41,13 @@ export interface ReconcileDeps {
 
 export interface ReconcileReport {
   resumed: { dealId: string; market: string; size: number; stopLevel: number | undefined }[];
-  closedWhileAway: { dealId: string; market: string; level: number; time: number; levelFrom: 'history' | 'last price' }[];
+  closedWhileAway: {
+    dealId: string;
+    market: string;
+    level: number;
+    time: number;
+    levelFrom: 'history' | 'last price';
+  }[];
   alreadyJournaled: { dealId: string; market: string }[];
   recoveredFromJournal: { dealId: string; market: string }[];
   adopted: { dealId: string; market: string }[];
@@ -112,7 +118,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     if (market === undefined) continue; // not ours to manage
     const entry = journal.entries.get(p.dealId);
     if (entry !== undefined && !journal.exited.has(p.dealId)) {
-      engine.restorePosition(snapshotFromJournal(entry, p), { size: p.size, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
+      engine.restorePosition(snapshotFromJournal(entry, p), {
+        size: p.size,
+        stopLevel: p.stopLevel,
+        limitLevel: p.limitLevel,
+      });
       report.recoveredFromJournal.push({ dealId: p.dealId, market: p.market });
       continue;
     }
@@ -182,7 +192,17 @@ async function closeAway(
 }
 
 function snapshotFromJournal(
-  entry: { time: number; market: string; dealId: string; strategy: string; direction: Direction; size: number; price: number; stopLevel: number | undefined; reason: PositionSnapshot['entryReason'] },
+  entry: {
+    time: number;
+    market: string;
+    dealId: string;
+    strategy: string;
+    direction: Direction;
+    size: number;
+    price: number;
+    stopLevel: number | undefined;
+    reason: PositionSnapshot['entryReason'];
+  },
   live: BrokerPosition,
 ): PositionSnapshot {
   const risk = entry.stopLevel === undefined ? 0 : Math.abs(entry.price - entry.stopLevel);

@@ -67,7 +67,14 @@ export class SummaryBuilder {
   add(row: JournalRow): void {
     this.rows++;
     if (row.action === 'ENTRY') {
-      this.open.set(row.dealId, { entryTime: row.time, entrySize: row.size, amount: 0, pointLots: 0, rLots: 0, hasR: true });
+      this.open.set(row.dealId, {
+        entryTime: row.time,
+        entrySize: row.size,
+        amount: 0,
+        pointLots: 0,
+        rLots: 0,
+        hasR: true,
+      });
       return;
     }
     const amount = row.pnlAmount ?? 0;

@@ -15,7 +15,12 @@ describe('ATR stop (SPEC §4.3)', () => {
   it('before ATR exists the entry uses stopPoints; after, entry ∓ multiplier × ATR with reason ATR_STOP', () => {
     const h = harness({
       markets: [market({ exits: { atrStop: { period: 2, multiplier: 2, timeframeMs: MIN, trail: false } } })],
-      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY' }, { at: 2 * MIN, direction: 'BUY' }]) },
+      entries: {
+        [DAX]: scriptedEntry([
+          { at: 0, direction: 'BUY' },
+          { at: 2 * MIN, direction: 'BUY' },
+        ]),
+      },
       strategies: {},
     });
     // The first entry has no ATR and no stopPoints: no stop at all.
@@ -48,14 +53,28 @@ describe('ATR stop (SPEC §4.3)', () => {
     warmUp(h);
     h.tick(2 * MIN, 100); // stop 90
     h.tick(2 * MIN + 1, 112); // best 112 → 112 − 10 = 102
-    expect(h.actions.flatMap((a) => (a.type === 'amendStop' ? [`${a.stopLevel} ${a.reason}`] : []))).toEqual(['102 ATR_STOP']);
+    expect(h.actions.flatMap((a) => (a.type === 'amendStop' ? [`${a.stopLevel} ${a.reason}`] : []))).toEqual([
+      '102 ATR_STOP',
+    ]);
   });
 });
 
 describe('profit lock (SPEC §4.5)', () => {
   it.each([
-    { why: 'BUY: locks lockFraction of the peak, the stop hit reports PROFIT_LOCK', direction: 'BUY' as const, prices: [110, 108, 104], amend: 105, exit: 'EXIT BUY 1@104 stop=105 PROFIT_LOCK pts=4' },
-    { why: 'SELL mirrors it', direction: 'SELL' as const, prices: [90, 92, 96], amend: 95, exit: 'EXIT SELL 1@96 stop=95 PROFIT_LOCK pts=4' },
+    {
+      why: 'BUY: locks lockFraction of the peak, the stop hit reports PROFIT_LOCK',
+      direction: 'BUY' as const,
+      prices: [110, 108, 104],
+      amend: 105,
+      exit: 'EXIT BUY 1@104 stop=105 PROFIT_LOCK pts=4',
+    },
+    {
+      why: 'SELL mirrors it',
+      direction: 'SELL' as const,
+      prices: [90, 92, 96],
+      amend: 95,
+      exit: 'EXIT SELL 1@96 stop=95 PROFIT_LOCK pts=4',
+    },
   ])('$why', ({ direction, prices, amend, exit }) => {
     const h = harness({
       markets: [market({ exits: { profitLock: { lockFraction: 0.5, minProfit: 0 } } })],
@@ -81,11 +100,17 @@ describe('profit lock (SPEC §4.5)', () => {
 
   it('ties go to the first rule in §4 order: trailing before profit lock', () => {
     const h = harness({
-      markets: [market({ exits: { trailing: { activateAt: 20, distance: 10 }, profitLock: { lockFraction: 0.5, minProfit: 0 } } })],
+      markets: [
+        market({
+          exits: { trailing: { activateAt: 20, distance: 10 }, profitLock: { lockFraction: 0.5, minProfit: 0 } },
+        }),
+      ],
       entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50 }]) },
     });
     h.tick(1, 100);
     h.tick(2, 120); // trailing 110, lock 110
-    expect(h.actions.flatMap((a) => (a.type === 'amendStop' ? [`${a.stopLevel} ${a.reason}`] : []))).toEqual(['110 TRAILING_STOP']);
+    expect(h.actions.flatMap((a) => (a.type === 'amendStop' ? [`${a.stopLevel} ${a.reason}`] : []))).toEqual([
+      '110 TRAILING_STOP',
+    ]);
   });
 });

@@ -7,13 +7,16 @@ describe('strategy guard (SPEC §4.6)', () => {
       markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
       strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
       entries: {
-        [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 500 }, { at: 10, direction: 'BUY', stopPoints: 500 }]),
+        [DAX]: scriptedEntry([
+          { at: 1, direction: 'BUY', stopPoints: 500 },
+          { at: 10, direction: 'BUY', stopPoints: 500 },
+        ]),
         [EURUSD]: scriptedEntry([{ at: 2, direction: 'SELL', stopPoints: 500 }]),
       },
     });
     h.tick(1, 100);
     h.tick(2, 1.1, 1.1, EURUSD);
-    h.tick(3, 1.1020, 1.1020, EURUSD); // EURUSD −20 points × 1 = −20
+    h.tick(3, 1.102, 1.102, EURUSD); // EURUSD −20 points × 1 = −20
     h.tick(4, 70); // DAX −30 → MTM −50: trips on this DAX tick
     expect(brief(h.journal.rows)).toEqual([
       'ENTRY BUY 1@100 stop=-400 SIGNAL',
@@ -47,7 +50,12 @@ describe('strategy guard (SPEC §4.6)', () => {
     const h = harness({
       markets: [market({ strategy: 's' })],
       strategies: { s: { guard: { maxDrawdown: -10, minPeak: 0 } } },
-      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 10 }, { at: 2, direction: 'BUY', stopPoints: 10 }]) },
+      entries: {
+        [DAX]: scriptedEntry([
+          { at: 1, direction: 'BUY', stopPoints: 10 },
+          { at: 2, direction: 'BUY', stopPoints: 10 },
+        ]),
+      },
     });
     h.tick(1, 100);
     h.tick(2, 90); // stop hit: −10 realised, guard re-checked before entries → no second entry
@@ -59,8 +67,16 @@ describe('strategy guard (SPEC §4.6)', () => {
 describe('time exits (SPEC §4.7)', () => {
   const london = { flatAtMinutes: 21 * 60 + 55, timezone: 'Europe/London' };
   it.each([
-    { why: 'summer (BST, UTC+1): 21:55 London is 20:55 UTC', before: '2024-07-01T20:54:59.999Z', at: '2024-07-01T20:55:00.000Z' },
-    { why: 'winter (GMT): 21:55 London is 21:55 UTC', before: '2024-01-15T21:54:59.999Z', at: '2024-01-15T21:55:00.000Z' },
+    {
+      why: 'summer (BST, UTC+1): 21:55 London is 20:55 UTC',
+      before: '2024-07-01T20:54:59.999Z',
+      at: '2024-07-01T20:55:00.000Z',
+    },
+    {
+      why: 'winter (GMT): 21:55 London is 21:55 UTC',
+      before: '2024-01-15T21:54:59.999Z',
+      at: '2024-01-15T21:55:00.000Z',
+    },
     { why: 'the day after the spring change', before: '2024-03-31T20:54:59.000Z', at: '2024-03-31T20:55:00.000Z' },
   ])('flatAt closes at or after local time: $why', ({ before, at }) => {
     const t0 = Date.parse(before) - 3_600_000;
@@ -80,7 +96,12 @@ describe('time exits (SPEC §4.7)', () => {
     const nextDay = Date.parse('2024-07-01T23:00:00Z'); // 00:00 BST on 2 July
     const h = harness({
       markets: [market({ exits: { time: london } })],
-      entries: { [DAX]: scriptedEntry([{ at: late, direction: 'BUY', stopPoints: 50 }, { at: nextDay, direction: 'SELL', stopPoints: 50 }]) },
+      entries: {
+        [DAX]: scriptedEntry([
+          { at: late, direction: 'BUY', stopPoints: 50 },
+          { at: nextDay, direction: 'SELL', stopPoints: 50 },
+        ]),
+      },
     });
     h.tick(late, 100);
     h.tick(nextDay - 1, 100);

@@ -8,8 +8,20 @@ describe('candles (SPEC §4.3, §9)', () => {
     const b = new CandleBuilder(60_000);
     expect(b.update(30_000, 10)).toBeUndefined();
     expect(b.update(59_999, 12)).toBeUndefined();
-    expect(b.update(60_000, 11), 'first tick of the next minute closes the first').toEqual({ start: 0, open: 10, high: 12, low: 10, close: 12 });
-    expect(b.update(200_000, 9), 'a gap: no candle for the empty minute').toEqual({ start: 60_000, open: 11, high: 11, low: 11, close: 11 });
+    expect(b.update(60_000, 11), 'first tick of the next minute closes the first').toEqual({
+      start: 0,
+      open: 10,
+      high: 12,
+      low: 10,
+      close: 12,
+    });
+    expect(b.update(200_000, 9), 'a gap: no candle for the empty minute').toEqual({
+      start: 60_000,
+      open: 11,
+      high: 11,
+      low: 11,
+      close: 11,
+    });
   });
 
   it.each([

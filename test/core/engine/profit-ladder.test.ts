@@ -62,7 +62,10 @@ describe('profit ladder (SPEC §4.4, R = 10 points)', () => {
   it('a rung whose size rounds to zero sends nothing, but its lock applies', () => {
     // size 0.1: 0.5 × 0.1 = 0.05 → floor to 0 lots; 0.25 → 0; the last closing rung takes 0.1.
     const h = run('BUY', [120, 130, 140], 0.1);
-    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 0.1@100 stop=90 SIGNAL', 'EXIT BUY 0.1@140 stop=115 PROFIT_TARGET pts=40']);
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 0.1@100 stop=90 SIGNAL',
+      'EXIT BUY 0.1@140 stop=115 PROFIT_TARGET pts=40',
+    ]);
     expect(amends(h)).toEqual(['110 LADDER_STOP', '115 LADDER_STOP']);
   });
 

@@ -30,7 +30,10 @@ const scenario = fc.record({
           { at: 4, lock: 2, close: 0.25 },
         ],
       }),
-      profitLock: fc.record({ lockFraction: fc.double({ min: 0.1, max: 0.9, noNaN: true }), minProfit: fc.integer({ min: 0, max: 20 }) }),
+      profitLock: fc.record({
+        lockFraction: fc.double({ min: 0.1, max: 0.9, noNaN: true }),
+        minProfit: fc.integer({ min: 0, max: 20 }),
+      }),
     },
     { requiredKeys: [] },
   ),

@@ -41,7 +41,9 @@ describe('trailing stop (SPEC §4.1)', () => {
     h.tick(1, 100);
     prices.forEach((p, i) => h.tick(2 + i, p));
     expect(brief(h.journal.rows)).toEqual(expected);
-    expect(h.actions.filter((a) => a.type === 'amendStop').map((a) => (a.type === 'amendStop' ? a.stopLevel : 0))).toEqual(amends);
+    expect(
+      h.actions.filter((a) => a.type === 'amendStop').map((a) => (a.type === 'amendStop' ? a.stopLevel : 0)),
+    ).toEqual(amends);
   });
 
   it('EURUSD: (1.10253 − 1.10003) / 0.0001 is 25 points, so the rule activates', () => {

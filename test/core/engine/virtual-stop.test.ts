@@ -37,9 +37,24 @@ class RefusingBroker implements Broker {
 
 describe('virtual stop (SPEC §4.2)', () => {
   it.each([
-    { why: 'BUY breach at exactly the level closes at market', direction: 'BUY' as const, price: 96, row: 'EXIT BUY 1@96 stop=90 VIRTUAL_STOP pts=-4' },
-    { why: 'BUY gap through the level fills at the bid', direction: 'BUY' as const, price: 93, row: 'EXIT BUY 1@93 stop=90 VIRTUAL_STOP pts=-7' },
-    { why: 'SELL breach at ask ≥ level', direction: 'SELL' as const, price: 104, row: 'EXIT SELL 1@104 stop=110 VIRTUAL_STOP pts=-4' },
+    {
+      why: 'BUY breach at exactly the level closes at market',
+      direction: 'BUY' as const,
+      price: 96,
+      row: 'EXIT BUY 1@96 stop=90 VIRTUAL_STOP pts=-4',
+    },
+    {
+      why: 'BUY gap through the level fills at the bid',
+      direction: 'BUY' as const,
+      price: 93,
+      row: 'EXIT BUY 1@93 stop=90 VIRTUAL_STOP pts=-7',
+    },
+    {
+      why: 'SELL breach at ask ≥ level',
+      direction: 'SELL' as const,
+      price: 104,
+      row: 'EXIT SELL 1@104 stop=110 VIRTUAL_STOP pts=-4',
+    },
   ])('$why', ({ direction, price, row }) => {
     const h = harness({
       markets: [market({ exits: { virtualStop: vs } })],
@@ -57,7 +72,12 @@ describe('virtual stop (SPEC §4.2)', () => {
   it('scalpMaxStop: a position whose own stop is wider gets a normal broker stop and no virtual level', () => {
     const h = harness({
       markets: [market({ exits: { virtualStop: { ...vs, scalpMaxStop: 8 } } })],
-      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 20 }, { at: 2, direction: 'BUY', stopPoints: 8 }]) },
+      entries: {
+        [DAX]: scriptedEntry([
+          { at: 1, direction: 'BUY', stopPoints: 20 },
+          { at: 2, direction: 'BUY', stopPoints: 8 },
+        ]),
+      },
     });
     h.tick(1, 100);
     h.tick(2, 100);
@@ -76,7 +96,10 @@ describe('virtual stop (SPEC §4.2)', () => {
     });
     h.tick(1, 100);
     h.tick(2, 96);
-    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 1@100 stop=88 SIGNAL', 'EXIT BUY 1@96 stop=88 VIRTUAL_STOP pts=-4']);
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 1@100 stop=88 SIGNAL',
+      'EXIT BUY 1@96 stop=88 VIRTUAL_STOP pts=-4',
+    ]);
   });
 
   it('a rejected close is retried no sooner than cooldownMs after the attempt', () => {

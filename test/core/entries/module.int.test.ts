@@ -13,7 +13,10 @@ describe('user entry modules (SPEC §5 module)', () => {
     ['TypeScript through tsx', 'fixtures/entries/momentum.ts'],
   ])('%s: the example module enters on a large candle body, reason MODULE', async (_kind, path) => {
     const entry = await loadEntryModule(path, DAX, { minBody: 8 });
-    const h = harness({ markets: [market({ entry: { kind: 'module', path, size: 1, stopPoints: 20 } })], entries: { [DAX]: entry } });
+    const h = harness({
+      markets: [market({ entry: { kind: 'module', path, size: 1, stopPoints: 20 } })],
+      entries: { [DAX]: entry },
+    });
     h.tick(0, 100);
     h.tick(30_000, 110); // candle 0: 100 → 110, body 10
     h.tick(MIN, 111); // closes it: BUY at 111
@@ -29,6 +32,8 @@ describe('user entry modules (SPEC §5 module)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-mod-'));
     const path = join(dir, 'entry.mjs');
     if (source !== 'nope.mjs') writeFileSync(path, source);
-    await expect(loadEntryModule(source === 'nope.mjs' ? join(dir, 'nope.mjs') : path, DAX, {})).rejects.toThrow(message);
+    await expect(loadEntryModule(source === 'nope.mjs' ? join(dir, 'nope.mjs') : path, DAX, {})).rejects.toThrow(
+      message,
+    );
   });
 });

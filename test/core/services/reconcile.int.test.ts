@@ -43,7 +43,13 @@ const atBroker = (over: Partial<BrokerPosition> = {}): BrokerPosition => ({
   ...over,
 });
 
-async function setup(options: { entryKind?: 'none' | 'signals'; journalText?: string; state?: PositionSnapshot[]; broker: BrokerPosition[]; closeAt?: { level: number; time: number } }) {
+async function setup(options: {
+  entryKind?: 'none' | 'signals';
+  journalText?: string;
+  state?: PositionSnapshot[];
+  broker: BrokerPosition[];
+  closeAt?: { level: number; time: number };
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'tg-rec-'));
   const store = new JsonStateStore(join(dir, 'state'));
   if (options.state) store.writeMarket({ version: 1, market: DAX, positions: options.state });
@@ -55,8 +61,20 @@ async function setup(options: { entryKind?: 'none' | 'signals'; journalText?: st
   });
   const journal = new MemoryJournal();
   const sim = new SimBroker([cfg]);
-  for (const b of options.broker) sim.seed({ dealId: b.dealId, market: b.market, direction: b.direction, size: b.size, stopLevel: b.stopLevel, limitLevel: b.limitLevel });
-  const runner = new EngineRunner({ setup: { markets: [cfg], strategies: {}, entries: new Map() }, broker: sim, journal });
+  for (const b of options.broker)
+    sim.seed({
+      dealId: b.dealId,
+      market: b.market,
+      direction: b.direction,
+      size: b.size,
+      stopLevel: b.stopLevel,
+      limitLevel: b.limitLevel,
+    });
+  const runner = new EngineRunner({
+    setup: { markets: [cfg], strategies: {}, entries: new Map() },
+    broker: sim,
+    journal,
+  });
   const report = await reconcile({
     runner,
     store,
@@ -69,7 +87,8 @@ async function setup(options: { entryKind?: 'none' | 'signals'; journalText?: st
   return { report, journal, runner, store, dir };
 }
 
-const HEADER = 'time,market,deal_id,strategy,direction,action,size,price,stop_level,pnl_points,pnl_amount,r_multiple,reason,held_seconds\n';
+const HEADER =
+  'time,market,deal_id,strategy,direction,action,size,price,stop_level,pnl_points,pnl_amount,r_multiple,reason,held_seconds\n';
 const ENTRY_ROW = `2024-03-14T08:00:00.000Z,${DAX},D1,default,BUY,ENTRY,1,100,90,,,,SIGNAL,\n`;
 
 describe('start-up reconciliation (live and sync)', () => {
@@ -97,14 +116,24 @@ describe('start-up reconciliation (live and sync)', () => {
 
   it('no duplicate: when the journal already has the EXIT row, nothing is written again', async () => {
     const exitRow = `2024-03-14T10:00:00.000Z,${DAX},D1,default,BUY,EXIT,1,120,120,20,20,2,TRAILING_STOP,7200\n`;
-    const { report, journal, store } = await setup({ state: [saved], broker: [], journalText: HEADER + ENTRY_ROW + exitRow, closeAt: { level: 120, time: 1 } });
+    const { report, journal, store } = await setup({
+      state: [saved],
+      broker: [],
+      journalText: HEADER + ENTRY_ROW + exitRow,
+      closeAt: { level: 120, time: 1 },
+    });
     expect(report.alreadyJournaled).toEqual([{ dealId: 'D1', market: DAX }]);
     expect(journal.rows).toEqual([]);
     expect(store.readMarket(DAX)).toBeUndefined();
   });
 
   it('a crash between the ENTRY row and the state file: the position is resumed from the journal, no second ENTRY', async () => {
-    const { report, journal, runner } = await setup({ entryKind: 'signals', state: [], broker: [atBroker()], journalText: HEADER + ENTRY_ROW });
+    const { report, journal, runner } = await setup({
+      entryKind: 'signals',
+      state: [],
+      broker: [atBroker()],
+      journalText: HEADER + ENTRY_ROW,
+    });
     expect(report.recoveredFromJournal).toEqual([{ dealId: 'D1', market: DAX }]);
     expect(journal.rows).toEqual([]);
     expect(runner.engine.position('D1')?.risk).toBe(10);
@@ -120,7 +149,11 @@ describe('start-up reconciliation (live and sync)', () => {
   });
 
   it('a partial close while away writes a PARTIAL row for the difference', async () => {
-    const { journal, runner } = await setup({ state: [{ ...saved, size: 1 }], broker: [atBroker({ size: 0.4 })], closeAt: { level: 110, time: 5 } });
+    const { journal, runner } = await setup({
+      state: [{ ...saved, size: 1 }],
+      broker: [atBroker({ size: 0.4 })],
+      closeAt: { level: 110, time: 5 },
+    });
     expect(brief(journal.rows)).toEqual(['PARTIAL BUY 0.6@110 stop=120 CLOSED_EXTERNALLY pts=10']);
     expect(runner.engine.position('D1')?.size).toBe(0.4);
   });

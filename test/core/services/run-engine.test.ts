@@ -9,7 +9,11 @@ describe('run loop', () => {
     const sim = new SimBroker([cfg]);
     const log: string[] = [];
     const runner = new EngineRunner({
-      setup: { markets: [cfg], strategies: {}, entries: new Map([[DAX, scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 10 }])]]) },
+      setup: {
+        markets: [cfg],
+        strategies: {},
+        entries: new Map([[DAX, scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 10 }])]]),
+      },
       broker: sim,
       journal: new MemoryJournal(),
       onAction: (a) => log.push(`send ${a.type}`),
@@ -20,7 +24,17 @@ describe('run loop', () => {
     // The open is sent, the simulated fill comes back, the lifecycle is noted, then settled.
     expect(log).toEqual(['send open', `lifecycle ${DAX}`, 'settled']);
     log.length = 0;
-    runner.onBrokerEvent({ type: 'positionClosed', time: 2, dealId: 'SIM000001', size: 1, level: 99, cause: 'external' });
-    expect(log, 'an event without any action still settles (state must be written)').toEqual([`lifecycle ${DAX}`, 'settled']);
+    runner.onBrokerEvent({
+      type: 'positionClosed',
+      time: 2,
+      dealId: 'SIM000001',
+      size: 1,
+      level: 99,
+      cause: 'external',
+    });
+    expect(log, 'an event without any action still settles (state must be written)').toEqual([
+      `lifecycle ${DAX}`,
+      'settled',
+    ]);
   });
 });

@@ -123,7 +123,10 @@ export class JsonStateStore implements StateStore {
     try {
       raw = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      throw new UserError(`state file ${path} is not valid JSON: ${(error as Error).message}`, 'inspect it, or remove it with `trailguard state clear` once IG shows the position is handled');
+      throw new UserError(
+        `state file ${path} is not valid JSON: ${(error as Error).message}`,
+        'inspect it, or remove it with `trailguard state clear` once IG shows the position is handled',
+      );
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {

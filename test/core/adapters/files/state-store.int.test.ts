@@ -39,7 +39,10 @@ describe('JSON state store (SPEC §6.3)', () => {
     store.writeMarket(state);
     const file = join(dir, 'IX.D.DAX.DAILY.IP.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp')), 'no temporary file left behind').toEqual([]);
+    expect(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      'no temporary file left behind',
+    ).toEqual([]);
     expect(store.readMarket(state.market)?.positions[0]?.best).toBe(112);
     expect(store.listMarkets()).toEqual(['IX.D.DAX.DAILY.IP']);
     store.writeMarket({ ...state, positions: [] });
