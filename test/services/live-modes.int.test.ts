@@ -1,0 +1,95 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runLive, type LiveHandle } from '../../src/core/services/live.js';
+import type { FakeIg } from '../support/fake-ig/index.js';
+import { credentialsEnv, DAX, fakeIgFor, liveConfig, waitFor } from '../support/live-harness.js';
+
+const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
+let fake: FakeIg | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+async function session(f: FakeIg, options: { dryRun: boolean; paper: boolean }) {
+  const cfg = liveConfig(
+    f,
+    `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nentry: { kind: signals, file: ./signals.csv, size: 1 }\nexits:\n  trailing: { activateAt: 10, distance: 5 }`,
+  );
+  if (options.paper) {
+    writeFileSync(cfg.configPath, readFileSync(cfg.configPath, 'utf8').replace('kind: ig', 'kind: paper'));
+  }
+  writeFileSync(
+    join(cfg.dir, 'signals.csv'),
+    `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
+  );
+  const record = join(cfg.dir, 'recorded.csv');
+  const abort = new AbortController();
+  const logs: string[] = [];
+  let handle: LiveHandle | undefined;
+  const done = runLive({
+    configPath: cfg.configPath,
+    dryRun: options.dryRun,
+    record,
+    env: credentialsEnv(f),
+    signal: abort.signal,
+    clock: { now: () => Date.now() },
+    log: (level, message) => logs.push(`${level} ${message}`),
+    onReady: (h) => (handle = h),
+  });
+  await waitFor(
+    () => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`),
+    () => logs.join('\n'),
+  );
+  const prices = [100, 112, 120, 114];
+  for (const [i, bid] of prices.entries()) {
+    f.pushTick({ epic: DAX, bid, ask: bid + 1, time: T0 + i * 1000 });
+    await waitFor(
+      () => handle!.ticks() === i + 1,
+      () => logs.join('\n'),
+    );
+    await handle!.idle();
+  }
+  abort.abort();
+  const result = await done;
+  return { cfg, record, logs, result };
+}
+
+describe('live modes', () => {
+  it('--dry-run sends nothing to IG, logs what it would send, writes no journal and no state; --record keeps every tick', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const { cfg, record, logs, result } = await session(fake, { dryRun: true, paper: false });
+    const deals = fake.requests().filter((r) => r.path.startsWith('/positions/otc'));
+    expect(deals, 'no deal reaches IG').toEqual([]);
+    expect(logs.filter((l) => l.includes('[dry-run] would send')).map((l) => l.replace(/.*would send /, ''))).toEqual([
+      'open BUY 1 IX.D.DAX.DAILY.IP stop 81 limit - (SIGNAL)',
+      'amend DRY000001 IX.D.DAX.DAILY.IP stop → 107 (TRAILING_STOP)',
+      'amend DRY000001 IX.D.DAX.DAILY.IP stop → 115 (TRAILING_STOP)',
+    ]);
+    expect(result.dryRun).toBe(true);
+    expect(existsSync(cfg.journal)).toBe(false);
+    expect(existsSync(join(cfg.stateDir, `${DAX}.json`))).toBe(false);
+    const recorded = readFileSync(record, 'utf8').trim().split('\n');
+    expect(recorded[0]).toBe('time,market,bid,ask');
+    expect(recorded.slice(1).map((l) => l.split(',').slice(1).join(','))).toEqual([
+      `${DAX},100,101`,
+      `${DAX},112,113`,
+      `${DAX},120,121`,
+      `${DAX},114,115`,
+    ]);
+  }, 60_000);
+
+  it('paper: the simulated broker fills on live prices; the journal is written, IG gets no deal', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const { cfg, result } = await session(fake, { dryRun: false, paper: true });
+    expect(fake.requests().filter((r) => r.path.startsWith('/positions/otc'))).toEqual([]);
+    expect(result.broker).toBe('paper');
+    const rows = readFileSync(cfg.journal, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((r) => r.split(',').slice(4, 13).join(','));
+    expect(rows).toEqual(['BUY,ENTRY,1,101,81,,,,SIGNAL', 'BUY,EXIT,1,114,115,13,13,0.65,TRAILING_STOP']);
+  }, 60_000);
+});
