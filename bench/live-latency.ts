@@ -1,0 +1,103 @@
+/**
+ * Issue 4, live target: from a tick arriving on the stream to the amend request leaving the
+ * process, p99 ≤ 2 ms, against the project's fake IG on loopback. Measured from outside the
+ * process's logic: the time from the fake pushing the tick to the fake receiving the PUT — an
+ * upper bound that includes the stream hop, the engine, the IG broker, axios and the HTTP hop.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RateLimiter } from '../src/core/adapters/ig/limiter.js';
+import { runLive, type LiveHandle } from '../src/core/services/live.js';
+import { startFakeIg } from '../test/support/fake-ig/index.js';
+
+const DAX = 'IX.D.DAX.DAILY.IP';
+
+export interface LiveLatency {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
+
+export async function measureLiveLatency(samples = 1000): Promise<LiveLatency> {
+  const start = Math.ceil(Date.now() / 1000) * 1000 + 10_000;
+  const fake = await startFakeIg({ markets: [{ epic: DAX, bid: 100, ask: 101, minStopDistance: 0, decimals: 1 }] });
+  const dir = mkdtempSync(join(tmpdir(), 'tg-latency-'));
+  const configPath = join(dir, 'trailguard.yaml');
+  writeFileSync(
+    configPath,
+    `broker: { kind: ig, environment: demo, restUrl: "${fake.restUrl}", streamUrl: "${fake.streamUrl}" }
+stateDir: ./state
+journal: ./trade_history.csv
+markets:
+  ${DAX}:
+    pointSize: 1
+    decimals: 1
+    entry: { kind: signals, file: ./signals.csv, size: 1 }
+    exits: { trailing: { activateAt: 0, distance: 2 } }
+`,
+  );
+  writeFileSync(join(dir, 'signals.csv'), `time,market,direction,size,stopPoints\n${new Date(start).toISOString()},${DAX},BUY,1,50\n`);
+  const abort = new AbortController();
+  let handle: LiveHandle | undefined;
+  const done = runLive({
+    configPath,
+    dryRun: false,
+    env: { IG_API_KEY: fake.apiKey, IG_IDENTIFIER: fake.identifier, IG_PASSWORD: fake.password, IG_ACCOUNT_ID: fake.accountId },
+    signal: abort.signal,
+    clock: { now: () => Date.now() },
+    log: () => undefined,
+    limiter: new RateLimiter({
+      accountTrading: { max: 1e9, windowMs: 60_000 },
+      accountNonTrading: { max: 1e9, windowMs: 60_000 },
+      appNonTrading: { max: 1e9, windowMs: 60_000 },
+    }),
+    onReady: (h) => (handle = h),
+  });
+  const until = async (cond: () => boolean) => {
+    const t0 = Date.now();
+    while (!cond()) {
+      if (Date.now() - t0 > 10_000) throw new Error('timed out');
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await until(() => handle !== undefined && fake.subscriptions().includes(`CHART:${DAX}:TICK`));
+  await new Promise((r) => setTimeout(r, 300));
+  fake.pushTick({ epic: DAX, bid: 100, ask: 101, time: start }); // the entry
+  await until(() => fake.positions().length === 1);
+  await handle!.idle();
+
+  const amends = () => fake.requests().filter((r) => r.method === 'PUT').length;
+  const latencies: number[] = [];
+  let bid = 100;
+  for (let i = 0; i < samples + 50; i++) {
+    bid += 1; // every tick is a new high: the trailing stop moves, one amend per tick
+    const before = amends();
+    const t = performance.now();
+    fake.pushTick({ epic: DAX, bid, ask: bid + 1, time: start + (i + 1) * 100 });
+    await until(() => amends() > before);
+    const ms = performance.now() - t;
+    if (i >= 50) latencies.push(ms); // warm-up
+    await handle!.idle();
+  }
+  abort.abort();
+  await done;
+  await fake.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    samples: latencies.length,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    maxMs: latencies.at(-1) ?? Number.NaN,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await measureLiveLatency();
+  console.log(`live tick → amend request: p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(3)} ms over ${r.samples} ticks (target p99 ≤ 2 ms: ${r.p99Ms <= 2 ? 'PASS' : 'FAIL'})`);
+}
