@@ -12,19 +12,7 @@ export class LocalTime {
   private offsetMs = 0;
 
   constructor(readonly timezone: string) {
-    this.format =
-      timezone === 'UTC' || timezone === 'Etc/UTC'
-        ? undefined
-        : new Intl.DateTimeFormat('en-US', {
-            timeZone: timezone,
-            hourCycle: 'h23',
-            year: 'numeric',
-            month: 'numeric',
-            day: 'numeric',
-            hour: 'numeric',
-            minute: 'numeric',
-            second: 'numeric',
-          });
+    this.format = timezone === 'UTC' || timezone === 'Etc/UTC' ? undefined : zoneFormat(timezone);
   }
 
   /** Milliseconds to add to a UTC time to get local wall-clock time. */
@@ -50,38 +38,65 @@ export class LocalTime {
   }
 
   private computeOffset(time: number): number {
-    const parts = (this.format as Intl.DateTimeFormat).formatToParts(time);
-    let y = 0,
-      mo = 0,
-      d = 0,
-      h = 0,
-      mi = 0,
-      s = 0;
-    for (const p of parts) {
-      switch (p.type) {
-        case 'year':
-          y = Number(p.value);
-          break;
-        case 'month':
-          mo = Number(p.value);
-          break;
-        case 'day':
-          d = Number(p.value);
-          break;
-        case 'hour':
-          h = Number(p.value);
-          break;
-        case 'minute':
-          mi = Number(p.value);
-          break;
-        case 'second':
-          s = Number(p.value);
-          break;
-        default:
-          break;
-      }
-    }
-    const asUtc = Date.UTC(y, mo - 1, d, h, mi, s);
-    return asUtc - (time - (((time % 1000) + 1000) % 1000));
+    return zoneOffsetAt(this.format as Intl.DateTimeFormat, time);
   }
+}
+
+/** The formatter `zoneOffsetAt` reads a zone's wall-clock time with (throws RangeError on a bad zone). */
+export function zoneFormat(timezone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+    era: 'short',
+  });
+}
+
+/** Offset (local − UTC, ms) of the zone of `format` at a UTC instant; whole seconds, as the tz database. */
+export function zoneOffsetAt(format: Intl.DateTimeFormat, utcMs: number): number {
+  const seconds = Math.floor(utcMs / 1000) * 1000;
+  let year = 0;
+  let month = 0;
+  let day = 0;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let bc = false;
+  for (const part of format.formatToParts(seconds)) {
+    switch (part.type) {
+      case 'year':
+        year = Number(part.value);
+        break;
+      case 'month':
+        month = Number(part.value);
+        break;
+      case 'day':
+        day = Number(part.value);
+        break;
+      case 'hour':
+        hour = Number(part.value);
+        break;
+      case 'minute':
+        minute = Number(part.value);
+        break;
+      case 'second':
+        second = Number(part.value);
+        break;
+      case 'era':
+        bc = part.value.startsWith('B');
+        break;
+      default:
+        break;
+    }
+  }
+  // Date.UTC maps years 0–99 to 1900–1999; the explicit setter does not.
+  const date = new Date(0);
+  date.setUTCFullYear(bc ? 1 - year : year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime() - seconds;
 }

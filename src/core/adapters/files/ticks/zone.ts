@@ -1,4 +1,5 @@
 import { UserError } from '../../../domain/errors.js';
+import { zoneFormat, zoneOffsetAt } from '../../../engine/local-time.js';
 import { MS_PER_DAY, MS_PER_HOUR } from './civil.js';
 
 /**
@@ -20,17 +21,7 @@ export class ZoneResolver {
 
   constructor(zone: string) {
     try {
-      this.format = new Intl.DateTimeFormat('en-US', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-        era: 'short',
-      });
+      this.format = zoneFormat(zone);
     } catch {
       throw new UserError(
         `unknown time zone "${zone}"`,
@@ -53,45 +44,7 @@ export class ZoneResolver {
 
   /** Zone offset (local − UTC, ms) in force at a UTC instant. */
   offsetAt(utcMs: number): number {
-    const seconds = Math.floor(utcMs / 1000) * 1000;
-    let year = 0;
-    let month = 0;
-    let day = 0;
-    let hour = 0;
-    let minute = 0;
-    let second = 0;
-    let bc = false;
-    for (const part of this.format.formatToParts(new Date(seconds))) {
-      switch (part.type) {
-        case 'year':
-          year = Number(part.value);
-          break;
-        case 'month':
-          month = Number(part.value);
-          break;
-        case 'day':
-          day = Number(part.value);
-          break;
-        case 'hour':
-          hour = Number(part.value);
-          break;
-        case 'minute':
-          minute = Number(part.value);
-          break;
-        case 'second':
-          second = Number(part.value);
-          break;
-        case 'era':
-          bc = part.value.startsWith('B');
-          break;
-        default:
-          break;
-      }
-    }
-    const date = new Date(0);
-    date.setUTCFullYear(bc ? 1 - year : year, month - 1, day);
-    date.setUTCHours(hour, minute, second, 0);
-    return date.getTime() - seconds;
+    return zoneOffsetAt(this.format, utcMs);
   }
 
   private offsetOfDay(day: number): number {
