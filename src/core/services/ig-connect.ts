@@ -3,7 +3,11 @@ import { loadCredentials } from '../adapters/ig/credentials.js';
 import { minStopDistanceInPoints, type IgOpenPosition } from '../adapters/ig/mapper.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgRestClient, type IgLog, type IgSession } from '../adapters/ig/rest-client.js';
-import type { BrokerPosition } from './reconcile.js';
+import { findClose } from '../adapters/ig/history.js';
+import type { IgBroker } from '../adapters/ig/ig-broker.js';
+import type { Engine } from '../engine/engine.js';
+import type { Clock } from '../ports/clock.js';
+import { CLOCK_SKEW_MS, type BrokerPosition, type ReconcileDeps } from './reconcile.js';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -81,4 +85,32 @@ export function brokerPositionFromIg(p: IgOpenPosition): BrokerPosition {
     bid: p.bid,
     ask: p.ask,
   };
+}
+
+/** Hands the positions the engine manages after reconciliation to the IG broker to follow. */
+export function trackManagedPositions(broker: IgBroker, engine: Engine): void {
+  for (const v of engine.openPositions()) {
+    const p = v.position;
+    broker.track({
+      dealId: p.dealId,
+      epic: p.market,
+      direction: p.direction,
+      size: p.size,
+      stopLevel: p.stopLevel,
+      limitLevel: p.limitLevel,
+      level: p.entryPrice,
+      openedAt: p.entryTime,
+    });
+  }
+}
+
+/** Reconciliation's history look-up on IG: activity first, then transactions (matched by opening level and time). */
+export function igCloseFinder(rest: IgRestClient, clock: Clock): ReconcileDeps['findClose'] {
+  return (dealId, since, openLevel) =>
+    findClose(rest, {
+      dealId,
+      since,
+      until: clock.now() + CLOCK_SKEW_MS,
+      position: { openLevel, openedAt: since },
+    });
 }

@@ -4,7 +4,6 @@ import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
 import { JsonStateStore, StateLock, writeFileAtomic } from '../adapters/files/state-store.js';
 import { TickRecorder } from '../adapters/files/tick-recorder.js';
-import { findClose } from '../adapters/ig/history.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgStream } from '../adapters/ig/stream.js';
@@ -17,8 +16,15 @@ import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
 import { selectMarkets } from './backtest.js';
 import { buildEntries } from './entries.js';
-import { applyDealingRules, brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
-import { CLOCK_SKEW_MS, reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
+import {
+  applyDealingRules,
+  brokerPositionFromIg,
+  connectIg,
+  igCloseFinder,
+  trackManagedPositions,
+  type Log,
+} from './ig-connect.js';
+import { reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
 
@@ -214,28 +220,14 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       journal: journalIndex,
       markets,
       brokerPositions,
-      findClose: paper
-        ? () => Promise.resolve(undefined)
-        : (dealId, since) => findClose(rest, { dealId, since, until: clock.now() + CLOCK_SKEW_MS }),
+      findClose: paper ? () => Promise.resolve(undefined) : igCloseFinder(rest, clock),
       now: clock.now(),
     });
     for (const r of report.closedWhileAway)
       log('warn', `${r.market} ${r.dealId} was closed while trailguard was away, at ${r.level} (${r.levelFrom})`);
     for (const r of report.unmanaged) log('warn', `${r.market} ${r.dealId} is not managed: ${r.reason}`);
     for (const r of report.unresolved) log('error', `${r.market} ${r.dealId}: ${r.reason}`);
-    if (igBroker !== undefined) {
-      for (const v of runner.engine.openPositions()) {
-        const p = v.position;
-        igBroker.track({
-          dealId: p.dealId,
-          epic: p.market,
-          direction: p.direction,
-          size: p.size,
-          stopLevel: p.stopLevel,
-          limitLevel: p.limitLevel,
-        });
-      }
-    }
+    if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);
 
     if (options.record !== undefined) recorder = new TickRecorder(options.record);
     let ticks = 0;

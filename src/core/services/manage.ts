@@ -1,7 +1,6 @@
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
 import { JsonStateStore, StateLock } from '../adapters/files/state-store.js';
-import { findClose } from '../adapters/ig/history.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { IgRestClient } from '../adapters/ig/rest-client.js';
 import { loadConfig } from '../config/load.js';
@@ -11,8 +10,15 @@ import type { Direction, JournalRow } from '../domain/types.js';
 import type { Broker } from '../ports/broker.js';
 import type { Clock } from '../ports/clock.js';
 import { selectMarkets } from './backtest.js';
-import { applyDealingRules, brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
-import { CLOCK_SKEW_MS, reconcile, reconcileInSync, type ReconcileReport } from './reconcile.js';
+import {
+  applyDealingRules,
+  brokerPositionFromIg,
+  connectIg,
+  igCloseFinder,
+  trackManagedPositions,
+  type Log,
+} from './ig-connect.js';
+import { reconcile, reconcileInSync, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 
 export interface ManageOptions {
@@ -77,22 +83,10 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       journal: index,
       markets,
       brokerPositions,
-      findClose: (dealId, since) => findClose(rest, { dealId, since, until: options.clock.now() + CLOCK_SKEW_MS }),
+      findClose: igCloseFinder(rest, options.clock),
       now: options.clock.now(),
     });
-    if (igBroker !== undefined) {
-      for (const v of runner.engine.openPositions()) {
-        const p = v.position;
-        igBroker.track({
-          dealId: p.dealId,
-          epic: p.market,
-          direction: p.direction,
-          size: p.size,
-          stopLevel: p.stopLevel,
-          limitLevel: p.limitLevel,
-        });
-      }
-    }
+    if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);
     return { config, markets, rest, store, journal, rows, runner, report, igBroker, lock };
   } catch (error) {
     lock.release();

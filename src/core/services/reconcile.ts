@@ -35,7 +35,7 @@ export interface ReconcileDeps {
   markets: readonly MarketConfig[];
   brokerPositions: readonly BrokerPosition[];
   /** Where and when a position that is gone from the broker was closed (history endpoints). */
-  findClose: (dealId: string, since: number) => Promise<CloseFound | undefined>;
+  findClose: (dealId: string, since: number, openLevel: number) => Promise<CloseFound | undefined>;
   now: number;
 }
 
@@ -163,7 +163,7 @@ async function closeAway(
   size: number,
   live: BrokerPosition | undefined,
 ): Promise<void> {
-  const found = await deps.findClose(snap.dealId, snap.entryTime);
+  const found = await deps.findClose(snap.dealId, snap.entryTime, snap.entryPrice);
   let level = found?.level;
   let levelFrom: 'history' | 'last price' = 'history';
   if (level === undefined) {
