@@ -4,6 +4,7 @@ import { createProgress } from '../cli/progress.js';
 import { renderBacktest } from '../cli/render.js';
 import { parseTimeFlag } from '../cli/time-flag.js';
 import { runBacktest, type BacktestResult } from '../core/services/backtest.js';
+import { RANK_METRICS, runSweep, sweepTable, type RankMetric, type SweepResult } from '../core/services/sweep.js';
 
 export default class Backtest extends BaseCommand {
   static override summary = 'Replay recorded ticks through the engine and write trade_history.csv and summary.json.';
@@ -12,10 +13,15 @@ export default class Backtest extends BaseCommand {
     '<%= config.bin %> backtest fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv --config fixtures/configs/demo.yaml --out out/demo',
     '<%= config.bin %> backtest ticks/*.csv.gz --from 2024-03-01 --to 2024-04-01 --market IX.D.DAX.DAILY.IP',
     '<%= config.bin %> backtest EURUSD-2024-01.csv --format histdata --market CS.D.EURUSD.MINI.IP --json',
+    '<%= config.bin %> backtest dax.tgt --sweep exits.trailing.distance=5..20:5 --sweep entry.fast=5,9,12 --rank profit-factor --out sweeps/dax',
+    "<%= config.bin %> backtest dax.tgt --sweep 'markets[IX.D.DAX.DAILY.IP].exits.trailing.activateAt=15,25' --jobs 2",
   ];
   static override strict = false;
   static override args = {
-    ticks: Args.string({ description: 'tick files (CSV, .gz); several are merged by time', required: true }),
+    ticks: Args.string({
+      description: 'tick files (CSV, .gz, or tick caches made by `ticks import`); several are merged by time',
+      required: true,
+    }),
   };
   static override flags = {
     out: Flags.string({ char: 'o', description: 'directory for trade_history.csv and summary.json', default: './backtest-out' }),
@@ -25,10 +31,36 @@ export default class Backtest extends BaseCommand {
     format: Flags.string({ description: 'tick file format', options: ['standard', 'histdata', 'dukascopy'], default: 'standard' }),
     strict: Flags.boolean({ description: 'stop at the first bad tick row (exit 2) instead of skipping it', default: false }),
     timezone: Flags.string({ description: 'IANA zone of ISO times written without a zone (default UTC)' }),
+    sweep: Flags.string({
+      description: `run a parameter grid, PATH=VALUES (repeatable; every combination is a backtest in --out/<#>/, ranked in --out/sweep.csv).
+PATH relative to every market: exits.trailing.distance, entry.fast, stopStep; one market: markets[IX.D.DAX.DAILY.IP].entry.fast (or markets.IX.D.DAX.DAILY.IP.entry.fast); a strategy: strategies[NAME].guard.maxDrawdown. Setting a key of an absent block switches the block on.
+VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers, true, false, null or text such as 1m).`,
+      multiple: true,
+    }),
+    jobs: Flags.integer({ description: 'worker threads for --sweep (default: one per core)', min: 1 }),
+    rank: Flags.string({ description: 'how --sweep ranks the combinations (max-drawdown: smallest first)', options: [...RANK_METRICS], default: 'net' }),
   };
 
-  async run(): Promise<BacktestResult> {
+  async run(): Promise<BacktestResult | SweepResult> {
     const { argv, flags } = await this.parse(Backtest);
+    if (flags.sweep !== undefined && flags.sweep.length > 0) {
+      const result = await runSweep({
+        configPath: flags.config,
+        tickFiles: argv as string[],
+        outDir: flags.out,
+        from: parseTimeFlag('--from', flags.from),
+        to: parseTimeFlag('--to', flags.to),
+        markets: flags.market,
+        format: flags.format as 'standard' | 'histdata' | 'dukascopy',
+        strict: flags.strict,
+        timezone: flags.timezone,
+        sweeps: flags.sweep,
+        jobs: flags.jobs,
+        rank: flags.rank as RankMetric,
+      });
+      if (!this.jsonEnabled()) this.log(sweepTable(result));
+      return result;
+    }
     const progress = createProgress(!this.jsonEnabled());
     try {
       const result = await runBacktest({

@@ -19,10 +19,17 @@ export default class TicksImport extends BaseCommand {
   };
   static override flags = {
     out: Flags.string({ char: 'o', description: 'the tick cache to write (by convention FILE.tgt)', required: true }),
-    format: Flags.string({ description: 'tick file format', options: ['standard', 'histdata', 'dukascopy'], default: 'standard' }),
+    format: Flags.string({
+      description: 'tick file format',
+      options: ['standard', 'histdata', 'dukascopy'],
+      default: 'standard',
+    }),
     market: Flags.string({ char: 'm', description: 'market of files without a market column' }),
     timezone: Flags.string({ description: 'IANA zone of ISO times written without a zone (default UTC)' }),
-    strict: Flags.boolean({ description: 'stop at the first bad tick row (exit 2) instead of skipping it', default: false }),
+    strict: Flags.boolean({
+      description: 'stop at the first bad tick row (exit 2) instead of skipping it',
+      default: false,
+    }),
   };
 
   async run(): Promise<TicksImportResult> {
@@ -42,12 +49,20 @@ export default class TicksImport extends BaseCommand {
       if (!this.jsonEnabled()) {
         const s = result.skipped;
         const skipped = s.malformed + s.crossed + s.nonPositive + s.outOfOrder;
-        this.log(`${result.out}: ${result.ticks.toLocaleString('en-US')} ticks of ${result.markets.length} market(s) in ${result.blocks} blocks`);
-        this.log(`  ${mb(result.bytes)} (${mb(result.inputBytes)} of tick files, ${(result.inputBytes / Math.max(result.bytes, 1)).toFixed(1)}× smaller)`);
+        this.log(
+          `${result.out}: ${result.ticks.toLocaleString('en-US')} ticks of ${result.markets.length} market(s) in ${result.blocks} block(s)`,
+        );
+        this.log(
+          `  ${mb(result.bytes)}; the tick files: ${mb(result.inputBytes)} (${(result.inputBytes / Math.max(result.bytes, 1)).toFixed(1)} : 1)`,
+        );
         for (const m of result.markets) this.log(`  ${m.market}  ${m.ticks.toLocaleString('en-US')} ticks`);
-        this.log(`  rows skipped ${skipped} (malformed ${s.malformed}, crossed ${s.crossed}, non-positive ${s.nonPositive}, out of order ${s.outOfOrder})`);
+        this.log(
+          `  rows skipped ${skipped} (malformed ${s.malformed}, crossed ${s.crossed}, non-positive ${s.nonPositive}, out of order ${s.outOfOrder})`,
+        );
         for (const row of result.firstSkipped) this.log(`    ${row.file}:${row.line}: ${row.message}`);
-        this.log(`  ${(result.elapsedMs / 1000).toFixed(2)}s, ${Math.round(result.ticksPerSecond).toLocaleString('en-US')} ticks/s`);
+        this.log(
+          `  ${(result.elapsedMs / 1000).toFixed(2)}s, ${Math.round(result.ticksPerSecond).toLocaleString('en-US')} ticks/s`,
+        );
       }
       return result;
     } finally {

@@ -223,7 +223,7 @@ export class Engine {
       if (closed !== undefined) (m.atr as Atr).push(closed);
     }
     const entryCandle: Candle | undefined = m.entryCandles?.update(tick.time, mid);
-    const flatDue = m.flatDue(tick.time);
+    const flatDue = m.flatAtMs !== undefined && m.flatDue(tick.time);
 
     const positions = m.positions;
     for (let i = 0; i < positions.length; i++) {
@@ -290,7 +290,11 @@ export class Engine {
       if (p.closing) return;
     }
 
-    if (exits.trailing !== undefined && activateTrailing(p, fav, exits.trailing, m.ps)) this.sink.lifecycle(p.market);
+    // Checked here first so that an active position (most) makes no call: a call V8 does not inline
+    // boxes its double arguments.
+    if (exits.trailing !== undefined && !p.trailingActive && activateTrailing(p, fav, exits.trailing, m.ps)) {
+      this.sink.lifecycle(p.market);
+    }
     this.moveStop(m, p);
   }
 

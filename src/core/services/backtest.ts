@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openTickSource } from '../adapters/files/ticks/index.js';
+import { openAnyTickSource as openTickSource } from '../adapters/files/tick-cache/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
 import { loadConfig } from '../config/load.js';
@@ -10,7 +10,13 @@ import { UserError } from '../domain/errors.js';
 import type { Tick } from '../domain/types.js';
 import { buildEntries } from './entries.js';
 import { EngineRunner } from './run-engine.js';
-import { summariseOpen, SummaryBuilder, type OpenPositionSummary, type TickSummary, type TradeSummary } from './summary.js';
+import {
+  summariseOpen,
+  SummaryBuilder,
+  type OpenPositionSummary,
+  type TickSummary,
+  type TradeSummary,
+} from './summary.js';
 
 export type TickFormat = 'standard' | 'histdata' | 'dukascopy';
 
@@ -41,6 +47,8 @@ export interface BacktestResult {
   alerts: { level: string; message: string }[];
   elapsedMs: number;
   ticksPerSecond: number;
+  /** Peak resident memory of the process so far (maxRSS), for the bench and memory checks. */
+  peakRssMb: number;
 }
 
 /** Narrows the configuration to `--market` markets; an unknown one is an input error. */
@@ -50,7 +58,10 @@ export function selectMarkets(config: Config, wanted: readonly string[] | undefi
   return wanted.map((name) => {
     const m = config.markets[name];
     if (m === undefined) {
-      throw new UserError(`--market ${name} is not in the configuration`, `configured markets: ${Object.keys(config.markets).join(', ') || 'none'}`);
+      throw new UserError(
+        `--market ${name} is not in the configuration`,
+        `configured markets: ${Object.keys(config.markets).join(', ') || 'none'}`,
+      );
     }
     return m;
   });
@@ -152,6 +163,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     alerts: alerts.map((a) => ({ level: a.level, message: a.message })),
     elapsedMs,
     ticksPerSecond: elapsedMs > 0 ? (count / elapsedMs) * 1000 : 0,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
   };
   const tmpSummary = `${summaryPath}.${process.pid}.tmp`;
   writeFileSync(tmpSummary, `${JSON.stringify(result, null, 2)}\n`);

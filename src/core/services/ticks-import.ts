@@ -150,7 +150,8 @@ export interface TicksInfoResult {
 /** Reads tick files (caches verified block by block) and reports what they hold. */
 export async function describeTicks(options: TicksInfoOptions): Promise<TicksInfoResult> {
   checkFiles(options.files);
-  if (!Number.isInteger(options.gaps) || options.gaps < 0) throw new UserError(`--gaps must be a whole number ≥ 0, got ${options.gaps}`);
+  if (!Number.isInteger(options.gaps) || options.gaps < 0)
+    throw new UserError(`--gaps must be a whole number ≥ 0, got ${options.gaps}`);
   const source = openAnyTickSource({
     files: [...options.files],
     format: options.format,
@@ -161,7 +162,8 @@ export async function describeTicks(options: TicksInfoOptions): Promise<TicksInf
   });
   const builder = new TickStatsBuilder(options.gaps);
   for await (const batch of source.batches()) builder.add(batch);
-  const markets = builder.result(source.markets);
+  // Only markets with ticks: a name met on a row that was then skipped has nothing to describe.
+  const markets = builder.result(source.markets).filter((m) => m.ticks > 0);
   const stats = source.stats();
   const ticks = markets.reduce((sum, m) => sum + m.ticks, 0);
   const firsts = markets.flatMap((m) => (m.firstTime === undefined ? [] : [m.firstTime]));

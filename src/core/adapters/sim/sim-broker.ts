@@ -12,12 +12,17 @@ export interface SimPosition {
   limitLevel: number | undefined;
 }
 
+/** A position on the book, with its direction as a sign (+1 BUY, -1 SELL) for the per-tick checks. */
+interface BookPosition extends SimPosition {
+  sign: 1 | -1;
+}
+
 interface SimMarket {
   eps: number;
   lotStep: number;
   bid: number;
   ask: number;
-  positions: SimPosition[];
+  positions: BookPosition[];
 }
 
 /**
@@ -28,7 +33,7 @@ interface SimMarket {
 export class SimBroker implements Broker {
   private handler: BrokerEventHandler = () => undefined;
   private readonly markets = new Map<string, SimMarket>();
-  private readonly byDeal = new Map<string, SimPosition>();
+  private readonly byDeal = new Map<string, BookPosition>();
   private now = 0;
   private dealCount = 0;
   /** The last tick's market: consecutive ticks of one market skip the Map lookup. */
@@ -66,11 +71,11 @@ export class SimBroker implements Broker {
     m.bid = tick.bid;
     m.ask = tick.ask;
     if (m.positions.length === 0) return;
-    let hits: { p: SimPosition; level: number; cause: 'stop' | 'limit' }[] | undefined;
+    let hits: { p: BookPosition; level: number; cause: 'stop' | 'limit' }[] | undefined;
     const positions = m.positions;
     for (let i = 0; i < positions.length; i++) {
-      const p = positions[i] as SimPosition;
-      const sign = p.direction === 'BUY' ? 1 : -1;
+      const p = positions[i] as BookPosition;
+      const sign = p.sign;
       const fav = sign > 0 ? tick.bid : tick.ask;
       if (p.stopLevel !== undefined && sign * (fav - p.stopLevel) <= m.eps) {
         (hits ??= []).push({ p, level: fav, cause: 'stop' });
@@ -96,10 +101,11 @@ export class SimBroker implements Broker {
           this.emit({ type: 'actionRejected', time: this.now, ref: action.ref, reason: 'no price yet' });
           return;
         }
-        const p: SimPosition = {
+        const p: BookPosition = {
           dealId: `${this.dealPrefix}${String(++this.dealCount).padStart(6, '0')}`,
           market: action.market,
           direction: action.direction,
+          sign: action.direction === 'BUY' ? 1 : -1,
           size: action.size,
           stopLevel: action.stopLevel,
           limitLevel: action.limitLevel,
@@ -163,19 +169,19 @@ export class SimBroker implements Broker {
   seed(position: SimPosition): void {
     const m = this.markets.get(position.market);
     if (m === undefined || this.byDeal.has(position.dealId)) return;
-    const p = { ...position };
+    const p: BookPosition = { ...position, sign: position.direction === 'BUY' ? 1 : -1 };
     m.positions.push(p);
     this.byDeal.set(p.dealId, p);
   }
 
   /** Open positions as the broker holds them. */
   positions(): readonly Readonly<SimPosition>[] {
-    return [...this.byDeal.values()];
+    return [...this.byDeal.values()].map(({ sign: _sign, ...position }) => position);
   }
 
   private fillClose(
     m: SimMarket,
-    p: SimPosition,
+    p: BookPosition,
     size: number,
     level: number,
     cause: 'stop' | 'limit' | 'action',

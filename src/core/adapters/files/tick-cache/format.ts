@@ -150,7 +150,12 @@ export interface CacheMetadata {
   defaultMarket?: string | undefined;
   /** Rows the text readers skipped at import (SPEC §6.1), so a backtest of the cache reports them as a backtest of the files does. */
   skipped: { malformed: number; crossed: number; nonPositive: number; outOfOrder: number };
-  firstSkipped: { file: string; line: number; kind: 'malformed' | 'crossed' | 'nonPositive' | 'outOfOrder'; message: string }[];
+  firstSkipped: {
+    file: string;
+    line: number;
+    kind: 'malformed' | 'crossed' | 'nonPositive' | 'outOfOrder';
+    message: string;
+  }[];
 }
 
 export function checksum(data: Uint8Array, previous = 0): number {

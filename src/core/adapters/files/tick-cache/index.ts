@@ -35,18 +35,32 @@ export function isTickCacheFile(path: string): boolean {
 
 /**
  * Opens tick files of any kind: tick caches (by extension or magic) through the cache reader,
- * everything else through the text readers (`openTickSource`). `format`, `timezone`, `strict`
- * and `defaultMarket` concern text files only: a cache holds validated ticks with their markets.
+ * everything else through the text readers (`openTickSource`). `format`, `timezone` and
+ * `defaultMarket` concern text files only: a cache holds validated ticks with their markets.
+ * With `strict`, a cache whose import skipped rows fails at the first of them.
  */
 export function openAnyTickSource(options: TickReadOptions): TickSource {
   const caches = options.files.filter((file) => isTickCacheFile(file));
   if (caches.length === 0) return openTickSource(options);
   if (caches.length !== options.files.length) {
     const text = options.files.filter((file) => !caches.includes(file));
-    throw new UserError(
+    const error = new UserError(
       `cannot mix tick caches (${caches.join(', ')}) with text tick files (${text.join(', ')}) in one run`,
       'import the text files into a cache too (trailguard ticks import), or pass only text files',
     );
+    // Reported when the ticks are read, as every other input error of a source is.
+    return {
+      markets: [],
+      stats: () => ({
+        accepted: 0,
+        skipped: { malformed: 0, crossed: 0, nonPositive: 0, outOfOrder: 0 },
+        ignored: 0,
+        firstSkipped: [],
+      }),
+      batches: () => ({
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+      }),
+    };
   }
   return new TickCacheSource({
     files: options.files,
@@ -54,6 +68,7 @@ export function openAnyTickSource(options: TickReadOptions): TickSource {
     from: options.from,
     to: options.to,
     maxReported: options.maxReported,
+    strict: options.strict,
     batchSize: options.batchSize,
     onProgress: options.onProgress,
   });

@@ -75,7 +75,9 @@ export class TickCacheFile {
     this.header = header;
     this.meta = meta;
     const max = header.blockTicks;
-    this.buffer = new ArrayBuffer(BLOCK_HEADER_BYTES + bodyBytesOf(max, TimeEncoding.Float64, PriceEncoding.Float64, MarketEncoding.Int32));
+    this.buffer = new ArrayBuffer(
+      BLOCK_HEADER_BYTES + bodyBytesOf(max, TimeEncoding.Float64, PriceEncoding.Float64, MarketEncoding.Int32),
+    );
     this.bytes = new Uint8Array(this.buffer);
     this.columns = {
       count: 0,
@@ -103,8 +105,10 @@ export class TickCacheFile {
       const size = fstatSync(fd).size;
       const head = new Uint8Array(FILE_HEADER_BYTES);
       const got = readFully(fd, head, 0, FILE_HEADER_BYTES, 0);
-      if (got < 8 || !hasMagic(head)) throw corrupt(path, 'it does not start with the trailguard tick cache magic bytes');
-      if (got < FILE_HEADER_BYTES) throw corrupt(path, `truncated: ${size} bytes, shorter than the ${FILE_HEADER_BYTES}-byte header`);
+      if (got < 8 || !hasMagic(head))
+        throw corrupt(path, 'it does not start with the trailguard tick cache magic bytes');
+      if (got < FILE_HEADER_BYTES)
+        throw corrupt(path, `truncated: ${size} bytes, shorter than the ${FILE_HEADER_BYTES}-byte header`);
       const view = new DataView(head.buffer);
       const version = view.getUint16(H.version, true);
       if (version !== FORMAT_VERSION) {
@@ -117,21 +121,30 @@ export class TickCacheFile {
         throw corrupt(path, 'header checksum mismatch');
       }
       const header = readFileHeader(view);
-      if (header.blockTicks < 1 || header.blockTicks > MAX_BLOCK_TICKS) throw corrupt(path, `block size ${header.blockTicks} out of range`);
+      if (header.blockTicks < 1 || header.blockTicks > MAX_BLOCK_TICKS)
+        throw corrupt(path, `block size ${header.blockTicks} out of range`);
       const expected = header.metaOffset + header.metaLength;
       if (size !== expected) {
-        throw corrupt(path, size < expected ? `truncated: ${size} bytes, the header says ${expected}` : `${size - expected} unexpected bytes after the end`);
+        throw corrupt(
+          path,
+          size < expected
+            ? `truncated: ${size} bytes, the header says ${expected}`
+            : `${size - expected} unexpected bytes after the end`,
+        );
       }
       const metaBytes = new Uint8Array(header.metaLength);
       readFully(fd, metaBytes, 0, header.metaLength, header.metaOffset);
       if (checksum(metaBytes) !== header.metaCrc) throw corrupt(path, 'metadata checksum mismatch');
       let meta: CacheMetadata;
       try {
-        meta = JSON.parse(Buffer.from(metaBytes.buffer, metaBytes.byteOffset, metaBytes.length).toString('utf8')) as CacheMetadata;
+        meta = JSON.parse(
+          Buffer.from(metaBytes.buffer, metaBytes.byteOffset, metaBytes.length).toString('utf8'),
+        ) as CacheMetadata;
       } catch {
         throw corrupt(path, 'metadata is not valid JSON');
       }
-      if (!Array.isArray(meta.markets) || meta.markets.length !== header.marketCount) throw corrupt(path, 'market dictionary does not match the header');
+      if (!Array.isArray(meta.markets) || meta.markets.length !== header.marketCount)
+        throw corrupt(path, 'market dictionary does not match the header');
       return new TickCacheFile(path, fd, size, header, meta);
     } catch (error) {
       closeSync(fd);
@@ -160,7 +173,8 @@ export class TickCacheFile {
     let offset = FILE_HEADER_BYTES;
     let readAll = true;
     for (let k = 0; k < header.blockCount; k++) {
-      if (offset + BLOCK_HEADER_BYTES > header.metaOffset) throw corrupt(path, `block ${k} of ${header.blockCount} is missing`);
+      if (offset + BLOCK_HEADER_BYTES > header.metaOffset)
+        throw corrupt(path, `block ${k} of ${header.blockCount} is missing`);
       readFully(this.requireOpen(), this.bytes, 0, BLOCK_HEADER_BYTES, offset);
       const block = readBlockHeader(headerView);
       if (block === undefined) throw corrupt(path, `block ${k} at byte ${offset} has no block marker`);
@@ -190,15 +204,20 @@ export class TickCacheFile {
       }
       if (block.maxTime < from) continue;
       readFully(this.requireOpen(), this.bytes, BLOCK_HEADER_BYTES, bodyBytes, start + BLOCK_HEADER_BYTES);
-      const crc = checksum(this.bytes.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + bodyBytes), checksum(this.bytes.subarray(0, B.crc)));
-      if (crc !== block.crc) throw corrupt(path, `checksum mismatch in block ${k} (ticks ${ticks - block.count + 1}–${ticks})`);
+      const crc = checksum(
+        this.bytes.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + bodyBytes),
+        checksum(this.bytes.subarray(0, B.crc)),
+      );
+      if (crc !== block.crc)
+        throw corrupt(path, `checksum mismatch in block ${k} (ticks ${ticks - block.count + 1}–${ticks})`);
       this.decode(block, options.marketMap);
       options.onBytes?.(offset, this.size);
       yield this.columns;
     }
     if (readAll) {
       if (offset !== header.metaOffset) throw corrupt(path, 'the blocks do not end where the metadata starts');
-      if (ticks !== header.tickCount) throw corrupt(path, `the blocks hold ${ticks} ticks, the header says ${header.tickCount}`);
+      if (ticks !== header.tickCount)
+        throw corrupt(path, `the blocks hold ${ticks} ticks, the header says ${header.tickCount}`);
       if (crcOfCrcs !== header.payloadCrc) throw corrupt(path, 'payload checksum mismatch');
     }
     options.onBytes?.(this.size, this.size);
@@ -244,7 +263,8 @@ export class TickCacheFile {
     const market = out.market;
     const marketCount = this.header.marketCount;
     const checkId = (id: number): number => {
-      if (id < 0 || id >= marketCount) throw corrupt(this.path, `market id ${id} outside the dictionary of ${marketCount}`);
+      if (id < 0 || id >= marketCount)
+        throw corrupt(this.path, `market id ${id} outside the dictionary of ${marketCount}`);
       return id;
     };
     switch (block.marketEncoding) {
@@ -279,7 +299,10 @@ export class TickCacheFile {
 }
 
 export function corrupt(path: string, what: string): UserError {
-  return new UserError(`${path} is not a valid trailguard tick cache: ${what}`, 're-create it with `trailguard ticks import`');
+  return new UserError(
+    `${path} is not a valid trailguard tick cache: ${what}`,
+    're-create it with `trailguard ticks import`',
+  );
 }
 
 function readFully(fd: number, into: Uint8Array, offset: number, length: number, position: number): number {

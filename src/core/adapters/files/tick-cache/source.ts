@@ -1,4 +1,4 @@
-import { InvariantError } from '../../../domain/errors.js';
+import { InvariantError, UserError } from '../../../domain/errors.js';
 import type { ReadStats, SkipKind, SkippedRow, TickBatch, TickSource } from '../../../ports/market-data.js';
 import { TickCacheFile } from './reader.js';
 
@@ -11,6 +11,11 @@ export interface CacheSourceOptions {
   /** Epoch ms, exclusive. */
   to?: number | undefined;
   maxReported?: number | undefined;
+  /**
+   * `--strict`: a cache that recorded skipped rows at import fails as a strict read of its text
+   * files would, at the first of them.
+   */
+  strict?: boolean | undefined;
   /** Ticks per batch of the merge of several files (one file yields whole blocks). */
   batchSize?: number | undefined;
   onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
@@ -36,8 +41,14 @@ export class TickCacheSource implements TickSource {
   private ignored = 0;
   private started = false;
 
-  /** Opens every file at once, so a bad file is reported before any tick is used. */
-  constructor(private readonly options: CacheSourceOptions) {
+  /**
+   * Opens nothing yet: as with the text readers, the files are opened (every one, so a bad file is
+   * reported before any tick is used) when `batches()` is first iterated.
+   */
+  constructor(private readonly options: CacheSourceOptions) {}
+
+  private open(): void {
+    const { options } = this;
     const index = new Map<string, number>();
     try {
       for (const path of options.files) {
@@ -64,6 +75,7 @@ export class TickCacheSource implements TickSource {
     }
   }
 
+  /** Filled in place when the files are opened (callers may hold on to the array). */
   get markets(): readonly string[] {
     return this.names;
   }
@@ -82,7 +94,24 @@ export class TickCacheSource implements TickSource {
   batches(): AsyncIterable<TickBatch> {
     if (this.started) throw new InvariantError('a tick source can be read only once');
     this.started = true;
-    return this.parts.length === 1 ? this.single(this.parts[0]!) : this.merge();
+    return this.read();
+  }
+
+  private async *read(): AsyncGenerator<TickBatch, void, undefined> {
+    this.open();
+    if (this.options.strict === true) {
+      for (const { file } of this.parts) {
+        const row = file.meta.firstSkipped[0];
+        if (row === undefined) continue;
+        this.close();
+        throw new UserError(
+          `${row.file}, line ${row.line}: ${row.message} (a row skipped when ${file.path} was imported)`,
+          'fix or delete that row and import the file again, or run without --strict to skip bad rows and count them',
+        );
+      }
+    }
+    if (this.parts.length === 1) yield* this.single(this.parts[0]!);
+    else yield* this.merge();
   }
 
   close(): void {
@@ -99,7 +128,13 @@ export class TickCacheSource implements TickSource {
     const from = this.options.from ?? -Infinity;
     const to = this.options.to ?? Infinity;
     const onProgress = this.options.onProgress;
-    const batch: TickBatch = { length: 0, time: new Float64Array(0), bid: new Float64Array(0), ask: new Float64Array(0), market: new Int32Array(0) };
+    const batch: TickBatch = {
+      length: 0,
+      time: new Float64Array(0),
+      bid: new Float64Array(0),
+      ask: new Float64Array(0),
+      market: new Int32Array(0),
+    };
     try {
       for (const block of part.file.blocks({ from, to, marketMap: part.marketMap, onBytes: onProgress })) {
         const { time, bid, ask, market } = block;
@@ -155,7 +190,13 @@ export class TickCacheSource implements TickSource {
     const size = this.options.batchSize ?? 4096;
     const total = this.totalBytes;
     const done = this.parts.map(() => 0);
-    const out: TickBatch = { length: 0, time: new Float64Array(size), bid: new Float64Array(size), ask: new Float64Array(size), market: new Int32Array(size) };
+    const out: TickBatch = {
+      length: 0,
+      time: new Float64Array(size),
+      bid: new Float64Array(size),
+      ask: new Float64Array(size),
+      market: new Int32Array(size),
+    };
     const readers = this.parts.map((part, i) =>
       part.file.blocks({
         from,

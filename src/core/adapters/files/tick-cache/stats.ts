@@ -52,7 +52,8 @@ export class TickStatsBuilder {
       } else {
         const gap = t - acc.last;
         const gaps = acc.gaps;
-        if (gaps.length < this.topGaps ? this.topGaps > 0 : gap > gaps[gaps.length - 1]!.ms) this.insertGap(gaps, { ms: gap, from: acc.last, to: t });
+        if (gaps.length < this.topGaps ? this.topGaps > 0 : gap > gaps[gaps.length - 1]!.ms)
+          this.insertGap(gaps, { ms: gap, from: acc.last, to: t });
       }
       acc.ticks++;
       acc.last = t;
@@ -66,7 +67,8 @@ export class TickStatsBuilder {
   result(names: readonly string[]): MarketTickStats[] {
     return names.map((market, id) => {
       const acc = this.accs[id];
-      if (acc === undefined) return { market, ticks: 0, firstTime: undefined, lastTime: undefined, spread: undefined, gaps: [] };
+      if (acc === undefined)
+        return { market, ticks: 0, firstTime: undefined, lastTime: undefined, spread: undefined, gaps: [] };
       return {
         market,
         ticks: acc.ticks,

@@ -40,7 +40,8 @@ export interface WrittenCache {
  * Writes a tick cache in one pass with flat memory: ticks are gathered into one block's columns,
  * encoded and written when the block is full. The file is built under a temporary name and
  * renamed into place by `finish()`, so an interrupted import never leaves a file that looks
- * complete. Market ids index the list given to `finish()`.
+ * complete. Market ids of the batches index the list given to `finish()`; the cache's own
+ * dictionary holds only the markets that have ticks, in order of their first tick.
  */
 export class TickCacheWriter {
   private fd: number | undefined;
@@ -63,6 +64,10 @@ export class TickCacheWriter {
   private previousTime = -Infinity;
   private timeOrdered = true;
   private perMarket: { ticks: number; first: number; last: number }[] = [];
+  /** Caller's market id → dictionary id (-1: not seen yet). */
+  private idMap = new Int32Array(16).fill(-1);
+  /** Dictionary id → caller's market id. */
+  private readonly callerIds: number[] = [];
 
   constructor(
     readonly path: string,
@@ -76,7 +81,10 @@ export class TickCacheWriter {
     this.bid = new Float64Array(this.blockTicks);
     this.ask = new Float64Array(this.blockTicks);
     this.market = new Int32Array(this.blockTicks);
-    this.block = new ArrayBuffer(BLOCK_HEADER_BYTES + bodyBytesOf(this.blockTicks, TimeEncoding.Float64, PriceEncoding.Float64, MarketEncoding.Int32));
+    this.block = new ArrayBuffer(
+      BLOCK_HEADER_BYTES +
+        bodyBytesOf(this.blockTicks, TimeEncoding.Float64, PriceEncoding.Float64, MarketEncoding.Int32),
+    );
     this.blockBytes = new Uint8Array(this.block);
     this.tmpPath = `${path}.${process.pid}.tmp`;
     try {
@@ -84,7 +92,10 @@ export class TickCacheWriter {
       // The real header is written last, when the counts are known.
       writeSync(this.fd, new Uint8Array(FILE_HEADER_BYTES), 0, FILE_HEADER_BYTES, 0);
     } catch (error) {
-      throw new UserError(`cannot write ${path}: ${(error as Error).message}`, 'check that the directory exists and is writable');
+      throw new UserError(
+        `cannot write ${path}: ${(error as Error).message}`,
+        'check that the directory exists and is writable',
+      );
     }
   }
 
@@ -96,23 +107,32 @@ export class TickCacheWriter {
       this.time.set(batch.time.subarray(i, i + take), this.n);
       this.bid.set(batch.bid.subarray(i, i + take), this.n);
       this.ask.set(batch.ask.subarray(i, i + take), this.n);
-      this.market.set(batch.market.subarray(i, i + take), this.n);
+      const ids = batch.market;
+      const market = this.market;
+      for (let j = 0; j < take; j++) market[this.n + j] = this.dictionaryId(ids[i + j]!);
       this.n += take;
       i += take;
       if (this.n === this.blockTicks) this.writeBlock();
     }
   }
 
-  /** Writes the last block, the metadata and the header, and moves the file into place. */
+  /**
+   * Writes the last block, the metadata and the header, and moves the file into place.
+   * `meta.markets` names the market ids of the batches.
+   */
   finish(meta: Omit<CacheMetadata, 'perMarket'>): WrittenCache {
     const fd = this.requireOpen();
     if (this.n > 0) this.writeBlock();
-    const perMarket: MarketSummary[] = meta.markets.map((market, id) => {
-      const m = this.perMarket[id];
-      return { market, ticks: m?.ticks ?? 0, firstTime: m?.first, lastTime: m?.last };
+    const markets = this.callerIds.map((id) => {
+      const name = meta.markets[id];
+      if (name === undefined) throw new InvariantError(`market id ${id} outside the market list`);
+      return name;
     });
-    if (this.perMarket.length > meta.markets.length) throw new InvariantError('market id outside the market list');
-    const metaBytes = Buffer.from(JSON.stringify({ ...meta, perMarket } satisfies CacheMetadata), 'utf8');
+    const perMarket: MarketSummary[] = markets.map((market, id) => {
+      const m = this.perMarket[id]!;
+      return { market, ticks: m.ticks, firstTime: m.first, lastTime: m.last };
+    });
+    const metaBytes = Buffer.from(JSON.stringify({ ...meta, markets, perMarket } satisfies CacheMetadata), 'utf8');
     const metaOffset = this.offset;
     this.writeAll(metaBytes, metaBytes.length);
     const header = new DataView(new ArrayBuffer(FILE_HEADER_BYTES));
@@ -128,7 +148,7 @@ export class TickCacheWriter {
       metaLength: metaBytes.length,
       metaCrc: checksum(metaBytes),
       payloadCrc: this.crcOfCrcs,
-      marketCount: meta.markets.length,
+      marketCount: markets.length,
     });
     try {
       writeSync(fd, new Uint8Array(header.buffer), 0, FILE_HEADER_BYTES, 0);
@@ -163,6 +183,22 @@ export class TickCacheWriter {
       this.fd = undefined;
     }
     rmSync(this.tmpPath, { force: true });
+  }
+
+  private dictionaryId(callerId: number): number {
+    if (!(callerId >= 0)) throw new InvariantError(`bad market id ${callerId}`);
+    if (callerId >= this.idMap.length) {
+      const grown = new Int32Array(Math.max(callerId + 1, this.idMap.length * 2)).fill(-1);
+      grown.set(this.idMap);
+      this.idMap = grown;
+    }
+    let id = this.idMap[callerId]!;
+    if (id < 0) {
+      id = this.callerIds.length;
+      this.callerIds.push(callerId);
+      this.idMap[callerId] = id;
+    }
+    return id;
   }
 
   private requireOpen(): number {
@@ -211,14 +247,11 @@ export class TickCacheWriter {
       const m = market[i]!;
       if (m !== first) constant = false;
       if (m > maxId) maxId = m;
-      if (m < 0) throw new InvariantError(`negative market id ${m}`);
       let s = this.perMarket[m];
       if (s === undefined) {
-        for (let k = this.perMarket.length; k <= m; k++) this.perMarket.push({ ticks: 0, first: Number.NaN, last: Number.NaN });
-        s = this.perMarket[m]!;
-        s.first = time[i]!;
-      } else if (s.ticks === 0) {
-        s.first = time[i]!;
+        // Dictionary ids are given in order of first tick: this is the next one.
+        s = { ticks: 0, first: time[i]!, last: time[i]! };
+        this.perMarket[m] = s;
       }
       s.ticks++;
       s.last = time[i]!;
@@ -287,7 +320,10 @@ export class TickCacheWriter {
       maxTime,
       constMarket: constant ? first : 0,
     });
-    const crc = checksum(this.blockBytes.subarray(BLOCK_HEADER_BYTES, at), checksum(this.blockBytes.subarray(0, B.crc)));
+    const crc = checksum(
+      this.blockBytes.subarray(BLOCK_HEADER_BYTES, at),
+      checksum(this.blockBytes.subarray(0, B.crc)),
+    );
     header.setUint32(B.crc, crc, true);
     this.crcScratch.setUint32(0, crc, true);
     this.crcOfCrcs = checksum(new Uint8Array(this.crcScratch.buffer), this.crcOfCrcs);

@@ -1,0 +1,348 @@
+/**
+ * `npm run bench` (issue 4): throughput and memory of the real CLI on deterministic tick files,
+ * each figure next to the floor measured in the same run (counting the file's newlines in Node),
+ * with PASS/FAIL against the issue's targets. A miss is reported, never an exit code.
+ *
+ * Writes bench/results.json and bench/results.md (the README's performance section quotes it).
+ * Tick files are generated once into .bench-cache/ (gitignored).
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+
+import { runEngineStepBench } from './engine-step.js';
+import { ensureTickFile } from './generate.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CACHE = join(ROOT, '.bench-cache');
+const BIN = join(ROOT, 'bin/run.js');
+const CONFIG = join(ROOT, 'bench/bench.yaml');
+const TIME = '/usr/bin/time';
+const HAS_TIME = existsSync(TIME);
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  /** Wall time over the newline-count floor of the same file, when the figure is a time. */
+  ratioToFloor?: number | undefined;
+  target?: string | undefined;
+  pass?: boolean | undefined;
+  note?: string | undefined;
+}
+
+const figures: Figure[] = [];
+
+function record(figure: Figure): void {
+  figures.push(figure);
+  const verdict = figure.pass === undefined ? '' : figure.pass ? '  PASS' : '  FAIL';
+  const ratio = figure.ratioToFloor === undefined ? '' : `  (${figure.ratioToFloor.toFixed(2)}× floor)`;
+  const target = figure.target === undefined ? '' : `  target ${figure.target}`;
+  console.log(
+    `${figure.name.padEnd(46)} ${fmt(figure.value).padStart(12)} ${figure.unit.padEnd(9)}${ratio}${target}${verdict}${figure.note ? `  — ${figure.note}` : ''}`,
+  );
+}
+
+function fmt(x: number): string {
+  if (Math.abs(x) >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  return x.toFixed(2);
+}
+
+/** Lines of a file counted over 1 MiB chunks: the least any reader of the file must do. */
+function countNewlines(file: string): { lines: number; ms: number } {
+  const started = performance.now();
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let lines = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      let at = buf.indexOf(10, 0);
+      while (at >= 0 && at < n) {
+        lines++;
+        at = buf.indexOf(10, at + 1);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { lines, ms: performance.now() - started };
+}
+
+interface CliRun {
+  ms: number;
+  rssMb: number | undefined;
+  json: Record<string, unknown>;
+}
+
+/** The real CLI in a child process: wall clock of the command and its peak RSS. */
+function cli(args: string[]): CliRun {
+  const command = HAS_TIME ? TIME : process.execPath;
+  const argv = HAS_TIME ? ['-f', 'TG_MAXRSS_KB=%M', process.execPath, BIN, ...args] : [BIN, ...args];
+  const started = performance.now();
+  const r = spawnSync(command, argv, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const ms = performance.now() - started;
+  if (r.status !== 0) throw new Error(`trailguard ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  const json = JSON.parse(r.stdout) as Record<string, unknown>;
+  const kb = /TG_MAXRSS_KB=(\d+)/.exec(r.stderr ?? '');
+  const rssMb = kb ? Number(kb[1]) / 1024 : typeof json.peakRssMb === 'number' ? json.peakRssMb : undefined;
+  return { ms, rssMb, json };
+}
+
+/** The best of `n` runs (by wall clock): the machine is shared, the best run is the least disturbed. */
+function best(n: number, run: () => CliRun): CliRun {
+  let winner: CliRun | undefined;
+  let maxRss = 0;
+  for (let i = 0; i < n; i++) {
+    const r = run();
+    maxRss = Math.max(maxRss, r.rssMb ?? 0);
+    if (winner === undefined || r.ms < winner.ms) winner = r;
+  }
+  // Memory: the worst of the runs, so a lucky run cannot hide a peak.
+  return { ...winner!, rssMb: maxRss > 0 ? maxRss : winner!.rssMb };
+}
+
+function ticksOf(run: CliRun): number {
+  return (run.json.ticks as { ticks: number }).ticks;
+}
+
+async function main(): Promise<void> {
+  const benchStarted = performance.now();
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGb: Math.round(totalmem() / 1e8) / 10,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+  console.log(
+    `trailguard bench — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}`,
+  );
+  console.log(`peak RSS from ${HAS_TIME ? `${TIME} -f %M` : 'the backtest result (process.resourceUsage().maxRSS)'}\n`);
+
+  const small = await ensureTickFile(join(CACHE, 'ticks-1m.csv'), 1_000_000);
+  const large = await ensureTickFile(join(CACHE, 'ticks-10m.csv'), 10_000_000);
+  for (const f of [small, large])
+    if (f.generated) console.log(`generated ${relative(ROOT, f.path)} (${(f.bytes / 1e6).toFixed(0)} MB)`);
+
+  // The floor: counting newlines, best of 3 (the first run also warms the page cache).
+  const floor = (file: string) => {
+    let bestMs = Infinity;
+    let lines = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = countNewlines(file);
+      lines = r.lines;
+      bestMs = Math.min(bestMs, r.ms);
+    }
+    return { lines, ms: bestMs };
+  };
+  const floor1 = floor(small.path);
+  const floor10 = floor(large.path);
+  record({
+    name: 'newline count 10M file (the floor)',
+    value: floor10.ms / 1000,
+    unit: 's',
+    note: `${(((floor10.lines / floor10.ms) * 1000) / 1e6).toFixed(1)}M lines/s, ${(((large.bytes / floor10.ms) * 1000) / 1e6).toFixed(0)} MB/s`,
+  });
+  record({ name: 'newline count 1M file', value: floor1.ms / 1000, unit: 's' });
+
+  cli([
+    'backtest',
+    'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+    '--config',
+    'fixtures/configs/demo.yaml',
+    '--out',
+    join(CACHE, 'out-warmup'),
+    '--json',
+  ]);
+  const startup = best(3, () =>
+    cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      join(CACHE, 'out-startup'),
+      '--json',
+    ]),
+  );
+  record({
+    name: 'CLI start-up (7-tick backtest)',
+    value: startup.ms / 1000,
+    unit: 's',
+    note: `peak RSS ${startup.rssMb?.toFixed(0)} MB`,
+  });
+
+  // Text backtests: trailing + ladder + ATR stop + EMA-cross entry, journal written.
+  const text1 = best(2, () =>
+    cli(['backtest', small.path, '--config', CONFIG, '--out', join(CACHE, 'out-text-1m'), '--json']),
+  );
+  const text10 = best(2, () =>
+    cli(['backtest', large.path, '--config', CONFIG, '--out', join(CACHE, 'out-text-10m'), '--json']),
+  );
+  const tps10 = (ticksOf(text10) / text10.ms) * 1000;
+  const tps1 = (ticksOf(text1) / text1.ms) * 1000;
+  record({
+    name: 'backtest 10M ticks, text (CLI wall clock)',
+    value: tps10,
+    unit: 'ticks/s',
+    ratioToFloor: text10.ms / floor10.ms,
+    target: '≥ 3M/s, ≤ 11× floor',
+    pass: tps10 >= 3e6 && text10.ms / floor10.ms <= 11,
+    note: `${(text10.ms / 1000).toFixed(2)} s, ${(large.bytes / text10.ms / 1000).toFixed(0)} MB/s`,
+  });
+  record({
+    name: 'backtest 1M ticks, text (CLI wall clock)',
+    value: tps1,
+    unit: 'ticks/s',
+    ratioToFloor: text1.ms / floor1.ms,
+    note: `${(text1.ms / 1000).toFixed(2)} s`,
+  });
+  record({
+    name: 'peak RSS, backtest 10M text',
+    value: text10.rssMb ?? Number.NaN,
+    unit: 'MB',
+    target: '≤ 100 MB',
+    pass: (text10.rssMb ?? Infinity) <= 100,
+  });
+  record({
+    name: 'peak RSS, backtest 1M text',
+    value: text1.rssMb ?? Number.NaN,
+    unit: 'MB',
+    target: '≤ 100 MB',
+    pass: (text1.rssMb ?? Infinity) <= 100,
+  });
+  const growth = (text10.rssMb ?? Number.NaN) - (text1.rssMb ?? Number.NaN);
+  record({
+    name: 'peak RSS growth 1M → 10M ticks',
+    value: growth,
+    unit: 'MB',
+    target: '≤ 10 MB (flat)',
+    pass: growth <= 10,
+  });
+
+  // The binary tick cache.
+  const tgt10 = join(CACHE, 'ticks-10m.tgt');
+  rmSync(tgt10, { force: true });
+  const imp = cli(['ticks', 'import', large.path, '--out', tgt10, '--json']);
+  const impTps = ((imp.json.ticks as number) / imp.ms) * 1000;
+  record({
+    name: 'ticks import 10M text → .tgt (CLI)',
+    value: impTps,
+    unit: 'ticks/s',
+    ratioToFloor: imp.ms / floor10.ms,
+    note: `${(imp.ms / 1000).toFixed(2)} s, ${(statSync(tgt10).size / 1e6).toFixed(0)} MB (${(large.bytes / statSync(tgt10).size).toFixed(1)}× smaller), peak RSS ${imp.rssMb?.toFixed(0)} MB`,
+  });
+  const cache10 = best(3, () =>
+    cli(['backtest', tgt10, '--config', CONFIG, '--out', join(CACHE, 'out-tgt-10m'), '--json']),
+  );
+  const cacheTps = (ticksOf(cache10) / cache10.ms) * 1000;
+  const inner = cache10.json.ticksPerSecond as number;
+  record({
+    name: 'backtest 10M ticks from .tgt (CLI wall clock)',
+    value: cacheTps,
+    unit: 'ticks/s',
+    ratioToFloor: cache10.ms / floor10.ms,
+    target: '≥ 10M/s',
+    pass: cacheTps >= 10e6,
+    note: `${(cache10.ms / 1000).toFixed(2)} s; ${(inner / 1e6).toFixed(1)}M/s inside runBacktest; peak RSS ${cache10.rssMb?.toFixed(0)} MB`,
+  });
+  const sameJournal = readFileSync(join(CACHE, 'out-tgt-10m', 'trade_history.csv')).equals(
+    readFileSync(join(CACHE, 'out-text-10m', 'trade_history.csv')),
+  );
+  record({
+    name: 'journal from .tgt = journal from text (10M)',
+    value: sameJournal ? 1 : 0,
+    unit: 'bool',
+    target: 'identical',
+    pass: sameJournal,
+  });
+
+  // Sweep scaling: the same 8-combination grid on 1 and 2 worker threads, over the cache.
+  const grid = ['--sweep', 'exits.trailing.distance=8..14:2', '--sweep', 'exits.trailing.activateAt=20,30'];
+  const sweep = (jobs: number) =>
+    best(1, () =>
+      cli([
+        'backtest',
+        tgt10,
+        '--config',
+        CONFIG,
+        '--out',
+        join(CACHE, `out-sweep-${jobs}`),
+        ...grid,
+        '--jobs',
+        String(jobs),
+        '--json',
+      ]),
+    );
+  const s1 = sweep(1);
+  const s2 = sweep(2);
+  const scaling = (s1.json.elapsedMs as number) / (s2.json.elapsedMs as number);
+  record({
+    name: 'sweep 8 × 10M ticks, 1 → 2 jobs scaling',
+    value: scaling,
+    unit: '×',
+    target: '≥ 1.8×',
+    pass: scaling >= 1.8,
+    note: `sweep ${((s1.json.elapsedMs as number) / 1000).toFixed(2)} s → ${((s2.json.elapsedMs as number) / 1000).toFixed(2)} s (wall ${(s1.ms / 1000).toFixed(2)} → ${(s2.ms / 1000).toFixed(2)} s, ${(s1.ms / s2.ms).toFixed(2)}×); peak RSS ${s2.rssMb?.toFixed(0)} MB`,
+  });
+
+  // The engine's step with 20 open positions across 5 markets, in this process.
+  const step = runEngineStepBench({ ticks: 1_000_000, warmup: 100_000 });
+  record({
+    name: 'engine step p99, 20 positions / 5 markets',
+    value: step.p99Us,
+    unit: 'µs',
+    target: '≤ 20 µs',
+    pass: step.p99Us <= 20,
+    note: `p50 ${step.p50Us.toFixed(2)} µs, p99.9 ${step.p999Us.toFixed(1)} µs, max ${step.maxUs.toFixed(0)} µs, mean ${step.meanUs.toFixed(2)} µs; ${step.meanOpenPositions.toFixed(1)} positions open on average`,
+  });
+
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    rssSource: HAS_TIME ? '/usr/bin/time %M' : 'process.resourceUsage().maxRSS',
+    floor: {
+      file10m: { bytes: large.bytes, lines: floor10.lines, ms: floor10.ms },
+      file1m: { bytes: small.bytes, lines: floor1.lines, ms: floor1.ms },
+    },
+    figures,
+    engineStep: step,
+    benchSeconds: (performance.now() - benchStarted) / 1000,
+  };
+  writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(ROOT, 'bench/results.md'), markdown(results.machine, figures, results.date));
+  console.log(`\nbench/results.json, bench/results.md written; ${results.benchSeconds.toFixed(0)} s in all`);
+}
+
+function markdown(
+  machine: { cpu: string; cores: number; memoryGb: number; node: string },
+  rows: Figure[],
+  date: string,
+): string {
+  const lines = [
+    `Measured by \`npm run bench\` on ${date.slice(0, 10)}: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}. Backtests use bench/bench.yaml (trailing stop, profit ladder, ATR stop, EMA-cross entry; journal written) through the real CLI; the floor is counting the newlines of the same file in Node, 1 MiB chunks.`,
+    '',
+    '| figure | value | × floor | target | |',
+    '|---|---:|---:|---|---|',
+    ...rows.map(
+      (f) =>
+        `| ${f.name}${f.note ? ` (${f.note})` : ''} | ${fmt(f.value)} ${f.unit} | ${f.ratioToFloor === undefined ? '' : f.ratioToFloor.toFixed(2)} | ${f.target ?? ''} | ${f.pass === undefined ? '' : f.pass ? 'PASS' : 'FAIL'} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,132 @@
+/** Parsing of --sweep and ranking: pure functions, table-driven. */
+import { describe, expect, it } from 'vitest';
+
+import { UserError } from '../../../src/core/domain/errors.js';
+import { parseSweep, rankRows, type SweepRow } from '../../../src/core/services/sweep.js';
+
+describe('--sweep PATH=VALUES', () => {
+  it.each([
+    {
+      spec: 'exits.trailing.distance=5..20:5',
+      path: ['exits', 'trailing', 'distance'],
+      values: [5, 10, 15, 20],
+      why: 'a range with a step, both ends included',
+    },
+    { spec: 'entry.fast=3..5', path: ['entry', 'fast'], values: [3, 4, 5], why: 'the step defaults to 1' },
+    {
+      spec: 'exits.profitLock.lockFraction=0.1..0.3:0.1',
+      path: ['exits', 'profitLock', 'lockFraction'],
+      values: [0.1, 0.2, 0.3],
+      why: 'decimal steps land on the written decimals',
+    },
+    {
+      spec: 'exits.trailing.distance=5..19:5',
+      path: ['exits', 'trailing', 'distance'],
+      values: [5, 10, 15],
+      why: 'a range stops at the last step within it',
+    },
+    { spec: 'entry.fast=5,9,12', path: ['entry', 'fast'], values: [5, 9, 12], why: 'a list' },
+    { spec: 'entry.timeframe=1m,5m', path: ['entry', 'timeframe'], values: ['1m', '5m'], why: 'text values' },
+    {
+      spec: 'exits.trailing=true,false,null',
+      path: ['exits', 'trailing'],
+      values: [true, false, null],
+      why: 'switching a block',
+    },
+    {
+      spec: 'markets[IX.D.DAX.DAILY.IP].entry.fast=5',
+      path: ['markets', 'IX.D.DAX.DAILY.IP', 'entry', 'fast'],
+      values: [5],
+      why: 'a market name with dots, in brackets',
+    },
+    {
+      spec: 'markets["A=B"].entry.fast=5',
+      path: ['markets', 'A=B', 'entry', 'fast'],
+      values: [5],
+      why: 'a quoted name may hold "="',
+    },
+    {
+      spec: 'exits.ladder.rungs[0].at=1,1.5',
+      path: ['exits', 'ladder', 'rungs', '0', 'at'],
+      values: [1, 1.5],
+      why: 'a list item by index',
+    },
+  ])('$why: $spec', ({ spec, path, values }) => {
+    const { tokens, parameter } = parseSweep(spec);
+    expect(tokens.map((t) => t.key)).toEqual(path);
+    expect(parameter.values).toEqual(values);
+  });
+
+  it.each([
+    { spec: 'exits.trailing.distance', message: /PATH=VALUES/, why: 'no "="' },
+    { spec: '=5', message: /no path|empty key/, why: 'no path' },
+    { spec: 'entry.fast=', message: /empty value/, why: 'no value' },
+    { spec: 'entry.fast=5,,9', message: /empty value/, why: 'an empty list item' },
+    { spec: 'entry.fast=9..5', message: /ends \(5\) before it starts \(9\)/, why: 'a range going down' },
+    { spec: 'entry.fast=1..5:0', message: /step must be > 0/, why: 'a zero step' },
+    { spec: 'markets[IX.entry.fast=5', message: /without its "\]"/, why: 'an unclosed bracket' },
+    { spec: 'entry.fast=1..100000', message: /more than/, why: 'too many values' },
+  ])('rejects $why', ({ spec, message }) => {
+    let error: unknown;
+    try {
+      parseSweep(spec);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('ranking', () => {
+  const row = (
+    combination: number,
+    netAmount: number,
+    profitFactor: number | undefined,
+    expectancyR: number | undefined,
+    maxDrawdown: number,
+  ): SweepRow => ({
+    rank: 0,
+    combination,
+    params: {},
+    outDir: '',
+    trades: 1,
+    wins: 1,
+    losses: 0,
+    winRate: 1,
+    netPoints: netAmount,
+    netAmount,
+    profitFactor,
+    expectancyR,
+    maxDrawdown,
+    openPositions: 0,
+    unrealisedAmount: 0,
+    ticks: 1,
+    elapsedMs: 1,
+  });
+  const rows = [
+    row(1, 100, 1.5, 0.2, 50),
+    row(2, 300, 1.2, 0.1, 80),
+    row(3, 50, undefined, 0.5, 10),
+    row(4, 300, 2, undefined, 80),
+  ];
+
+  it.each([
+    { metric: 'net' as const, order: [2, 4, 1, 3], why: 'highest net first; a tie keeps combination order' },
+    {
+      metric: 'profit-factor' as const,
+      order: [3, 4, 1, 2],
+      why: 'no losing trade with a profit counts as an infinite factor',
+    },
+    { metric: 'expectancy' as const, order: [3, 1, 2, 4], why: 'no R: last' },
+    {
+      metric: 'max-drawdown' as const,
+      order: [3, 1, 2, 4],
+      why: 'smallest drawdown first, then net, then combination',
+    },
+  ])('$metric: $why', ({ metric, order }) => {
+    const ranked = rankRows(rows, metric);
+    expect(ranked.map((r) => r.combination)).toEqual(order);
+    expect(ranked.map((r) => r.rank)).toEqual([1, 2, 3, 4]);
+  });
+});
