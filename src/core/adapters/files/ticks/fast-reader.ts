@@ -78,6 +78,8 @@ class ByteScanner {
       let bid = 0;
       let ask = 0;
       let market = defaultMarket;
+      let marketStart = -1;
+      let marketEnd = -1;
       let c = 0;
       for (;;) {
         const s = p;
@@ -145,8 +147,8 @@ class ByteScanner {
           fe[f] = e;
         }
         if (role === ROLE_MARKET) {
-          market = sink.lookupMarket(buf, s, e);
-          if (market < 0) general = true;
+          marketStart = s;
+          marketEnd = e;
         }
         f++;
         if (p >= end || c !== COMMA) break;
@@ -156,6 +158,11 @@ class ByteScanner {
       if (irregular) {
         this.handoff = true;
         return pos;
+      }
+      // Only a complete row names a market: a field cut at a chunk boundary must not register one.
+      if (marketStart >= 0) {
+        market = sink.lookupMarket(buf, marketStart, marketEnd);
+        if (market < 0) general = true;
       }
       const line = this.line + 1;
       if (f === 1 && isBlank(buf, fs[0]!, fe[0]!)) {

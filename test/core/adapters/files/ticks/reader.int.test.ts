@@ -483,3 +483,30 @@ describe('batches and progress', () => {
     expect(source.stats().accepted).toBe(30);
   });
 });
+
+describe('chunk boundaries', () => {
+  it('a market name cut by a chunk boundary registers no partial market name', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openTickSource } = await import('../../../../../src/core/adapters/files/ticks/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tg-chunk-'));
+    const file = join(dir, 'multi.csv');
+    const rows = ['time,market,bid,ask'];
+    for (let i = 0; i < 200; i++)
+      rows.push(`${1700000000000 + i},${i % 2 ? 'IX.D.DAX.DAILY.IP' : 'CS.D.EURUSD.MINI.IP'},${100 + i},${101 + i}`);
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    for (const chunkSize of [7, 13, 64]) {
+      const source = openTickSource({ files: [file], format: 'standard', strict: true, chunkSize } as Parameters<
+        typeof openTickSource
+      >[0]);
+      let n = 0;
+      for await (const b of source.batches()) n += b.length;
+      expect(n).toBe(200);
+      expect([...source.markets].sort(), `chunk size ${chunkSize}`).toEqual([
+        'CS.D.EURUSD.MINI.IP',
+        'IX.D.DAX.DAILY.IP',
+      ]);
+    }
+  });
+});
