@@ -44,7 +44,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'bench/**', 'bin/**'],
+    files: ['test/**', 'bench/**', 'bin/**', 'scripts/**', 'fixtures/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['scripts/**/*.mjs', 'bin/**/*.js'],
+    languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
   },
 );

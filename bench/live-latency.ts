@@ -42,13 +42,21 @@ markets:
     exits: { trailing: { activateAt: 0, distance: 2 } }
 `,
   );
-  writeFileSync(join(dir, 'signals.csv'), `time,market,direction,size,stopPoints\n${new Date(start).toISOString()},${DAX},BUY,1,50\n`);
+  writeFileSync(
+    join(dir, 'signals.csv'),
+    `time,market,direction,size,stopPoints\n${new Date(start).toISOString()},${DAX},BUY,1,50\n`,
+  );
   const abort = new AbortController();
   let handle: LiveHandle | undefined;
   const done = runLive({
     configPath,
     dryRun: false,
-    env: { IG_API_KEY: fake.apiKey, IG_IDENTIFIER: fake.identifier, IG_PASSWORD: fake.password, IG_ACCOUNT_ID: fake.accountId },
+    env: {
+      IG_API_KEY: fake.apiKey,
+      IG_IDENTIFIER: fake.identifier,
+      IG_PASSWORD: fake.password,
+      IG_ACCOUNT_ID: fake.accountId,
+    },
     signal: abort.signal,
     clock: { now: () => Date.now() },
     log: () => undefined,
@@ -99,5 +107,7 @@ markets:
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await measureLiveLatency();
-  console.log(`live tick → amend request: p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(3)} ms over ${r.samples} ticks (target p99 ≤ 2 ms: ${r.p99Ms <= 2 ? 'PASS' : 'FAIL'})`);
+  console.log(
+    `live tick → amend request: p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(3)} ms over ${r.samples} ticks (target p99 ≤ 2 ms: ${r.p99Ms <= 2 ? 'PASS' : 'FAIL'})`,
+  );
 }

@@ -24,12 +24,27 @@ export default class Backtest extends BaseCommand {
     }),
   };
   static override flags = {
-    out: Flags.string({ char: 'o', description: 'directory for trade_history.csv and summary.json', default: './backtest-out' }),
+    out: Flags.string({
+      char: 'o',
+      description: 'directory for trade_history.csv and summary.json',
+      default: './backtest-out',
+    }),
     from: Flags.string({ description: 'first tick time, inclusive (ISO-8601 or epoch ms)' }),
     to: Flags.string({ description: 'last tick time, exclusive (ISO-8601 or epoch ms)' }),
-    market: Flags.string({ char: 'm', description: 'only these markets (repeatable); names the market of files without a market column', multiple: true }),
-    format: Flags.string({ description: 'tick file format', options: ['standard', 'histdata', 'dukascopy'], default: 'standard' }),
-    strict: Flags.boolean({ description: 'stop at the first bad tick row (exit 2) instead of skipping it', default: false }),
+    market: Flags.string({
+      char: 'm',
+      description: 'only these markets (repeatable); names the market of files without a market column',
+      multiple: true,
+    }),
+    format: Flags.string({
+      description: 'tick file format',
+      options: ['standard', 'histdata', 'dukascopy'],
+      default: 'standard',
+    }),
+    strict: Flags.boolean({
+      description: 'stop at the first bad tick row (exit 2) instead of skipping it',
+      default: false,
+    }),
     timezone: Flags.string({ description: 'IANA zone of ISO times written without a zone (default UTC)' }),
     sweep: Flags.string({
       description: `run a parameter grid, PATH=VALUES (repeatable; every combination is a backtest in --out/<#>/, ranked in --out/sweep.csv).
@@ -38,7 +53,11 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
       multiple: true,
     }),
     jobs: Flags.integer({ description: 'worker threads for --sweep (default: one per core)', min: 1 }),
-    rank: Flags.string({ description: 'how --sweep ranks the combinations (max-drawdown: smallest first)', options: [...RANK_METRICS], default: 'net' }),
+    rank: Flags.string({
+      description: 'how --sweep ranks the combinations (max-drawdown: smallest first)',
+      options: [...RANK_METRICS],
+      default: 'net',
+    }),
   };
 
   async run(): Promise<BacktestResult | SweepResult> {
