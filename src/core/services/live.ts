@@ -285,6 +285,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     timer = undefined;
     activeStream.disconnect();
     await broker.drain();
+    igBroker?.dispose(); // no settle check may fire after this
     persist();
     await journal.close();
     await recorder?.close();
