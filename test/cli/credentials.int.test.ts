@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describe('trailguard credentials (built CLI)', () => {
+  it('saves the environment credentials with mode 0600, shows only where they come from, never prints a secret', () => {
+    const home = mkdtempSync(join(tmpdir(), 'tg-home-'));
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+    for (const k of ['IG_API_KEY', 'IG_IDENTIFIER', 'IG_PASSWORD', 'IG_ACCOUNT_ID']) delete env[k];
+    const secrets = { IG_API_KEY: 'key-5ecret-123', IG_IDENTIFIER: 'trader-joe', IG_PASSWORD: 'pa55word-xyz' };
+    const save = spawnSync(process.execPath, ['bin/run.js', 'credentials', 'save', '--json'], {
+      cwd: ROOT,
+      env: { ...env, ...secrets },
+      encoding: 'utf8',
+    });
+    expect(save.status, save.stderr).toBe(0);
+    const { path, saved } = JSON.parse(save.stdout);
+    expect(saved).toEqual(['IG_API_KEY', 'IG_IDENTIFIER', 'IG_PASSWORD']);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path, 'utf8')).toContain('pa55word-xyz');
+    for (const s of Object.values(secrets)) expect(save.stdout + save.stderr).not.toContain(s);
+
+    const show = spawnSync(process.execPath, ['bin/run.js', 'credentials', 'show', '--json'], {
+      cwd: ROOT,
+      env: { ...env, IG_PASSWORD: 'other' },
+      encoding: 'utf8',
+    });
+    expect(show.status, show.stderr).toBe(0);
+    expect(JSON.parse(show.stdout).sources).toEqual({
+      IG_API_KEY: 'settings',
+      IG_IDENTIFIER: 'settings',
+      IG_PASSWORD: 'environment',
+      IG_ACCOUNT_ID: 'missing',
+    });
+    expect(show.stdout).not.toContain('other');
+
+    const missing = spawnSync(process.execPath, ['bin/run.js', 'credentials', 'save'], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+    });
+    expect(missing.status, 'nothing in the environment: an input error naming the variables').toBe(2);
+    expect(missing.stderr).toContain('IG_API_KEY');
+  });
+});
