@@ -9,7 +9,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 describe('trailguard credentials (built CLI)', () => {
   it('saves the environment credentials with mode 0600, shows only where they come from, never prints a secret', () => {
     const home = mkdtempSync(join(tmpdir(), 'tg-home-'));
-    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') };
     for (const k of ['IG_API_KEY', 'IG_IDENTIFIER', 'IG_PASSWORD', 'IG_ACCOUNT_ID']) delete env[k];
     const secrets = { IG_API_KEY: 'key-5ecret-123', IG_IDENTIFIER: 'trader-joe', IG_PASSWORD: 'pa55word-xyz' };
     const save = spawnSync(process.execPath, ['bin/run.js', 'credentials', 'save', '--json'], {

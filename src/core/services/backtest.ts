@@ -83,6 +83,19 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     options.markets?.length === 1 ? options.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
   const entries = await buildEntries(markets);
 
+  // Opened before the journal: an input error here must leave nothing behind.
+  const source = openTickSource({
+    files: [...options.tickFiles],
+    format: options.format,
+    defaultMarket,
+    knownMarkets: new Set(markets.map((m) => m.market)),
+    timezone: options.timezone,
+    strict: options.strict,
+    from: options.from,
+    to: options.to,
+    onProgress: options.onProgress,
+  });
+
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const journalPath = join(outDir, 'trade_history.csv');
@@ -100,17 +113,6 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     onAlert: (alert) => alerts.push(alert),
   });
 
-  const source = openTickSource({
-    files: [...options.tickFiles],
-    format: options.format,
-    defaultMarket,
-    knownMarkets: new Set(markets.map((m) => m.market)),
-    timezone: options.timezone,
-    strict: options.strict,
-    from: options.from,
-    to: options.to,
-    onProgress: options.onProgress,
-  });
 
   let count = 0;
   let firstTick: number | undefined;
