@@ -15,8 +15,9 @@ import { CandleBuilder } from './indicators/candles.js';
 import { LocalTime } from './local-time.js';
 import { cleanSize, LevelRounder, POINT_EPSILON } from './numeric.js';
 import type { PositionSnapshot, PositionState } from './position.js';
+import { hasLevel, NO_PROPOSAL, type RuleMarket } from './rule-market.js';
 import { atrStopPoints, atrTrailProposal } from './rules/atr-stop.js';
-import { fireNextRung, ladderProposal, ladderReason, lastClosingRung } from './rules/profit-ladder.js';
+import { fireNextRung, ladderProposal, ladderReason, lastClosingRung, NO_RUNG } from './rules/profit-ladder.js';
 import { profitLockProposal } from './rules/profit-lock.js';
 import { evaluateGuard, type GuardState } from './rules/strategy-guard.js';
 import { timeExitDue } from './rules/time-exit.js';
@@ -71,10 +72,14 @@ interface PendingAmend {
 }
 type Pending = PendingOpen | PendingClose | PendingAmend;
 
-/** Per-market runtime: configuration in price terms, indicators, last prices and positions. */
-class MarketRuntime {
+/**
+ * Per-market runtime: configuration in price terms, indicators, last prices and positions. It is
+ * what the rules read (RuleMarket): passing it spares boxing the doubles one by one.
+ */
+class MarketRuntime implements RuleMarket {
   readonly ps: number;
   readonly eps: number;
+  readonly lotStep: number;
   readonly rounder: LevelRounder;
   readonly minStop: number;
   readonly stopStep: number;
@@ -85,6 +90,8 @@ class MarketRuntime {
   readonly atrCandles: CandleBuilder | undefined;
   readonly entryCandles: CandleBuilder | undefined;
   readonly lastClosingRung: number;
+  /** `atr.value`, NaN before it exists (RuleMarket.atrLevel). */
+  atrLevel = Number.NaN;
   /** Guard of the market's own strategy (most positions'), so the hot path skips a Map lookup. */
   guard: GuardEntry | undefined;
   bid = Number.NaN;
@@ -100,6 +107,7 @@ class MarketRuntime {
   ) {
     this.ps = cfg.pointSize;
     this.eps = POINT_EPSILON * cfg.pointSize;
+    this.lotStep = cfg.lotStep;
     this.rounder = new LevelRounder(cfg.decimals, cfg.pointSize);
     this.minStop = cfg.minStopDistance * cfg.pointSize;
     this.stopStep = cfg.stopStep * cfg.pointSize;
@@ -121,8 +129,9 @@ class MarketRuntime {
     };
   }
 
-  flatDue(time: number): boolean {
-    return this.flatAtMs !== undefined && (this.localTime as LocalTime).timeOfDay(time) >= this.flatAtMs;
+  /** `now`: the tick or clock event (an object: a double argument would be boxed, per tick). */
+  flatDue(now: { readonly time: number }): boolean {
+    return this.flatAtMs !== undefined && (this.localTime as LocalTime).timeOfDay(now.time) >= this.flatAtMs;
   }
 }
 
@@ -160,7 +169,8 @@ export class Engine {
     setup: EngineSetup,
     private readonly sink: EngineSink,
   ) {
-    for (const cfg of setup.markets) this.markets.set(cfg.market, new MarketRuntime(cfg, setup.entries.get(cfg.market)));
+    for (const cfg of setup.markets)
+      this.markets.set(cfg.market, new MarketRuntime(cfg, setup.entries.get(cfg.market)));
     this.marketList.push(...this.markets.values());
     for (const [name, strategy] of Object.entries(setup.strategies)) {
       if (strategy.guard)
@@ -217,13 +227,12 @@ export class Engine {
     m.ask = tick.ask;
     m.lastTime = tick.time;
     // Candles before rules (SPEC §9): this tick's rules and entries see the candle it closed.
-    const mid = (tick.bid + tick.ask) / 2;
     if (m.atrCandles !== undefined) {
-      const closed = m.atrCandles.update(tick.time, mid);
-      if (closed !== undefined) (m.atr as Atr).push(closed);
+      const closed = m.atrCandles.updateTick(tick);
+      if (closed !== undefined) m.atrLevel = (m.atr as Atr).push(closed) ?? Number.NaN;
     }
-    const entryCandle: Candle | undefined = m.entryCandles?.update(tick.time, mid);
-    const flatDue = m.flatAtMs !== undefined && m.flatDue(tick.time);
+    const entryCandle: Candle | undefined = m.entryCandles?.updateTick(tick);
+    const flatDue = m.flatAtMs !== undefined && m.flatDue(tick);
 
     const positions = m.positions;
     for (let i = 0; i < positions.length; i++) {
@@ -242,7 +251,7 @@ export class Engine {
   }
 
   private managePosition(m: MarketRuntime, p: PositionState, tick: Tick, flatDue: boolean): void {
-    const fav = p.sign > 0 ? tick.bid : tick.ask;
+    const fav = p.sign > 0 ? m.bid : m.ask;
     const eps = m.eps;
     // Live: a tick that reaches the broker stop or limit belongs to the broker (SPEC §3.2).
     if (p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= eps) return;
@@ -251,13 +260,12 @@ export class Engine {
     if (p.sign * (fav - p.best) > 0) p.best = fav;
 
     const exits = m.cfg.exits;
-    if (exits.virtualStop !== undefined && virtualBreached(p, fav, eps)) {
-      if (!virtualCoolingDown(p, tick.time, exits.virtualStop)) this.closeRest(p, 'VIRTUAL_STOP');
+    if (exits.virtualStop !== undefined && virtualBreached(p, m)) {
+      if (!virtualCoolingDown(p, tick, exits.virtualStop)) this.closeRest(p, 'VIRTUAL_STOP');
       return;
     }
 
-    // Only markets with time exits ask the rule: a call that passes the tick's time boxes a double.
-    const timeReason = flatDue || m.maxHoldMs !== undefined ? timeExitDue(p, tick.time, flatDue, m.maxHoldMs) : undefined;
+    const timeReason = flatDue || m.maxHoldMs !== undefined ? timeExitDue(p, tick, flatDue, m.maxHoldMs) : undefined;
     if (timeReason !== undefined) {
       this.closeRest(p, timeReason);
       return;
@@ -280,8 +288,8 @@ export class Engine {
     if (ladder !== undefined && p.risk > 0) {
       let fired = false;
       for (;;) {
-        const size = fireNextRung(p, fav, ladder, m.lastClosingRung, m.cfg.lotStep, eps);
-        if (size === undefined) break;
+        const size = fireNextRung(p, m, ladder);
+        if (size === NO_RUNG) break;
         fired = true;
         if (size > 0) this.closeSize(p, size, 'PROFIT_TARGET');
         if (p.closing) break;
@@ -290,9 +298,8 @@ export class Engine {
       if (p.closing) return;
     }
 
-    // Checked here first so that an active position (most) makes no call: a call V8 does not inline
-    // boxes its double arguments.
-    if (exits.trailing !== undefined && !p.trailingActive && activateTrailing(p, fav, exits.trailing, m.ps)) {
+    // Checked here first so that an active position (most) makes no call.
+    if (exits.trailing !== undefined && !p.trailingActive && activateTrailing(p, m, exits.trailing)) {
       this.sink.lifecycle(p.market);
     }
     this.moveStop(m, p);
@@ -306,27 +313,30 @@ export class Engine {
     const exits = m.cfg.exits;
     const eps = m.eps;
     const sign = p.sign;
-    const current = p.stopLevel;
-    let candidate: number | undefined;
+    // The stop in force as a plain double, NaN for none: like the proposals below, a
+    // `number | undefined` local is kept boxed in optimised code. Every comparison with a NaN is
+    // false, so `hasLevel(x) && …` reads as the `x !== undefined && …` it replaces.
+    const current = p.stopLevel ?? Number.NaN;
+    let candidate = NO_PROPOSAL;
     let reason: StopReason = 'STOP';
     let fromLadder = false;
     // In §4 order; a later rule must be strictly tighter to win a tie. Written out rather than
     // through a helper closure: this runs for every open position on every tick, and a closure
     // per call was a measurable share of the backtest's garbage.
-    let level: number | undefined;
+    let level: number;
     if (exits.trailing !== undefined) {
-      level = trailingProposal(p, exits.trailing, m.ps);
-      if (level !== undefined && !(current !== undefined && sign * (level - current) <= eps)) {
+      level = trailingProposal(p, m, exits.trailing);
+      if (hasLevel(level) && !(hasLevel(current) && sign * (level - current) <= eps)) {
         candidate = level;
         reason = 'TRAILING_STOP';
       }
     }
     if (exits.atrStop !== undefined) {
-      level = atrTrailProposal(p, exits.atrStop, m.atr?.value);
+      level = atrTrailProposal(p, m, exits.atrStop);
       if (
-        level !== undefined &&
-        !(current !== undefined && sign * (level - current) <= eps) &&
-        !(candidate !== undefined && sign * (level - candidate) <= eps)
+        hasLevel(level) &&
+        !(hasLevel(current) && sign * (level - current) <= eps) &&
+        !(hasLevel(candidate) && sign * (level - candidate) <= eps)
       ) {
         candidate = level;
         reason = 'ATR_STOP';
@@ -335,9 +345,9 @@ export class Engine {
     if (exits.ladder !== undefined) {
       level = ladderProposal(p);
       if (
-        level !== undefined &&
-        !(current !== undefined && sign * (level - current) <= eps) &&
-        !(candidate !== undefined && sign * (level - candidate) <= eps)
+        hasLevel(level) &&
+        !(hasLevel(current) && sign * (level - current) <= eps) &&
+        !(hasLevel(candidate) && sign * (level - candidate) <= eps)
       ) {
         candidate = level;
         reason = 'LADDER_STOP';
@@ -345,18 +355,18 @@ export class Engine {
       }
     }
     if (exits.profitLock !== undefined) {
-      level = profitLockProposal(p, exits.profitLock, m.ps);
+      level = profitLockProposal(p, m, exits.profitLock);
       if (
-        level !== undefined &&
-        !(current !== undefined && sign * (level - current) <= eps) &&
-        !(candidate !== undefined && sign * (level - candidate) <= eps)
+        hasLevel(level) &&
+        !(hasLevel(current) && sign * (level - current) <= eps) &&
+        !(hasLevel(candidate) && sign * (level - candidate) <= eps)
       ) {
         candidate = level;
         reason = 'PROFIT_LOCK';
         fromLadder = false;
       }
     }
-    if (candidate === undefined) return;
+    if (!hasLevel(candidate)) return;
 
     if (sign * (candidate - fav) >= -eps) {
       this.closeRest(p, fromLadder ? ladderReason(p, candidate, eps) : reason);
@@ -364,7 +374,7 @@ export class Engine {
     }
     const clampAt = fav - sign * m.minStop;
     level = m.rounder.round(sign * (candidate - clampAt) > 0 ? clampAt : candidate);
-    if (current !== undefined) {
+    if (hasLevel(current)) {
       const gain = sign * (level - current);
       if (gain <= eps || gain < m.stopStep - eps) return;
     }
@@ -372,7 +382,7 @@ export class Engine {
     if (p.limitLevel !== undefined && sign * (p.limitLevel - fav) < m.minStop - eps) return;
     if (fromLadder) reason = ladderReason(p, level, eps);
     const ref = this.nextRef();
-    this.pending.set(ref, { kind: 'amend', dealId: p.dealId, level, prevLevel: current, prevReason: p.stopReason });
+    this.pending.set(ref, { kind: 'amend', dealId: p.dealId, level, prevLevel: p.stopLevel, prevReason: p.stopReason });
     p.stopLevel = level;
     // A different rule taking over the stop is a lifecycle change (its reason must survive a
     // restart); a plain move of the same rule is not (SPEC §6.3).
@@ -445,12 +455,7 @@ export class Engine {
   }
 
   /** SPEC §3.1: initial levels of a new position, from the price it is expected to fill at. */
-  private open(
-    m: MarketRuntime,
-    intent: Extract<EntryIntent, { kind: 'open' }>,
-    strategy: string,
-    tick: Tick,
-  ): void {
+  private open(m: MarketRuntime, intent: Extract<EntryIntent, { kind: 'open' }>, strategy: string, tick: Tick): void {
     const cfg = m.cfg;
     const sign = intent.direction === 'BUY' ? 1 : -1;
     const price = sign > 0 ? tick.ask : tick.bid;
@@ -473,7 +478,8 @@ export class Engine {
       : stopPoints === undefined
         ? undefined
         : Math.max(stopPoints, cfg.minStopDistance);
-    const stopLevel = brokerStopPoints === undefined ? undefined : m.rounder.round(price - sign * brokerStopPoints * m.ps);
+    const stopLevel =
+      brokerStopPoints === undefined ? undefined : m.rounder.round(price - sign * brokerStopPoints * m.ps);
     const limitDistance = limitPoints === undefined ? undefined : Math.max(limitPoints, cfg.minStopDistance);
     const limitLevel = limitDistance === undefined ? undefined : m.rounder.round(price + sign * limitDistance * m.ps);
     const ref = this.nextRef();
@@ -511,7 +517,8 @@ export class Engine {
     const vs = m.cfg.exits.virtualStop;
     const ownStopPoints = ev.stopLevel === undefined ? undefined : Math.abs(ev.level - ev.stopLevel) / m.ps;
     const virtual = open !== undefined ? open.virtual : virtualStopApplies(vs, ownStopPoints);
-    const virtualLevel = virtual && vs !== undefined ? m.rounder.round(ev.level - sign * vs.distance * m.ps) : undefined;
+    const virtualLevel =
+      virtual && vs !== undefined ? m.rounder.round(ev.level - sign * vs.distance * m.ps) : undefined;
     const initialStop = virtualLevel ?? ev.stopLevel;
     const fav = sign > 0 ? m.bid : m.ask;
     const p: PositionState = {
@@ -675,13 +682,15 @@ export class Engine {
 
   /** Live, when no tick arrives: time exits still fall due (SPEC §2 `clock`). */
   private onClock(time: number): void {
-    this.now = Math.max(this.now, time);
+    // `now` stays the last tick's time: it dates the closes sent here, and the virtual stop's
+    // cooldown compares tick times with it (a wall clock ahead of recorded ticks would break it).
     for (const m of this.markets.values()) {
       if (m.flatAtMs === undefined && m.maxHoldMs === undefined) continue;
-      const flatDue = m.flatDue(time);
+      const now = { time };
+      const flatDue = m.flatDue(now);
       for (const p of m.positions) {
         if (p.closing) continue;
-        const reason = timeExitDue(p, time, flatDue, m.maxHoldMs);
+        const reason = timeExitDue(p, now, flatDue, m.maxHoldMs);
         if (reason !== undefined) this.closeRest(p, reason);
       }
     }
@@ -794,7 +803,10 @@ export class Engine {
    * the broker's, the trailing state continues from the saved best price (the next tick brings it
    * up to date). Writes no journal row.
    */
-  restorePosition(snapshot: PositionSnapshot, broker: { size: number; stopLevel?: number | undefined; limitLevel?: number | undefined }): void {
+  restorePosition(
+    snapshot: PositionSnapshot,
+    broker: { size: number; stopLevel?: number | undefined; limitLevel?: number | undefined },
+  ): void {
     const m = this.markets.get(snapshot.market);
     if (m === undefined || this.byDeal.has(snapshot.dealId)) return;
     const p: PositionState = {

@@ -45,6 +45,11 @@ export function favourable(p: PositionState, bid: number, ask: number): number {
   return p.sign > 0 ? bid : ask;
 }
 
+/** The favourable price at the market's current prices (the hot-path form: see RuleMarket). */
+export function favourableIn(p: PositionState, m: { readonly bid: number; readonly ask: number }): number {
+  return p.sign > 0 ? m.bid : m.ask;
+}
+
 /** What the state file keeps of a position: lifecycle facts only, never the stop level (SPEC §6.3). */
 export type PositionSnapshot = Omit<
   PositionState,

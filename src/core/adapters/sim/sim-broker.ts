@@ -40,7 +40,10 @@ export class SimBroker implements Broker {
   private lastName: string | undefined;
   private lastMarket: SimMarket | undefined;
 
-  constructor(markets: readonly MarketConfig[], private readonly dealPrefix = 'SIM') {
+  constructor(
+    markets: readonly MarketConfig[],
+    private readonly dealPrefix = 'SIM',
+  ) {
     for (const cfg of markets) {
       this.markets.set(cfg.market, {
         eps: POINT_EPSILON * cfg.pointSize,

@@ -1,10 +1,11 @@
 import type { ProfitLockConfig } from '../../domain/config.js';
 import { POINT_EPSILON } from '../numeric.js';
 import type { PositionState } from '../position.js';
+import { NO_PROPOSAL, type RuleMarket } from '../rule-market.js';
 
-/** Profit lock (SPEC §4.5): while peak profit points > minProfit, entry ± lockFraction × peak profit. */
-export function profitLockProposal(p: PositionState, cfg: ProfitLockConfig, pointSize: number): number | undefined {
+/** Profit lock (SPEC §4.5): while peak profit points > minProfit, entry ± lockFraction × peak profit; else NaN (NO_PROPOSAL). */
+export function profitLockProposal(p: PositionState, m: RuleMarket, cfg: ProfitLockConfig): number {
   const peak = p.sign * (p.best - p.entryPrice);
-  if (peak / pointSize <= cfg.minProfit + POINT_EPSILON) return undefined;
+  if (peak / m.ps <= cfg.minProfit + POINT_EPSILON) return NO_PROPOSAL;
   return p.entryPrice + p.sign * cfg.lockFraction * peak;
 }

@@ -40,6 +40,12 @@ class ByteScanner {
   private dayMs = 0;
   /** Where `fastTime` stopped. */
   private timeEnd = 0;
+  /**
+   * The time `fastTime` parsed. A field rather than the return value: epoch ms do not fit a small
+   * integer, and a double returned from a call V8 does not inline is boxed (a HeapNumber per tick,
+   * half the reader's garbage). A double field is updated in place.
+   */
+  private timeValue = Number.NaN;
 
   constructor(
     private readonly file: string,
@@ -68,6 +74,13 @@ class ByteScanner {
     const count = roles.length;
     const zone = this.zone;
     const defaultMarket = sink.defaultMarket;
+    // The market of the previous row: files repeat a handful of names, usually in runs, so the
+    // market field is first compared with it in place, in the same pass that finds the field's
+    // end (the lookup otherwise costs a second pass and a call per row). Names in the lookup are
+    // trimmed and hold no comma, quote or CR, so a field that equals one and ends right there is
+    // what the general path would read as that name.
+    let known = sink.lastMarketBytes;
+    let knownId = sink.lastMarketId;
     while (pos < end) {
       if (sink.length >= sink.capacity) return pos;
       let p = pos;
@@ -80,6 +93,7 @@ class ByteScanner {
       let market = defaultMarket;
       let marketStart = -1;
       let marketEnd = -1;
+      let marketId = -1;
       let c = 0;
       for (;;) {
         const s = p;
@@ -109,11 +123,20 @@ class ByteScanner {
             else ask = value;
           }
         } else if (role === ROLE_TIME) {
-          const t = this.fastTime(buf, p, end, zone);
-          if (t === t) {
+          if (this.fastTime(buf, p, end, zone)) {
             ok = true;
-            time = t;
+            time = this.timeValue;
             p = this.timeEnd;
+          }
+        } else if (role === ROLE_MARKET && known !== undefined) {
+          const len = known.length;
+          if (p + len <= end) {
+            let i = 0;
+            while (i < len && buf[p + i] === known[i]) i++;
+            if (i === len) {
+              ok = true;
+              p += len;
+            }
           }
         }
         // A fast parse counts only if the field ends right where it stopped.
@@ -149,6 +172,7 @@ class ByteScanner {
         if (role === ROLE_MARKET) {
           marketStart = s;
           marketEnd = e;
+          if (ok) marketId = knownId;
         }
         f++;
         if (p >= end || c !== COMMA) break;
@@ -160,9 +184,13 @@ class ByteScanner {
         return pos;
       }
       // Only a complete row names a market: a field cut at a chunk boundary must not register one.
-      if (marketStart >= 0) {
+      if (marketId >= 0) {
+        market = marketId;
+      } else if (marketStart >= 0) {
         market = sink.lookupMarket(buf, marketStart, marketEnd);
         if (market < 0) general = true;
+        known = sink.lastMarketBytes;
+        knownId = sink.lastMarketId;
       }
       const line = this.line + 1;
       if (f === 1 && isBlank(buf, fs[0]!, fe[0]!)) {
@@ -179,14 +207,14 @@ class ByteScanner {
   }
 
   /**
-   * `YYYY-MM-DD(T| )HH:MM:SS[.mmm][Z]` or epoch-ms digits from p, or NaN; sets `timeEnd`.
-   * Anything else (offsets, other fractions) is left to the general parser.
+   * `YYYY-MM-DD(T| )HH:MM:SS[.mmm][Z]` or epoch-ms digits from p: true with the time in
+   * `timeValue` and its end in `timeEnd`, false for anything else (offsets, other fractions), which
+   * is left to the general parser.
    */
-  private fastTime(buf: Uint8Array, p: number, end: number, zone: ZoneResolver | undefined): number {
+  private fastTime(buf: Uint8Array, p: number, end: number, zone: ZoneResolver | undefined): boolean {
     if (p + 19 <= end && buf[p + 4] === 45) {
       const sep = buf[p + 10];
-      if (buf[p + 7] !== 45 || (sep !== 84 && sep !== 32) || buf[p + 13] !== 58 || buf[p + 16] !== 58)
-        return Number.NaN;
+      if (buf[p + 7] !== 45 || (sep !== 84 && sep !== 32) || buf[p + 13] !== 58 || buf[p + 16] !== 58) return false;
       const y0 = buf[p]! - 48;
       const y1 = buf[p + 1]! - 48;
       const y2 = buf[p + 2]! - 48;
@@ -205,36 +233,40 @@ class ByteScanner {
       const all = y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1 | h0 | h1 | i0 | i1 | s0 | s1;
       const over = (9 - y0) | (9 - y1) | (9 - y2) | (9 - y3) | (9 - m0) | (9 - m1) | (9 - d0) | (9 - d1);
       const over2 = (9 - h0) | (9 - h1) | (9 - i0) | (9 - i1) | (9 - s0) | (9 - s1);
-      if ((all | over | over2) < 0) return Number.NaN;
+      if ((all | over | over2) < 0) return false;
       const hour = h0 * 10 + h1;
       const minute = i0 * 10 + i1;
       const second = s0 * 10 + s1;
-      if (hour > 23 || minute > 59 || second > 59) return Number.NaN;
+      if (hour > 23 || minute > 59 || second > 59) return false;
       const key = (y0 * 1000 + y1 * 100 + y2 * 10 + y3) * 10_000 + (m0 * 10 + m1) * 100 + d0 * 10 + d1;
       if (key !== this.dayKey) {
         const dayMs = civilDayStart(y0 * 1000 + y1 * 100 + y2 * 10 + y3, m0 * 10 + m1, d0 * 10 + d1);
-        if (Number.isNaN(dayMs)) return Number.NaN;
+        if (Number.isNaN(dayMs)) return false;
         this.dayKey = key;
         this.dayMs = dayMs;
       }
       let q = p + 19;
       let ms = 0;
       if (q < end && buf[q] === 46) {
-        if (q + 4 > end) return Number.NaN;
+        if (q + 4 > end) return false;
         const f0 = buf[q + 1]! - 48;
         const f1 = buf[q + 2]! - 48;
         const f2 = buf[q + 3]! - 48;
-        if ((f0 | f1 | f2 | (9 - f0) | (9 - f1) | (9 - f2)) < 0) return Number.NaN;
+        if ((f0 | f1 | f2 | (9 - f0) | (9 - f1) | (9 - f2)) < 0) return false;
         ms = f0 * 100 + f1 * 10 + f2;
         q += 4;
       }
       const local = this.dayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
       if (q < end && buf[q] === 90) {
         this.timeEnd = q + 1;
-        return local;
+        this.timeValue = local;
+        return true;
       }
       this.timeEnd = q;
-      return zone === undefined ? local : zone.toUtc(local);
+      const utc = zone === undefined ? local : zone.toUtc(local);
+      if (Number.isNaN(utc)) return false;
+      this.timeValue = utc;
+      return true;
     }
     let value = 0;
     let q = p;
@@ -243,9 +275,10 @@ class ByteScanner {
       if (d < 0 || d > 9) break;
       value = value * 10 + d;
     }
-    if (q === p || value > MAX_EPOCH_MS) return Number.NaN;
+    if (q === p || value > MAX_EPOCH_MS) return false;
     this.timeEnd = q;
-    return value;
+    this.timeValue = value;
+    return true;
   }
 
   private scanHeader(buf: Uint8Array, pos: number, end: number, atEof: boolean): number {

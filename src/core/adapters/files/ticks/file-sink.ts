@@ -169,6 +169,15 @@ export class FileSink implements FileBatch {
     return this.markets.lookup(buf, start, end);
   }
 
+  /** The name the latest market lookup matched, and its internal id (see MarketLookup.lastBytes). */
+  get lastMarketBytes(): Uint8Array | undefined {
+    return this.markets.lastBytes;
+  }
+
+  get lastMarketId(): number {
+    return this.markets.lastId;
+  }
+
   /** The checks on a well-formed row's values (non-positive, crossed, order), then append. */
   accept(line: number, time: number, bid: number, ask: number, market: number): void {
     if (!(bid > 0 && ask > 0)) {

@@ -75,6 +75,19 @@ export class MarketLookup {
     return id;
   }
 
+  /**
+   * Bytes of the name the latest lookup matched or cached (undefined before any): the byte
+   * reader compares the next row's market field with it in place, fused with its scan.
+   */
+  get lastBytes(): Uint8Array | undefined {
+    return this.last >= 0 ? this.bytes[this.last] : undefined;
+  }
+
+  /** Internal id of `lastBytes`, or -1. */
+  get lastId(): number {
+    return this.last >= 0 ? this.ids[this.last]! : -1;
+  }
+
   private matches(k: number, buf: Uint8Array, s: number, e: number): boolean {
     const known = this.bytes[k]!;
     const len = e - s;
