@@ -79,10 +79,13 @@ interface CliRun {
   json: Record<string, unknown>;
 }
 
-/** The real CLI in a child process: wall clock of the command and its peak RSS. */
+/**
+ * The real CLI in a child process, run as a user runs `trailguard` (the executable with its
+ * shebang and Node flags): wall clock of the command and its peak RSS.
+ */
 function cli(args: string[]): CliRun {
-  const command = HAS_TIME ? TIME : process.execPath;
-  const argv = HAS_TIME ? ['-f', 'TG_MAXRSS_KB=%M', process.execPath, BIN, ...args] : [BIN, ...args];
+  const command = HAS_TIME ? TIME : BIN;
+  const argv = HAS_TIME ? ['-f', 'TG_MAXRSS_KB=%M', BIN, ...args] : args;
   const started = performance.now();
   const r = spawnSync(command, argv, {
     cwd: ROOT,
