@@ -113,7 +113,6 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     onAlert: (alert) => alerts.push(alert),
   });
 
-
   let count = 0;
   let firstTick: number | undefined;
   let lastTick: number | undefined;
