@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
@@ -123,5 +123,27 @@ describe('live under faults (fake IG)', () => {
     expect(f.positions()).toEqual([]);
     expect(f.requests().filter((r) => r.method === 'DELETE').length, 'the close was sent once').toBe(1);
     await waitFor(() => live.runner.engine.openPositions().length === 0, 'the engine to see the close');
+  }, 60_000);
+});
+
+describe('live after a stream gap', () => {
+  it('a position closed on IG while the stream was down is found when it comes back: EXIT CLOSED_EXTERNALLY at the real level', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { live, tick, logs, cfg } = await start(f);
+    await tick(100); // BUY at 101
+    await waitFor(() => f.positions().length === 1, 'the entry');
+    const dealId = f.positions()[0]!.dealId;
+    f.dropStreams();
+    f.closeExternally(dealId, 97); // its OPU has no session to go to
+    await waitFor(
+      () => logs.some((l) => l.includes('closed while the stream was down')),
+      () => logs.join('\n'),
+    );
+    await live.idle();
+    expect(live.runner.engine.position(dealId)).toBeUndefined();
+    const rows = readFileSync(cfg.journal, 'utf8').trim().split('\n').slice(1);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,97,81,-4,-4,-0\\.2,CLOSED_EXTERNALLY,`));
   }, 60_000);
 });

@@ -26,6 +26,7 @@ import {
 } from './ig-connect.js';
 import { reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
+import { settleStreamGap } from './stream-gap.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
 
 export interface LiveStatus {
@@ -233,6 +234,31 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let ticks = 0;
     let lastTickAt: number | undefined;
     let streamStatus = 'CONNECTING';
+    let connectedBefore = false;
+    let resyncing: Promise<void> | undefined;
+    // Updates sent while the stream was down are lost: compare with IG's positions (SPEC §3.2).
+    const resyncAfterGap = (): void => {
+      if (resyncing !== undefined) return;
+      resyncing = (async () => {
+        try {
+          const report = await settleStreamGap({
+            runner,
+            brokerPositions: (await rest.getPositions()).map(brokerPositionFromIg),
+            findClose: igCloseFinder(rest, clock),
+            now: clock.now(),
+          });
+          for (const c of report.closed)
+            log('warn', `${c.market} ${c.dealId} was closed while the stream was down, at ${c.level}`);
+          for (const r of report.resized)
+            log('warn', `${r.market} ${r.dealId} was reduced from ${r.from} to ${r.to} while the stream was down`);
+          for (const u of report.unknown) log('warn', `${u.market} ${u.dealId} is on IG but not managed (run sync)`);
+        } catch (error) {
+          log('error', `could not compare positions with IG after the stream came back: ${(error as Error).message}`);
+        } finally {
+          resyncing = undefined;
+        }
+      })();
+    };
     const activeStream = new IgStream({
       endpoint: config.broker.streamUrl ?? session.lightstreamerEndpoint,
       accountId: session.accountId,
@@ -253,6 +279,9 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       onStatus: (status) => {
         streamStatus = status;
         log('info', `stream ${status}`);
+        if (!status.startsWith('CONNECTED')) return;
+        if (connectedBefore && igBroker !== undefined) resyncAfterGap();
+        connectedBefore = true;
       },
       onStale: (epic, age) => log('warn', `${epic}: no price for ${Math.round(age / 1000)} s`),
       onError: (error) => log('error', error.message),
@@ -272,7 +301,14 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       runner.onClock(clock.now());
       options.onStatus?.(status());
     }, 1000);
-    options.onReady?.({ runner, ticks: () => ticks, idle: () => broker.drain() });
+    options.onReady?.({
+      runner,
+      ticks: () => ticks,
+      idle: async () => {
+        await resyncing;
+        await broker.drain();
+      },
+    });
 
     await new Promise<void>((resolve) => {
       if (options.signal.aborted) resolve();
@@ -284,6 +320,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     clearInterval(timer);
     timer = undefined;
     activeStream.disconnect();
+    await resyncing;
     await broker.drain();
     igBroker?.dispose(); // no settle check may fire after this
     persist();
