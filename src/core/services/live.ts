@@ -26,7 +26,6 @@ import {
 } from './ig-connect.js';
 import { reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
-import { settleStreamGap } from './stream-gap.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
 
 export interface LiveStatus {
@@ -236,22 +235,16 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let streamStatus = 'CONNECTING';
     let connectedBefore = false;
     let resyncing: Promise<void> | undefined;
-    // Updates sent while the stream was down are lost: compare with IG's positions (SPEC §3.2).
-    const resyncAfterGap = (): void => {
+    // Updates sent while the stream was down are lost: the IG broker compares what it follows
+    // with IG's positions and reports what changed in the gap (SPEC §3.2).
+    const resyncAfterGap = (broker: IgBroker): void => {
       if (resyncing !== undefined) return;
       resyncing = (async () => {
         try {
-          const report = await settleStreamGap({
-            runner,
-            brokerPositions: (await rest.getPositions()).map(brokerPositionFromIg),
-            findClose: igCloseFinder(rest, clock),
-            now: clock.now(),
-          });
-          for (const c of report.closed)
-            log('warn', `${c.market} ${c.dealId} was closed while the stream was down, at ${c.level}`);
-          for (const r of report.resized)
-            log('warn', `${r.market} ${r.dealId} was reduced from ${r.from} to ${r.to} while the stream was down`);
-          for (const u of report.unknown) log('warn', `${u.market} ${u.dealId} is on IG but not managed (run sync)`);
+          for (const p of broker.reconcileAfterGap(await rest.getPositions())) {
+            if (markets.some((m) => m.market === p.market))
+              log('warn', `${p.market} ${p.dealId} is on IG but not managed (run sync)`);
+          }
         } catch (error) {
           log('error', `could not compare positions with IG after the stream came back: ${(error as Error).message}`);
         } finally {
@@ -280,7 +273,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         streamStatus = status;
         log('info', `stream ${status}`);
         if (!status.startsWith('CONNECTED')) return;
-        if (connectedBefore && igBroker !== undefined) resyncAfterGap();
+        if (connectedBefore && igBroker !== undefined) resyncAfterGap(igBroker);
         connectedBefore = true;
       },
       onStale: (epic, age) => log('warn', `${epic}: no price for ${Math.round(age / 1000)} s`),

@@ -315,6 +315,67 @@ export class IgBroker implements Broker {
     if (t.hit === hit) t.hit = undefined;
   }
 
+  /**
+   * After the stream was down, the updates IG sent meanwhile are lost. Compares the positions this
+   * broker follows with IG's list and reports what changed in the gap as the stream would have:
+   * a position that shrank or whose levels changed goes through the same path as an UPDATED
+   * update; a position that is gone is closed at its level from the history, with the cause the
+   * levels in force give. Deals with our own work in flight are left to that work. Returns IG's
+   * positions this broker does not follow, for the caller to report.
+   */
+  reconcileAfterGap(positions: readonly IgOpenPosition[]): IgOpenPosition[] {
+    const atIg = new Map(positions.map((p) => [p.dealId, p]));
+    const now = this.clock.now();
+    for (const t of [...this.tracked.values()]) {
+      const work = this.work.get(t.dealId);
+      if (work !== undefined && (work.busy > 0 || work.closes > 0)) continue;
+      const live = atIg.get(t.dealId);
+      if (live === undefined) {
+        this.closedInGap(t, now);
+        continue;
+      }
+      this.dispatch({
+        dealId: t.dealId,
+        market: t.market,
+        direction: t.direction,
+        status: 'UPDATED',
+        dealStatus: 'ACCEPTED',
+        level: live.level,
+        size: live.size,
+        stopLevel: live.stopLevel,
+        limitLevel: live.limitLevel,
+        time: now,
+      });
+    }
+    return positions.filter((p) => !this.tracked.has(p.dealId) && !this.closed.has(p.dealId));
+  }
+
+  private closedInGap(t: Tracked, now: number): void {
+    const work = this.workOf(t.dealId);
+    work.busy += 1; // updates arriving meanwhile wait for this close to be reported
+    this.run(`close of ${t.dealId} during a stream gap`, async () => {
+      try {
+        const found = await this.lookUpClose(t, t.openedAt ?? now, { full: true }).catch((err: unknown) =>
+          this.lookUpFailed(t.dealId, err),
+        );
+        if (this.tracked.get(t.dealId) !== t) return;
+        const level = found?.level ?? this.favourable(t);
+        if (level === undefined) {
+          this.log('error', `${t.dealId} is gone from IG and neither its history nor a price says where: run sync`);
+          return;
+        }
+        const cause = this.causeOf(t, level, undefined, undefined);
+        const size = t.size;
+        this.untrack(t);
+        this.log('warn', `${t.dealId} was closed while the stream was down, at ${level}`);
+        this.emit({ type: 'positionClosed', time: found?.time ?? now, dealId: t.dealId, size, level, cause });
+      } finally {
+        work.busy -= 1;
+        this.release(t.dealId);
+      }
+    });
+  }
+
   // ================================================================ actions
 
   submit(action: BrokerAction): void {

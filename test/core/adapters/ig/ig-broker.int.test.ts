@@ -535,3 +535,32 @@ describe('findClose (history.ts) against the fake account history', () => {
     await expect(findClose(h.rest, window), 'no opening facts: no guess, and the failure shows').rejects.toThrow();
   });
 });
+
+describe('IgBroker: changes made while the stream was down', () => {
+  it('reconcileAfterGap reports a close at its history level, a partial close, and returns positions it does not follow', async () => {
+    const h = await harness(); // no stream: every update IG sends is lost, as in a gap
+    const gone = await openThroughBroker(h, 'A1');
+    const shrunk = await openThroughBroker(h, 'A2');
+    await quiet(h);
+    const before = h.events.length;
+    h.ig.closeExternally(gone, 17995);
+    h.ig.closeExternally(shrunk, 18003, 0.4);
+    const foreign = h.ig.openExternally({ epic: EPIC, direction: 'SELL', size: 2, level: 18000, stopLevel: 18020 });
+
+    const unknown = h.broker.reconcileAfterGap(await h.rest.getPositions());
+    await h.broker.drain();
+    expect(unknown.map((p) => p.dealId)).toEqual([foreign]);
+    const closes = ofType(h.events.slice(before), 'positionClosed');
+    expect(closes).toHaveLength(2);
+    expect(closes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dealId: gone, size: 1, level: 17995, cause: 'external' }),
+        expect.objectContaining({ dealId: shrunk, size: 0.4, level: 18003, cause: 'external' }),
+      ]),
+    );
+    // Reported once: a second comparison finds nothing new.
+    h.broker.reconcileAfterGap(await h.rest.getPositions());
+    await h.broker.drain();
+    expect(ofType(h.events.slice(before), 'positionClosed')).toHaveLength(2);
+  });
+});
