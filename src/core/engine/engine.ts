@@ -831,22 +831,7 @@ export class Engine {
     }
   }
 
-  /** Forgets a strategy's guard state (`state clear`): realised P&L, peak and the stopped flag. */
-  resetGuard(strategy: string): void {
-    const g = this.guards.get(strategy);
-    if (g !== undefined) g.state = { realised: 0, peak: 0, stopped: undefined };
-  }
-
   position(dealId: string): Readonly<PositionState> | undefined {
     return this.byDeal.get(dealId);
-  }
-
-  guardState(strategy: string): Readonly<GuardState> | undefined {
-    return this.guards.get(strategy)?.state;
-  }
-
-  /** Number of actions still waiting for the broker's answer. */
-  pendingCount(): number {
-    return this.pending.size;
   }
 }

@@ -41,10 +41,6 @@ export interface PositionState {
   closing: boolean;
 }
 
-export function favourable(p: PositionState, bid: number, ask: number): number {
-  return p.sign > 0 ? bid : ask;
-}
-
 /** The favourable price at the market's current prices (the hot-path form: see RuleMarket). */
 export function favourableIn(p: PositionState, m: { readonly bid: number; readonly ask: number }): number {
   return p.sign > 0 ? m.bid : m.ask;

@@ -8,7 +8,7 @@ import { breakoutEntry } from '../entries/breakout.js';
 import { emaCrossEntry } from '../entries/ema-cross.js';
 import { signalsEntry } from '../entries/signals.js';
 import type { EntryContext, EntryIntent, EntryStrategy } from '../entries/types.js';
-import { parseTimeframe } from '../engine/indicators/candles.js';
+import { parseTimeframe } from '../config/units.js';
 
 /** What a user's entry module exports (SPEC §5 `module`): see fixtures/entries/ for an example. */
 export interface EntryModule {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Atr } from '../../../src/core/engine/indicators/atr.js';
-import { CandleBuilder, parseTimeframe } from '../../../src/core/engine/indicators/candles.js';
+import { parseTimeframe } from '../../../src/core/config/units.js';
+import { CandleBuilder } from '../../../src/core/engine/indicators/candles.js';
 import { Ema } from '../../../src/core/engine/indicators/ema.js';
 
 describe('candles (SPEC §4.3, §9)', () => {

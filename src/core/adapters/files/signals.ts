@@ -11,6 +11,8 @@ import { CsvError, parse } from 'csv-parse/sync';
 
 import type { SignalRow } from '../../domain/config.js';
 import { UserError } from '../../domain/errors.js';
+import { isValidTimeZone } from '../../config/units.js';
+import { ZoneResolver } from './ticks/zone.js';
 
 export interface LoadSignalsOptions {
   /** IANA zone for ISO times written without a zone; UTC when absent (SPEC §9 "Tick input"). */
@@ -53,7 +55,7 @@ export async function loadSignals(file: string, opts: LoadSignalsOptions = {}): 
 /** Parses the text of a signals file; `file` names it in messages. Pure. */
 export function parseSignals(text: string, file: string, opts: LoadSignalsOptions = {}): SignalRow[] {
   const timezone = opts.timezone;
-  if (timezone !== undefined && !isKnownTimeZone(timezone)) {
+  if (timezone !== undefined && !isValidTimeZone(timezone)) {
     throw new UserError(
       `unknown time zone "${timezone}" for the signals file ${file}; expected an IANA zone such as Europe/London`,
     );
@@ -227,65 +229,14 @@ export function parseTimestamp(text: string, timezone?: string): number | undefi
   return zonedToUtc(wallClock, timezone);
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/** One resolver per zone: wall-clock times to UTC with the tick reader's DST rules. */
+const resolvers = new Map<string, ZoneResolver>();
 
-function formatterFor(zone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, formatter);
-  }
-  return formatter;
-}
-
-/** Offset of `zone` from UTC at the instant `utcMs`, in milliseconds (whole seconds). */
-function zoneOffsetMs(utcMs: number, zone: string): number {
-  const parts: Record<string, number> = {};
-  for (const part of formatterFor(zone).formatToParts(new Date(utcMs))) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  const asUtc = Date.UTC(
-    parts['year'] ?? 0,
-    (parts['month'] ?? 1) - 1,
-    parts['day'] ?? 1,
-    parts['hour'] ?? 0,
-    parts['minute'] ?? 0,
-    parts['second'] ?? 0,
-  );
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
-}
-
-/**
- * The instant at which `zone`'s clocks show `wallClock` (a wall-clock time written as if UTC).
- * Two passes settle DST changes; a wall time that falls in a spring-forward gap maps to the
- * instant after the gap, an ambiguous one (autumn) to its first occurrence.
- */
 function zonedToUtc(wallClock: number, zone: string): number {
-  const firstGuess = wallClock - zoneOffsetMs(wallClock, zone);
-  const offset = zoneOffsetMs(firstGuess, zone);
-  const candidate = wallClock - offset;
-  const earlier = wallClock - zoneOffsetMs(candidate - 3_600_000, zone);
-  // Prefer the earlier of two valid readings (ambiguous autumn hour).
-  if (earlier < candidate && earlier + zoneOffsetMs(earlier, zone) === wallClock) return earlier;
-  return candidate;
-}
-
-function isKnownTimeZone(zone: string): boolean {
-  try {
-    formatterFor(zone);
-    return true;
-  } catch (error) {
-    // Intl signals an unknown zone with a RangeError; anything else is unexpected.
-    if (error instanceof RangeError) return false;
-    throw error;
+  let resolver = resolvers.get(zone);
+  if (resolver === undefined) {
+    resolver = new ZoneResolver(zone);
+    resolvers.set(zone, resolver);
   }
+  return resolver.toUtc(wallClock);
 }

@@ -1,15 +1,5 @@
 import type { Candle } from '../../domain/types.js';
 
-/** Parses "30s", "1m", "15m", "4h", "1d" into milliseconds; undefined when malformed. */
-export function parseTimeframe(text: string): number | undefined {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (!(n > 0)) return undefined;
-  const unit = m[2] === 's' ? 1_000 : m[2] === 'm' ? 60_000 : m[2] === 'h' ? 3_600_000 : 86_400_000;
-  return n * unit;
-}
-
 /**
  * Builds candles from mid prices in buckets aligned to the Unix epoch (SPEC §4.3, §9): a candle
  * closes on the first tick of a later bucket; a bucket without ticks makes no candle.
