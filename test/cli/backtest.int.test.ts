@@ -130,6 +130,49 @@ describe('trailguard backtest (built CLI)', () => {
     expect(JSON.parse(r.stdout).ticks.skipped).toEqual({ malformed: 1, crossed: 1, nonPositive: 1, outOfOrder: 1 });
   });
 
+  it.each([
+    { why: 'an ISO time with a zone', from: '2024-03-14T08:00:01Z', ticks: 6 },
+    { why: 'epoch milliseconds', from: '1710403201000', ticks: 6 },
+    { why: 'a date alone (UTC midnight)', from: '2024-03-14', ticks: 7 },
+    {
+      why: 'a time without a zone read in --timezone (09:00:03 Berlin = 08:00:03Z)',
+      from: '2024-03-14T09:00:03',
+      tz: 'Europe/Berlin',
+      ticks: 4,
+    },
+  ])('--from takes $why', ({ from, tz, ticks }) => {
+    const args = [
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      tmp(),
+      '--json',
+      '--from',
+      from,
+    ];
+    if (tz !== undefined) args.push('--timezone', tz);
+    const r = cli(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).ticks.ticks).toBe(ticks);
+  });
+
+  it('a --from that is not a time is an input error', () => {
+    const r = cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      tmp(),
+      '--from',
+      'yesterday',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--from yesterday');
+  });
+
   it('a missing tick file is an input error naming it', () => {
     const r = cli(['backtest', 'nope.csv', '--config', 'fixtures/configs/trailing.yaml', '--out', tmp()]);
     expect(r.code).toBe(2);
