@@ -24,7 +24,7 @@ import {
   trackManagedPositions,
   type Log,
 } from './ig-connect.js';
-import { reconcile, type BrokerPosition, type ReconcileReport } from './reconcile.js';
+import { reconcile, saveEngineState, type BrokerPosition, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
 
@@ -186,16 +186,11 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let journalRows = 0;
     const persist = (): void => {
       if (options.dryRun || dirty.size === 0) return;
-      for (const market of dirty) {
-        if (market !== undefined)
-          store.writeMarket({ version: 1, market, positions: runner.engine.exportPositions(market) });
-      }
-      // Guards, and how far each entry strategy has read, go with every lifecycle write.
-      store.writeStrategies({
-        version: 1,
-        guards: runner.engine.exportGuards(),
-        entriesSeenUntil: runner.engine.exportEntriesSeen(),
-      });
+      saveEngineState(
+        store,
+        runner.engine,
+        [...dirty].filter((m): m is string => m !== undefined),
+      );
       dirty.clear();
       if (sim !== undefined && paper) {
         writeFileAtomic(

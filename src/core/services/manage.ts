@@ -18,7 +18,7 @@ import {
   trackManagedPositions,
   type Log,
 } from './ig-connect.js';
-import { reconcile, reconcileInSync, type ReconcileReport } from './reconcile.js';
+import { reconcile, saveEngineState, reconcileInSync, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 
 export interface ManageOptions {
@@ -95,14 +95,11 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
 }
 
 function persistAll(s: Session): void {
-  for (const m of s.markets)
-    s.store.writeMarket({ version: 1, market: m.market, positions: s.runner.engine.exportPositions(m.market) });
-  const previous = s.store.readStrategies();
-  s.store.writeStrategies({
-    version: 1,
-    guards: s.runner.engine.exportGuards(),
-    entriesSeenUntil: previous?.entriesSeenUntil,
-  });
+  saveEngineState(
+    s.store,
+    s.runner.engine,
+    s.markets.map((m) => m.market),
+  );
 }
 
 export interface SyncResult {

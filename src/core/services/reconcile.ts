@@ -4,6 +4,7 @@ import type { Direction } from '../domain/types.js';
 import type { JournalIndex } from '../adapters/files/journal-index.js';
 import type { PositionSnapshot } from '../engine/position.js';
 import type { StateStore } from '../ports/state-store.js';
+import type { Engine } from '../engine/engine.js';
 import type { EngineRunner } from './run-engine.js';
 
 /** History look-ups reach this far past the local clock: IG's clock and ours may disagree a little. */
@@ -66,6 +67,20 @@ export interface ReconcileReport {
  *   otherwise reported and left alone.
  * Every journal row goes through the engine, exactly as in the main loop.
  */
+/**
+ * Writes what the engine holds to the state store (SPEC §6.3): the given markets' positions (an
+ * empty list deletes the file), the strategy guards, and how far each market's entries have read
+ * (kept from earlier runs for markets this engine has not seen a tick of).
+ */
+export function saveEngineState(store: StateStore, engine: Engine, markets: Iterable<string>): void {
+  for (const market of markets) store.writeMarket({ version: 1, market, positions: engine.exportPositions(market) });
+  store.writeStrategies({
+    version: 1,
+    guards: engine.exportGuards(),
+    entriesSeenUntil: { ...store.readStrategies()?.entriesSeenUntil, ...engine.exportEntriesSeen() },
+  });
+}
+
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const { runner, store, journal } = deps;
   const engine = runner.engine;
@@ -149,10 +164,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   }
 
   // Rewrite every market's state as the engine now holds it (drops positions settled above).
-  for (const market of deps.markets) {
-    store.writeMarket({ version: 1, market: market.market, positions: engine.exportPositions(market.market) });
-  }
-  store.writeStrategies({ version: 1, guards: engine.exportGuards(), entriesSeenUntil: guards?.entriesSeenUntil });
+  saveEngineState(
+    store,
+    engine,
+    deps.markets.map((m) => m.market),
+  );
   return report;
 }
 
