@@ -89,6 +89,7 @@ class MarketRuntime implements RuleMarket {
   readonly atr: Atr | undefined;
   readonly atrCandles: CandleBuilder | undefined;
   readonly entryCandles: CandleBuilder | undefined;
+  readonly entryOnAtrCandles: boolean;
   readonly lastClosingRung: number;
   /** `atr.value`, NaN before it exists (RuleMarket.atrLevel). */
   atrLevel = Number.NaN;
@@ -118,7 +119,12 @@ class MarketRuntime implements RuleMarket {
     const atrCfg = cfg.exits.atrStop;
     this.atr = atrCfg ? new Atr(atrCfg.period) : undefined;
     this.atrCandles = atrCfg ? new CandleBuilder(atrCfg.timeframeMs) : undefined;
-    this.entryCandles = entry?.timeframeMs ? new CandleBuilder(entry.timeframeMs) : undefined;
+    // An entry on the ATR's timeframe reads the ATR's candles: one builder, not two, per tick.
+    this.entryCandles =
+      entry?.timeframeMs === undefined || entry.timeframeMs === atrCfg?.timeframeMs
+        ? undefined
+        : new CandleBuilder(entry.timeframeMs);
+    this.entryOnAtrCandles = entry?.timeframeMs !== undefined && entry.timeframeMs === atrCfg?.timeframeMs;
     this.lastClosingRung = cfg.exits.ladder ? lastClosingRung(cfg.exits.ladder) : -1;
     const positions = this.positions;
     // The view is computed only when an entry strategy asks for it: nothing allocated per tick.
@@ -227,11 +233,12 @@ export class Engine {
     m.ask = tick.ask;
     m.lastTime = tick.time;
     // Candles before rules (SPEC §9): this tick's rules and entries see the candle it closed.
+    let atrCandle: Candle | undefined;
     if (m.atrCandles !== undefined) {
-      const closed = m.atrCandles.updateTick(tick);
-      if (closed !== undefined) m.atrLevel = (m.atr as Atr).push(closed) ?? Number.NaN;
+      atrCandle = m.atrCandles.updateTick(tick);
+      if (atrCandle !== undefined) m.atrLevel = (m.atr as Atr).push(atrCandle) ?? Number.NaN;
     }
-    const entryCandle: Candle | undefined = m.entryCandles?.updateTick(tick);
+    const entryCandle: Candle | undefined = m.entryOnAtrCandles ? atrCandle : m.entryCandles?.updateTick(tick);
     const flatDue = m.flatAtMs !== undefined && m.flatDue(tick);
 
     const positions = m.positions;

@@ -44,6 +44,25 @@ describe('entries (SPEC §5)', () => {
     ]);
   });
 
+  it('ema-cross on the same timeframe as the ATR stop reads the same candles (one builder for both)', () => {
+    const entry = { kind: 'ema-cross' as const, timeframeMs: MIN, fast: 2, slow: 3, size: 1 };
+    const run = (withAtr: boolean) => {
+      const h = harness({
+        markets: [
+          market({
+            entry,
+            exits: withAtr ? { atrStop: { period: 2, multiplier: 2, timeframeMs: MIN, trail: false } } : {},
+          }),
+        ],
+        entries: { [DAX]: emaCrossEntry({ timeframeMs: MIN, fast: 2, slow: 3 }) },
+      });
+      feed(h, [10, 10, 10, 13, 13, 5]);
+      return h.journal.rows.map((r) => `${r.action} ${r.direction} ${r.price} ${r.reason}`);
+    };
+    expect(run(true)).toEqual(run(false));
+    expect(run(true)).toHaveLength(3);
+  });
+
   it('breakout: a close above the highest high of the previous `period` candles BUYs, only when flat', () => {
     const h = harness({
       markets: [market({ entry: { kind: 'breakout', timeframeMs: MIN, period: 2, size: 1, stopPoints: 50 } })],
