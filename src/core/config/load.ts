@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 
-import type { Config, EntryConfig } from '../domain/config.js';
+import type { Config, MarketConfig, EntryConfig } from '../domain/config.js';
 import { UserError } from '../domain/errors.js';
 import { expectationMap, formatPath, problemsFromIssues, type ConfigProblem } from './issues.js';
 import { configSchema, SECRET_ENV_VARS } from './schema.js';
@@ -265,4 +265,20 @@ function isNode(value: unknown): value is YamlNode {
 function keyOf(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   return typeof key === 'string' || typeof key === 'number' ? String(key) : undefined;
+}
+
+/** Narrows the configuration to `--market` markets; an unknown one is an input error. */
+export function selectMarkets(config: Config, wanted: readonly string[] | undefined): MarketConfig[] {
+  const all = Object.values(config.markets);
+  if (wanted === undefined || wanted.length === 0) return all;
+  return wanted.map((name) => {
+    const m = config.markets[name];
+    if (m === undefined) {
+      throw new UserError(
+        `--market ${name} is not in the configuration`,
+        `configured markets: ${Object.keys(config.markets).join(', ') || 'none'}`,
+      );
+    }
+    return m;
+  });
 }

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { openAnyTickSource as openTickSource } from '../adapters/files/tick-cache/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, selectMarkets } from '../config/load.js';
 import type { Config, MarketConfig } from '../domain/config.js';
 import type { AlertAction } from '../domain/events.js';
 import { UserError } from '../domain/errors.js';
@@ -49,22 +49,6 @@ export interface BacktestResult {
   ticksPerSecond: number;
   /** Peak resident memory of the process so far (maxRSS), for the bench and memory checks. */
   peakRssMb: number;
-}
-
-/** Narrows the configuration to `--market` markets; an unknown one is an input error. */
-export function selectMarkets(config: Config, wanted: readonly string[] | undefined): MarketConfig[] {
-  const all = Object.values(config.markets);
-  if (wanted === undefined || wanted.length === 0) return all;
-  return wanted.map((name) => {
-    const m = config.markets[name];
-    if (m === undefined) {
-      throw new UserError(
-        `--market ${name} is not in the configuration`,
-        `configured markets: ${Object.keys(config.markets).join(', ') || 'none'}`,
-      );
-    }
-    return m;
-  });
 }
 
 /**

@@ -8,13 +8,12 @@ import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgStream } from '../adapters/ig/stream.js';
 import { SimBroker, type SimPosition } from '../adapters/sim/sim-broker.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, selectMarkets } from '../config/load.js';
 import type { MarketConfig } from '../domain/config.js';
 import type { JournalRow, Tick } from '../domain/types.js';
 import type { Broker, BrokerAction, BrokerEventHandler } from '../ports/broker.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
-import { selectMarkets } from './backtest.js';
 import { buildEntries } from './entries.js';
 import {
   applyDealingRules,

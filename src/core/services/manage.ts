@@ -3,13 +3,12 @@ import { JournalIndex } from '../adapters/files/journal-index.js';
 import { JsonStateStore, StateLock } from '../adapters/files/state-store.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { IgRestClient } from '../adapters/ig/rest-client.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, selectMarkets } from '../config/load.js';
 import type { Config, MarketConfig } from '../domain/config.js';
 import { UserError } from '../domain/errors.js';
 import type { Direction, JournalRow } from '../domain/types.js';
 import type { Broker } from '../ports/broker.js';
 import type { Clock } from '../ports/clock.js';
-import { selectMarkets } from './backtest.js';
 import {
   applyDealingRules,
   brokerPositionFromIg,
