@@ -499,19 +499,7 @@ export class IgBroker implements Broker {
     this.trackFacts(facts);
     const { action } = record;
     if (wasUnknown) this.log('warn', `open ${action.ref} (${record.dealReference}) did happen: ${facts.dealId}`);
-    const event: PositionOpenedEvent = {
-      type: 'positionOpened',
-      time: facts.time,
-      ref: action.ref,
-      dealId: facts.dealId,
-      market: facts.market,
-      direction: facts.direction,
-      size: facts.size,
-      level: facts.level,
-      stopLevel: facts.stopLevel,
-      limitLevel: facts.limitLevel,
-      strategy: action.strategy,
-    };
+    const event: PositionOpenedEvent = { type: 'positionOpened', ...facts, ref: action.ref, strategy: action.strategy };
     this.emit(event);
   }
 
@@ -751,6 +739,16 @@ export class IgBroker implements Broker {
   private onOpenUpdate(update: PositionUpdate): void {
     if (this.tracked.has(update.dealId) || this.closed.has(update.dealId)) return; // an echo
     const record = update.dealReference === undefined ? undefined : this.opens.get(update.dealReference);
+    const facts: OpenFacts = {
+      dealId: update.dealId,
+      market: update.market,
+      direction: update.direction,
+      size: update.size,
+      level: update.level,
+      stopLevel: update.stopLevel,
+      limitLevel: update.limitLevel,
+      time: update.time,
+    };
     if (record !== undefined) {
       if (record.state === 'sending') {
         record.update = update; // the REST answer reports it
@@ -758,44 +756,16 @@ export class IgBroker implements Broker {
       }
       if (record.state === 'opened') return;
       // 'unknown' (or, oddly, 'rejected'): the account has it, so the engine must know it
-      this.opened(record, {
-        dealId: update.dealId,
-        market: update.market,
-        direction: update.direction,
-        size: update.size,
-        level: update.level,
-        stopLevel: update.stopLevel,
-        limitLevel: update.limitLevel,
-        time: update.time,
-      });
+      this.opened(record, facts);
       return;
     }
     // Opened on IG's platform: the engine adopts it if its market is configured.
-    this.trackFacts({
-      dealId: update.dealId,
-      market: update.market,
-      direction: update.direction,
-      size: update.size,
-      level: update.level,
-      stopLevel: update.stopLevel,
-      limitLevel: update.limitLevel,
-      time: update.time,
-    });
+    this.trackFacts(facts);
     this.log(
       'info',
       `${update.dealId}: opened outside trailguard (${update.direction} ${update.size} ${update.market})`,
     );
-    this.emit({
-      type: 'positionOpened',
-      time: update.time,
-      dealId: update.dealId,
-      market: update.market,
-      direction: update.direction,
-      size: update.size,
-      level: update.level,
-      stopLevel: update.stopLevel,
-      limitLevel: update.limitLevel,
-    });
+    this.emit({ type: 'positionOpened', ...facts });
   }
 
   /** An UPDATED/DELETED update: held back, applied, or dropped. */
