@@ -4,7 +4,7 @@ import { openAnyTickSource as openTickSource } from '../adapters/files/tick-cach
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
-import type { Config, MarketConfig } from '../domain/config.js';
+import type { Config } from '../domain/config.js';
 import type { AlertAction } from '../domain/events.js';
 import { UserError } from '../domain/errors.js';
 import type { Tick } from '../domain/types.js';
