@@ -17,15 +17,14 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 import { stringify } from 'csv-stringify/sync';
 import { parse as parseYaml } from 'yaml';
 
 import { formatNumber } from '../adapters/files/journal-csv.js';
+import { startWorker } from '../adapters/threads/start-worker.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import type { Config } from '../domain/config.js';
 import { InvariantError, UserError } from '../domain/errors.js';
@@ -402,21 +401,7 @@ export type SweepReply =
   | { index: number; error: { name: string; message: string; hint?: string | undefined; stack?: string | undefined } };
 
 function workerFor(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Running from source (tests, tsx): the worker is TypeScript too, compiled by tsx on the fly.
-    const target = new URL('./sweep-worker.ts', here).href;
-    // tsx's ESM entry (its CommonJS one cannot register the loader from an eval'd worker).
-    const require = createRequire(fileURLToPath(here));
-    const pkgPath = require.resolve('tsx/package.json');
-    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
-      exports: Record<string, { import: { default: string } }>;
-    };
-    const tsx = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
-    const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(target)}); })`;
-    return new Worker(code, { eval: true });
-  }
-  return new Worker(new URL('./sweep-worker.js', here));
+  return startWorker(import.meta.url, './sweep-worker.ts', 'sweep-worker');
 }
 
 const metricKey: Record<RankMetric, (r: SweepRow) => number> = {

@@ -1,0 +1,45 @@
+// Builds dist/ with esbuild: each oclif command and each worker thread is an entry point, the code
+// they share goes into chunks. One file per command instead of ~100 modules (and zod's, yaml's,
+// csv-parse's own) takes ~0.2 s off every run's start-up, and off every sweep worker's (measured:
+// a 3-tick backtest 0.50 → 0.32 s). Type checking stays with tsc (`npm run build` runs it first).
+//
+// Left outside the bundle, loaded from node_modules as before: oclif (bin/run.js imports it, and
+// the commands must share that one copy), and the IG adapter's network stack, which only `live`,
+// `sync`, `close` and `positions` load.
+import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const walk = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? walk(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+const commands = walk(join(root, 'src/commands')).map((file) => ({
+  in: file,
+  out: file.slice(join(root, 'src/').length, -'.ts'.length),
+}));
+// Worker threads, found by name at dist/workers/<name>.js (src/core/adapters/threads/start-worker.ts).
+const workers = [
+  { in: join(root, 'src/core/services/sweep-worker.ts'), out: 'workers/sweep-worker' },
+];
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: [...commands, ...workers],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  external: ['@oclif/core', 'lightstreamer-client-node', 'axios', 'ws', 'conf', 'tsx', 'tsx/*'],
+  // Bundled CommonJS dependencies call require(); an ES module has none of its own.
+  banner: {
+    js: "import { createRequire as __tgCreateRequire } from 'node:module'; const require = __tgCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});

@@ -1,0 +1,51 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+import { InvariantError } from '../../domain/errors.js';
+
+/**
+ * Starts one of trailguard's worker threads. `callerUrl` is the caller's `import.meta.url`;
+ * `sourcePath` the worker module relative to it in the source tree (`./sweep-worker.ts`);
+ * `name` its file in the build, which bundles every worker as an entry point of its own
+ * (`dist/workers/<name>.js`, scripts/bundle.mjs): in the bundle the caller's code sits in a shared
+ * chunk, so a path relative to it would not find the worker.
+ */
+export function startWorker(callerUrl: string, sourcePath: string, name: string, options: WorkerOptions = {}): Worker {
+  if (callerUrl.endsWith('.ts')) {
+    // Running from source (tests, tsx): the worker is TypeScript too, compiled by tsx on the fly,
+    // through tsx's ESM entry (its CommonJS one cannot register the loader from an eval'd worker).
+    const target = new URL(sourcePath, callerUrl).href;
+    const require = createRequire(fileURLToPath(callerUrl));
+    const pkgPath = require.resolve('tsx/package.json');
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+      exports: Record<string, { import: { default: string } }>;
+    };
+    const tsx = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
+    const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(target)}); })`;
+    return new Worker(code, { ...options, eval: true });
+  }
+  return new Worker(
+    pathToFileURL(join(packageRoot(fileURLToPath(callerUrl)), 'dist', 'workers', `${name}.js`)),
+    options,
+  );
+}
+
+const roots = new Map<string, string>();
+
+function packageRoot(file: string): string {
+  const start = dirname(file);
+  let root = roots.get(start);
+  if (root !== undefined) return root;
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) {
+      root = dir;
+      break;
+    }
+    if (dirname(dir) === dir) throw new InvariantError(`no package.json above ${file}: cannot find the worker threads`);
+  }
+  roots.set(start, root);
+  return root;
+}
