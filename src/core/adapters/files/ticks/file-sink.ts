@@ -174,6 +174,10 @@ export class FileSink implements FileBatch {
     return this.markets.lastBytes;
   }
 
+  get lastMarketWords(): Int32Array | undefined {
+    return this.markets.lastWords;
+  }
+
   get lastMarketId(): number {
     return this.markets.lastId;
   }

@@ -46,6 +46,8 @@ const CACHE_LIMIT = 64;
  */
 export class MarketLookup {
   private readonly bytes: Uint8Array[] = [];
+  /** The same names as little-endian 32-bit words (the whole ones), for a compare 4 bytes at a time. */
+  private readonly words: Int32Array[] = [];
   private readonly ids: number[] = [];
   private last = -1;
 
@@ -69,6 +71,8 @@ export class MarketLookup {
     const id = this.registry.intern(Buffer.from(slice.buffer, slice.byteOffset, slice.length).toString('utf8'));
     if (n < CACHE_LIMIT) {
       this.bytes.push(slice);
+      const view = new DataView(slice.buffer, slice.byteOffset, slice.length);
+      this.words.push(Int32Array.from({ length: slice.length >> 2 }, (_, w) => view.getInt32(4 * w, true)));
       this.ids.push(id);
       this.last = n;
     }
@@ -81,6 +85,11 @@ export class MarketLookup {
    */
   get lastBytes(): Uint8Array | undefined {
     return this.last >= 0 ? this.bytes[this.last] : undefined;
+  }
+
+  /** `lastBytes` as whole little-endian 32-bit words (see `words`). */
+  get lastWords(): Int32Array | undefined {
+    return this.last >= 0 ? this.words[this.last] : undefined;
   }
 
   /** Internal id of `lastBytes`, or -1. */
