@@ -22,6 +22,7 @@ const commands = walk(join(root, 'src/commands')).map((file) => ({
 // Worker threads, found by name at dist/workers/<name>.js (src/core/adapters/threads/start-worker.ts).
 const workers = [
   { in: join(root, 'src/core/services/sweep-worker.ts'), out: 'workers/sweep-worker' },
+  { in: join(root, 'src/core/adapters/files/tick-thread/worker.ts'), out: 'workers/tick-reader' },
 ];
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });

@@ -53,6 +53,11 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
       multiple: true,
     }),
     jobs: Flags.integer({ description: 'worker threads for --sweep (default: one per core)', min: 1 }),
+    'reader-thread': Flags.boolean({
+      description:
+        'read the ticks on a thread of their own, in parallel with the engine (default: with two cores or more, for files over 16 MB); --no-reader-thread saves about 13 MB of memory',
+      allowNo: true,
+    }),
     rank: Flags.string({
       description: 'how --sweep ranks the combinations (max-drawdown: smallest first)',
       options: [...RANK_METRICS],
@@ -92,6 +97,7 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
         format: flags.format as 'standard' | 'histdata' | 'dukascopy',
         strict: flags.strict,
         timezone: flags.timezone,
+        readerThread: flags['reader-thread'],
         onProgress: progress.update,
       });
       progress.stop();

@@ -75,6 +75,51 @@ describe('trailguard backtest (built CLI)', () => {
     expect(rows.length - 1).toBe(result.trades.journalRows);
   });
 
+  it('--reader-thread (the reader in a worker thread of the build) writes the same journal and summary', () => {
+    const run = (flag: string) => {
+      const out = tmp();
+      const r = cli([
+        'backtest',
+        'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+        '--config',
+        'fixtures/configs/demo.yaml',
+        '--out',
+        out,
+        '--json',
+        flag,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const { trades, ticks, openPositions } = JSON.parse(r.stdout);
+      return { journal: readFileSync(join(out, 'trade_history.csv'), 'utf8'), trades, ticks, openPositions };
+    };
+    const threaded = run('--reader-thread');
+    expect(threaded.trades.trades).toBeGreaterThan(0);
+    expect(threaded).toEqual(run('--no-reader-thread'));
+  });
+
+  it("--reader-thread --strict: the bad row's error, exit 2, no journal", () => {
+    const dir = tmp();
+    const ticks = join(dir, 'bad.csv');
+    writeFileSync(
+      ticks,
+      'time,market,bid,ask\n2024-03-14T08:00:00Z,IX.D.DAX.DAILY.IP,100,101\n2024-03-14T08:00:01Z,IX.D.DAX.DAILY.IP,102,101\n',
+    );
+    const out = join(dir, 'out');
+    const r = cli([
+      'backtest',
+      ticks,
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      out,
+      '--strict',
+      '--reader-thread',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.csv, line 3: crossed quote/);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
   it.each([
     {
       why: 'a config with an invalid value names the key path',

@@ -485,6 +485,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       format: options.format,
       strict: options.strict,
       timezone: options.timezone,
+      // Each combination reads on its own worker's thread: the workers already take every core.
+      readerThread: false,
     };
 
     const rows: SweepRow[] = new Array<SweepRow>(total);

@@ -1,0 +1,40 @@
+import type { ReadStats } from '../../../ports/market-data.js';
+import type { TickReadOptions } from '../ticks/index.js';
+
+/**
+ * Messages between the backtest's main thread and its tick-reader thread (./source.ts).
+ *
+ * A batch travels in one transferred ArrayBuffer of `capacity` ticks, the columns one after the
+ * other: time (float64), bid (float64), ask (float64), market (int32). The main thread hands each
+ * buffer back once the engine is done with it; the reader allocates at most `pool` of them, so
+ * memory stays flat whatever the file size and whichever side is faster.
+ */
+export interface ReaderInit {
+  options: Omit<TickReadOptions, 'onProgress'>;
+  capacity: number;
+  pool: number;
+}
+
+export const BYTES_PER_TICK = 8 + 8 + 8 + 4;
+
+/** Every message carries the market names the source added since the previous one, in index order. */
+export type ReaderMessage = { markets: string[] } & (
+  | { type: 'batch'; length: number; buffer: ArrayBuffer; bytesRead: number; totalBytes: number }
+  | { type: 'end'; stats: ReadStats }
+  | { type: 'error'; error: { name: string; message: string; hint?: string | undefined; stack?: string | undefined } }
+);
+
+/** Main thread → reader: a buffer the engine is done with. */
+export interface BufferReturn {
+  buffer: ArrayBuffer;
+}
+
+/** The columns of a batch buffer (views, no copy). */
+export function columnsOf(buffer: ArrayBuffer, capacity: number) {
+  return {
+    time: new Float64Array(buffer, 0, capacity),
+    bid: new Float64Array(buffer, 8 * capacity, capacity),
+    ask: new Float64Array(buffer, 16 * capacity, capacity),
+    market: new Int32Array(buffer, 24 * capacity, capacity),
+  };
+}
