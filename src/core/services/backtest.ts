@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openAnyTickSource } from '../adapters/files/tick-cache/index.js';
+import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
 import { ThreadedTickSource } from '../adapters/files/tick-thread/source.js';
 import type { TickReadOptions } from '../adapters/files/ticks/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
@@ -38,9 +38,10 @@ export interface BacktestOptions {
   /** Preloaded configuration (tests, sweeps); else read from configPath. */
   config?: Config | undefined;
   /**
-   * Read the ticks on a thread of their own, in parallel with the engine. Default: when the machine
-   * has two cores or more and the files hold more than READER_THREAD_MIN_BYTES (below that, starting
-   * a thread costs more than it saves). A sweep turns it off: its workers already use every core.
+   * Read the ticks on a thread of their own, in parallel with the engine. Default: for text files
+   * holding more than READER_THREAD_MIN_BYTES on a machine with two cores or more (below that,
+   * starting a thread costs more than it saves; a tick cache decodes in a tenth of the engine's
+   * time, and measured slower with the thread). A sweep turns it off: its workers use every core.
    */
   readerThread?: boolean | undefined;
 }
@@ -77,7 +78,11 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`tick file not found: ${file}`);
     totalBytes += statSync(file).size;
   }
-  const readerThread = options.readerThread ?? (availableParallelism() > 1 && totalBytes > READER_THREAD_MIN_BYTES);
+  const readerThread =
+    options.readerThread ??
+    (availableParallelism() > 1 &&
+      totalBytes > READER_THREAD_MIN_BYTES &&
+      !options.tickFiles.some((file) => isTickCacheFile(file)));
   const defaultMarket =
     options.markets?.length === 1 ? options.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
   const entries = await buildEntries(markets);
