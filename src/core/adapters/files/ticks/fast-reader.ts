@@ -36,7 +36,10 @@ class ByteScanner {
   private atFileStart = true;
   private roles = new Int8Array(0);
   private zone: ZoneResolver | undefined;
-  private dayKey = -1;
+  /** The bytes `YYYY-MM-DD` of the last date read, as words (dateW2 = -1: none yet), and its start. */
+  private dateW0 = 0;
+  private dateW1 = 0;
+  private dateW2 = -1;
   private dayMs = 0;
   /** Where `fastTime` stopped. */
   private timeEnd = 0;
@@ -141,7 +144,7 @@ class ByteScanner {
             else ask = value;
           }
         } else if (role === ROLE_TIME) {
-          if (this.fastTime(buf, p, end, zone)) {
+          if (this.fastTime(buf, words, p, end, zone)) {
             ok = true;
             time = this.timeValue;
             p = this.timeEnd;
@@ -247,7 +250,7 @@ class ByteScanner {
     knownWords: Int32Array,
     knownId: number,
   ): number {
-    if (!this.fastTime(buf, pos, end, zone)) return -1;
+    if (!this.fastTime(buf, words, pos, end, zone)) return -1;
     let p = this.timeEnd;
     if (p >= end || buf[p] !== COMMA) return -1;
     p++;
@@ -306,18 +309,10 @@ class ByteScanner {
    * `timeValue` and its end in `timeEnd`, false for anything else (offsets, other fractions), which
    * is left to the general parser.
    */
-  private fastTime(buf: Uint8Array, p: number, end: number, zone: ZoneResolver | undefined): boolean {
+  private fastTime(buf: Uint8Array, words: DataView, p: number, end: number, zone: ZoneResolver | undefined): boolean {
     if (p + 19 <= end && buf[p + 4] === 45) {
       const sep = buf[p + 10];
-      if (buf[p + 7] !== 45 || (sep !== 84 && sep !== 32) || buf[p + 13] !== 58 || buf[p + 16] !== 58) return false;
-      const y0 = buf[p]! - 48;
-      const y1 = buf[p + 1]! - 48;
-      const y2 = buf[p + 2]! - 48;
-      const y3 = buf[p + 3]! - 48;
-      const m0 = buf[p + 5]! - 48;
-      const m1 = buf[p + 6]! - 48;
-      const d0 = buf[p + 8]! - 48;
-      const d1 = buf[p + 9]! - 48;
+      if ((sep !== 84 && sep !== 32) || buf[p + 13] !== 58 || buf[p + 16] !== 58) return false;
       const h0 = buf[p + 11]! - 48;
       const h1 = buf[p + 12]! - 48;
       const i0 = buf[p + 14]! - 48;
@@ -325,19 +320,35 @@ class ByteScanner {
       const s0 = buf[p + 17]! - 48;
       const s1 = buf[p + 18]! - 48;
       // Negative if any of them is not a digit.
-      const all = y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1 | h0 | h1 | i0 | i1 | s0 | s1;
-      const over = (9 - y0) | (9 - y1) | (9 - y2) | (9 - y3) | (9 - m0) | (9 - m1) | (9 - d0) | (9 - d1);
-      const over2 = (9 - h0) | (9 - h1) | (9 - i0) | (9 - i1) | (9 - s0) | (9 - s1);
-      if ((all | over | over2) < 0) return false;
+      const all = h0 | h1 | i0 | i1 | s0 | s1 | (9 - h0) | (9 - h1) | (9 - i0) | (9 - i1) | (9 - s0) | (9 - s1);
+      if (all < 0) return false;
       const hour = h0 * 10 + h1;
       const minute = i0 * 10 + i1;
       const second = s0 * 10 + s1;
       if (hour > 23 || minute > 59 || second > 59) return false;
-      const key = (y0 * 1000 + y1 * 100 + y2 * 10 + y3) * 10_000 + (m0 * 10 + m1) * 100 + d0 * 10 + d1;
-      if (key !== this.dayKey) {
+      // A day's ticks repeat its date: the same ten bytes as the last date read are that date,
+      // already checked; compared as words, they spare parsing and checking eight digits per row.
+      const w0 = words.getInt32(p, true);
+      const w1 = words.getInt32(p + 4, true);
+      const w2 = words.getUint16(p + 8, true);
+      if (w0 !== this.dateW0 || w1 !== this.dateW1 || w2 !== this.dateW2) {
+        if (buf[p + 7] !== 45) return false;
+        const y0 = buf[p]! - 48;
+        const y1 = buf[p + 1]! - 48;
+        const y2 = buf[p + 2]! - 48;
+        const y3 = buf[p + 3]! - 48;
+        const m0 = buf[p + 5]! - 48;
+        const m1 = buf[p + 6]! - 48;
+        const d0 = buf[p + 8]! - 48;
+        const d1 = buf[p + 9]! - 48;
+        const digits = y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1;
+        const over = (9 - y0) | (9 - y1) | (9 - y2) | (9 - y3) | (9 - m0) | (9 - m1) | (9 - d0) | (9 - d1);
+        if ((digits | over) < 0) return false;
         const dayMs = civilDayStart(y0 * 1000 + y1 * 100 + y2 * 10 + y3, m0 * 10 + m1, d0 * 10 + d1);
         if (Number.isNaN(dayMs)) return false;
-        this.dayKey = key;
+        this.dateW0 = w0;
+        this.dateW1 = w1;
+        this.dateW2 = w2;
         this.dayMs = dayMs;
       }
       let q = p + 19;
