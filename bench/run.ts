@@ -7,7 +7,7 @@
  * Tick files are generated once into .bench-cache/ (gitignored).
  */
 import { measureLiveLatency } from './live-latency.js';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -101,6 +101,23 @@ function cli(args: string[]): CliRun {
   return { ms, rssMb, json };
 }
 
+/** `cli` without waiting: for running several at once. */
+function cliAsync(args: string[]): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(BIN, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`trailguard ${args.join(' ')} failed (${code}):\n${stderr}`)),
+    );
+  });
+}
+
 /** The best of `n` runs (by wall clock): the machine is shared, the best run is the least disturbed. */
 function best(n: number, run: () => CliRun): CliRun {
   let winner: CliRun | undefined;
@@ -189,8 +206,21 @@ async function main(): Promise<void> {
   const text1 = best(2, () =>
     cli(['backtest', small.path, '--config', CONFIG, '--out', join(CACHE, 'out-text-1m'), '--json']),
   );
-  const text10 = best(2, () =>
+  const text10 = best(3, () =>
     cli(['backtest', large.path, '--config', CONFIG, '--out', join(CACHE, 'out-text-10m'), '--json']),
+  );
+  // The same on one thread (--no-reader-thread): the reader and the engine one after the other.
+  const text10single = best(2, () =>
+    cli([
+      'backtest',
+      large.path,
+      '--config',
+      CONFIG,
+      '--out',
+      join(CACHE, 'out-text-10m-single'),
+      '--json',
+      '--no-reader-thread',
+    ]),
   );
   const tps10 = (ticksOf(text10) / text10.ms) * 1000;
   const tps1 = (ticksOf(text1) / text1.ms) * 1000;
@@ -202,6 +232,13 @@ async function main(): Promise<void> {
     target: '≥ 3M/s, ≤ 11× floor',
     pass: tps10 >= 3e6 && text10.ms / floor10.ms <= 11,
     note: `${(text10.ms / 1000).toFixed(2)} s, ${(large.bytes / text10.ms / 1000).toFixed(0)} MB/s`,
+  });
+  record({
+    name: 'backtest 10M ticks, text, --no-reader-thread',
+    value: (ticksOf(text10single) / text10single.ms) * 1000,
+    unit: 'ticks/s',
+    ratioToFloor: text10single.ms / floor10.ms,
+    note: `${(text10single.ms / 1000).toFixed(2)} s, peak RSS ${text10single.rssMb?.toFixed(0)} MB`,
   });
   record({
     name: 'backtest 1M ticks, text (CLI wall clock)',
@@ -273,7 +310,7 @@ async function main(): Promise<void> {
   // Sweep scaling: the same 8-combination grid on 1 and 2 worker threads, over the cache.
   const grid = ['--sweep', 'exits.trailing.distance=8..14:2', '--sweep', 'exits.trailing.activateAt=20,30'];
   const sweep = (jobs: number) =>
-    best(1, () =>
+    best(3, () =>
       cli([
         'backtest',
         tgt10,
@@ -287,6 +324,28 @@ async function main(): Promise<void> {
         '--json',
       ]),
     );
+  // The machine's own ceiling for that scaling: one backtest of the cache alone, then two at once
+  // in two processes (nothing shared but the hardware).
+  const alone = best(3, () =>
+    cli(['backtest', tgt10, '--config', CONFIG, '--out', join(CACHE, 'out-alone'), '--json']),
+  );
+  let pairMs = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    await Promise.all(
+      [0, 1].map((k) =>
+        cliAsync(['backtest', tgt10, '--config', CONFIG, '--out', join(CACHE, `out-pair-${k}`), '--json']),
+      ),
+    );
+    pairMs = Math.min(pairMs, performance.now() - started);
+  }
+  const ceiling = (2 * alone.ms) / pairMs;
+  record({
+    name: 'machine ceiling: 2 backtests at once vs 1',
+    value: ceiling,
+    unit: '×',
+    note: `one ${(alone.ms / 1000).toFixed(2)} s, two in parallel processes ${(pairMs / 1000).toFixed(2)} s: the most 2 jobs can give here`,
+  });
   const s1 = sweep(1);
   const s2 = sweep(2);
   const scaling = (s1.json.elapsedMs as number) / (s2.json.elapsedMs as number);
