@@ -15,7 +15,7 @@ import { CandleBuilder } from './indicators/candles.js';
 import { LocalTime } from './local-time.js';
 import { cleanSize, LevelRounder, POINT_EPSILON } from './numeric.js';
 import type { PositionSnapshot, PositionState } from './position.js';
-import { hasLevel, NO_PROPOSAL, type RuleMarket } from './rule-market.js';
+import { hasLevel, type RuleMarket } from './rule-market.js';
 import { atrStopPoints, atrTrailProposal } from './rules/atr-stop.js';
 import { fireNextRung, ladderProposal, ladderReason, lastClosingRung, NO_RUNG } from './rules/profit-ladder.js';
 import { profitLockProposal } from './rules/profit-lock.js';
@@ -324,7 +324,7 @@ export class Engine {
     // `number | undefined` local is kept boxed in optimised code. Every comparison with a NaN is
     // false, so `hasLevel(x) && …` reads as the `x !== undefined && …` it replaces.
     const current = p.stopLevel ?? Number.NaN;
-    let candidate = NO_PROPOSAL;
+    let candidate = Number.NaN;
     let reason: StopReason = 'STOP';
     let fromLadder = false;
     // In §4 order; a later rule must be strictly tighter to win a tie. Written out rather than

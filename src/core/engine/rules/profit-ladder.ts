@@ -2,7 +2,7 @@ import type { LadderConfig } from '../../domain/config.js';
 import type { StopReason } from '../../domain/types.js';
 import { cleanSize, floorToStep } from '../numeric.js';
 import { favourableIn, type PositionState } from '../position.js';
-import { NO_PROPOSAL, type RuleMarket } from '../rule-market.js';
+import type { RuleMarket } from '../rule-market.js';
 
 /** Index of the rung with the highest `at` that closes: it takes whatever is left (SPEC §9). */
 export function lastClosingRung(cfg: LadderConfig): number {
@@ -32,9 +32,9 @@ export function fireNextRung(p: PositionState, m: RuleMarket, cfg: LadderConfig)
   return Math.min(floorToStep(rung.close * p.originalSize, lotStep), left);
 }
 
-/** The stop the fired rungs lock in: entry ± lock × R; NaN (NO_PROPOSAL) before the first rung. */
+/** The stop the fired rungs lock in: entry ± lock × R; NaN (no proposal) before the first rung. */
 export function ladderProposal(p: PositionState): number {
-  return p.ladderLock === undefined || p.risk <= 0 ? NO_PROPOSAL : p.entryPrice + p.sign * p.ladderLock * p.risk;
+  return p.ladderLock === undefined || p.risk <= 0 ? Number.NaN : p.entryPrice + p.sign * p.ladderLock * p.risk;
 }
 
 /** A ladder stop at entry is breakeven (SPEC §9 "Ties"). */

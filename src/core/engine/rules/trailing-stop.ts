@@ -1,7 +1,7 @@
 import type { TrailingConfig } from '../../domain/config.js';
 import { POINT_EPSILON } from '../numeric.js';
 import { favourableIn, type PositionState } from '../position.js';
-import { NO_PROPOSAL, type RuleMarket } from '../rule-market.js';
+import type { RuleMarket } from '../rule-market.js';
 
 /**
  * Trailing stop (SPEC §4.1): active for good once profit points ≥ activateAt; proposes best
@@ -15,7 +15,7 @@ export function activateTrailing(p: PositionState, m: RuleMarket, cfg: TrailingC
   return true;
 }
 
-/** The trailing level, or NaN (NO_PROPOSAL) while the rule is not active. */
+/** The trailing level, or NaN (no proposal) while the rule is not active. */
 export function trailingProposal(p: PositionState, m: RuleMarket, cfg: TrailingConfig): number {
-  return p.trailingActive ? p.best - p.sign * cfg.distance * m.ps : NO_PROPOSAL;
+  return p.trailingActive ? p.best - p.sign * cfg.distance * m.ps : Number.NaN;
 }
