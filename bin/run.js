@@ -1,9 +1,14 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=1
-// Memory, measured on a 10M-tick backtest (issue 4, `npm run bench`): the backtest's hot loop
-// allocates almost nothing, so V8's young generation is kept at its smallest (1 MB semi-spaces;
-// the default grows to 16 MB and only adds resident memory, at the same speed), and glibc keeps
-// one malloc arena instead of one per thread (V8's compiler threads and the reader thread each
-// left several MB behind in theirs): 106 → 97 MB with the reader thread, no slower.
+#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=1 --max-old-space-size=512
+// Memory flags, each measured on a 10M-tick backtest (issue 4, `npm run bench`); none is slower:
+// - 1 MB semi-spaces: the backtest's hot loop allocates almost nothing, and V8's young generation
+//   (which grows to 16 MB by default) only adds resident memory;
+// - a 512 MB old generation: V8 sizes its first full collections from this limit, and with the
+//   default (a quarter of RAM) the garbage promoted over a long backtest was never collected, so
+//   memory grew with the file (+14 MB from 1M to 10M ticks; now +7, bounded). trailguard's live
+//   data is a few MB: open positions, indicators, the journal's buffer;
+// - one glibc malloc arena instead of one per thread: V8's compiler threads and the tick reader's
+//   thread each left several MB behind in theirs.
+// Together: 106 → 89 MB peak for a 10M-tick backtest with its reader thread.
 import { execute } from '@oclif/core';
 
 await execute({ dir: import.meta.url });
