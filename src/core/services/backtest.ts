@@ -75,8 +75,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const markets = selectMarkets(config, options.markets);
   let totalBytes = 0;
   for (const file of options.tickFiles) {
-    if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`tick file not found: ${file}`);
-    totalBytes += statSync(file).size;
+    const info = existsSync(file) ? statSync(file) : undefined;
+    if (info === undefined || !info.isFile()) throw new UserError(`tick file not found: ${file}`);
+    totalBytes += info.size;
   }
   const readerThread =
     options.readerThread ??
