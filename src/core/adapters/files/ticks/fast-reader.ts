@@ -121,27 +121,11 @@ class ByteScanner {
         const role = f < count ? roles[f]! : ROLE_OTHER;
         let ok = false;
         if (role === ROLE_BID || role === ROLE_ASK) {
-          let mantissa = 0;
-          let digits = 0;
-          let dotAt = -1;
-          for (; p < end; p++) {
-            c = buf[p]!;
-            const d = c - 48;
-            if (d >= 0 && d <= 9) {
-              mantissa = mantissa * 10 + d;
-              digits++;
-            } else if (c === 46 && dotAt < 0) {
-              dotAt = digits;
-            } else {
-              break;
-            }
-          }
-          if (digits > 0 && digits <= 15) {
+          if (this.fastPrice(buf, p, end)) {
             ok = true;
-            // As parsePrice: exact mantissa / exact power of ten, rounded once, = Number(text).
-            const value = dotAt < 0 || dotAt === digits ? mantissa : mantissa / POW10[digits - dotAt]!;
-            if (role === ROLE_BID) bid = value;
-            else ask = value;
+            p = this.priceEnd;
+            if (role === ROLE_BID) bid = this.priceValue;
+            else ask = this.priceValue;
           }
         } else if (role === ROLE_TIME) {
           if (this.fastTime(buf, words, p, end, zone)) {
@@ -281,7 +265,11 @@ class ByteScanner {
     return p + 1;
   }
 
-  /** A plain decimal price from p, as the general loop reads one: true with `priceValue`/`priceEnd`. */
+  /**
+   * A plain decimal price from p (digits and at most one point, 15 digits at most): true with
+   * `priceValue`/`priceEnd`. As parsePrice: exact mantissa / exact power of ten, rounded once,
+   * = Number(text).
+   */
   private fastPrice(buf: Uint8Array, p: number, end: number): boolean {
     let mantissa = 0;
     let digits = 0;
