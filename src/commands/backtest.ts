@@ -67,39 +67,25 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
 
   async run(): Promise<BacktestResult | SweepResult> {
     const { argv, flags } = await this.parse(Backtest);
+    const run = {
+      configPath: flags.config,
+      tickFiles: argv as string[],
+      outDir: flags.out,
+      from: parseTimeFlag('--from', flags.from, flags.timezone),
+      to: parseTimeFlag('--to', flags.to, flags.timezone),
+      markets: flags.market,
+      format: flags.format as 'standard' | 'histdata' | 'dukascopy',
+      strict: flags.strict,
+      timezone: flags.timezone,
+    };
     if (flags.sweep !== undefined && flags.sweep.length > 0) {
-      const result = await runSweep({
-        configPath: flags.config,
-        tickFiles: argv as string[],
-        outDir: flags.out,
-        from: parseTimeFlag('--from', flags.from, flags.timezone),
-        to: parseTimeFlag('--to', flags.to, flags.timezone),
-        markets: flags.market,
-        format: flags.format as 'standard' | 'histdata' | 'dukascopy',
-        strict: flags.strict,
-        timezone: flags.timezone,
-        sweeps: flags.sweep,
-        jobs: flags.jobs,
-        rank: flags.rank as RankMetric,
-      });
+      const result = await runSweep({ ...run, sweeps: flags.sweep, jobs: flags.jobs, rank: flags.rank as RankMetric });
       if (!this.jsonEnabled()) this.log(sweepTable(result));
       return result;
     }
     const progress = createProgress(!this.jsonEnabled());
     try {
-      const result = await runBacktest({
-        configPath: flags.config,
-        tickFiles: argv as string[],
-        outDir: flags.out,
-        from: parseTimeFlag('--from', flags.from, flags.timezone),
-        to: parseTimeFlag('--to', flags.to, flags.timezone),
-        markets: flags.market,
-        format: flags.format as 'standard' | 'histdata' | 'dukascopy',
-        strict: flags.strict,
-        timezone: flags.timezone,
-        readerThread: flags['reader-thread'],
-        onProgress: progress.update,
-      });
+      const result = await runBacktest({ ...run, readerThread: flags['reader-thread'], onProgress: progress.update });
       progress.stop();
       if (!this.jsonEnabled()) this.log(renderBacktest(result));
       return result;
