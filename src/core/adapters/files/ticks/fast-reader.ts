@@ -90,7 +90,7 @@ class ByteScanner {
     let known = sink.lastMarketBytes;
     let knownWords = sink.lastMarketWords;
     let knownId = sink.lastMarketId;
-    // For reading 4 bytes at a time: comparing a market name byte by byte was a fifth of this loop.
+    // For reading 4 bytes at a time (startsWithName).
     const words = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const canonical = this.canonical;
     while (pos < end) {
@@ -134,20 +134,9 @@ class ByteScanner {
             p = this.timeEnd;
           }
         } else if (role === ROLE_MARKET && known !== undefined) {
-          const len = known.length;
-          if (p + len <= end) {
-            const kw = knownWords!;
-            const nw = kw.length;
-            let w = 0;
-            while (w < nw && words.getInt32(p + 4 * w, true) === kw[w]) w++;
-            if (w === nw) {
-              let i = 4 * nw;
-              while (i < len && buf[p + i] === known[i]) i++;
-              if (i === len) {
-                ok = true;
-                p += len;
-              }
-            }
+          if (p + known.length <= end && startsWithName(buf, words, p, known, knownWords!)) {
+            ok = true;
+            p += known.length;
           }
         }
         // A fast parse counts only if the field ends right where it stopped.
@@ -238,12 +227,8 @@ class ByteScanner {
     let p = this.timeEnd;
     if (p >= end || buf[p] !== COMMA) return -1;
     p++;
-    const len = known.length;
-    if (p + len >= end) return -1;
-    const nw = knownWords.length;
-    for (let w = 0; w < nw; w++) if (words.getInt32(p + 4 * w, true) !== knownWords[w]) return -1;
-    for (let i = 4 * nw; i < len; i++) if (buf[p + i] !== known[i]) return -1;
-    p += len;
+    if (p + known.length >= end || !startsWithName(buf, words, p, known, knownWords)) return -1;
+    p += known.length;
     if (buf[p] !== COMMA) return -1;
     if (!this.fastPrice(buf, p + 1, end)) return -1;
     p = this.priceEnd;
@@ -423,6 +408,18 @@ export interface FastReadOptions {
   sink: FileSink;
   chunks: AsyncIterable<Buffer>;
   hasDefaultMarket: boolean;
+}
+
+/**
+ * True when `buf` holds the market name `name` at p (the caller checked it fits): four bytes at a
+ * time through `words`, a view of `buf`, against the name's own words (MarketLookup), then the
+ * tail byte by byte. Comparing byte by byte was a fifth of the reader's time.
+ */
+function startsWithName(buf: Uint8Array, words: DataView, p: number, name: Uint8Array, nameWords: Int32Array): boolean {
+  const nw = nameWords.length;
+  for (let w = 0; w < nw; w++) if (words.getInt32(p + 4 * w, true) !== nameWords[w]) return false;
+  for (let i = 4 * nw; i < name.length; i++) if (buf[p + i] !== name[i]) return false;
+  return true;
 }
 
 /** A plain Uint8Array over the same bytes: V8 indexes it about twice as fast as a Buffer. */
