@@ -310,20 +310,18 @@ async function main(): Promise<void> {
   // Sweep scaling: the same 8-combination grid on 1 and 2 worker threads, over the cache.
   const grid = ['--sweep', 'exits.trailing.distance=8..14:2', '--sweep', 'exits.trailing.activateAt=20,30'];
   const sweep = (jobs: number) =>
-    best(1, () =>
-      cli([
-        'backtest',
-        tgt10,
-        '--config',
-        CONFIG,
-        '--out',
-        join(CACHE, `out-sweep-${jobs}`),
-        ...grid,
-        '--jobs',
-        String(jobs),
-        '--json',
-      ]),
-    );
+    cli([
+      'backtest',
+      tgt10,
+      '--config',
+      CONFIG,
+      '--out',
+      join(CACHE, `out-sweep-${jobs}`),
+      ...grid,
+      '--jobs',
+      String(jobs),
+      '--json',
+    ]);
   // The machine's own ceiling for that scaling: one backtest of the cache alone, then two at once
   // in two processes (nothing shared but the hardware).
   // Alternated, best of 3 each: the machine's speed drifts over minutes, and two figures taken

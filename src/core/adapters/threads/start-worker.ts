@@ -33,19 +33,9 @@ export function startWorker(callerUrl: string, sourcePath: string, name: string,
   );
 }
 
-const roots = new Map<string, string>();
-
 function packageRoot(file: string): string {
-  const start = dirname(file);
-  let root = roots.get(start);
-  if (root !== undefined) return root;
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) {
-      root = dir;
-      break;
-    }
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
     if (dirname(dir) === dir) throw new InvariantError(`no package.json above ${file}: cannot find the worker threads`);
   }
-  roots.set(start, root);
-  return root;
 }
