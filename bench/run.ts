@@ -366,6 +366,27 @@ async function main(): Promise<void> {
     note: `sweep ${((s1.json.elapsedMs as number) / 1000).toFixed(2)} s → ${((s2.json.elapsedMs as number) / 1000).toFixed(2)} s (wall ${(s1.ms / 1000).toFixed(2)} → ${(s2.ms / 1000).toFixed(2)} s, ${(s1.ms / s2.ms).toFixed(2)}×); peak RSS ${s2.rssMb?.toFixed(0)} MB`,
   });
 
+  // A sweep of the text file: each worker reads it once per pass, for all its combinations.
+  const textSweep = cli([
+    'backtest',
+    large.path,
+    '--config',
+    CONFIG,
+    '--out',
+    join(CACHE, 'out-sweep-text'),
+    ...grid,
+    '--jobs',
+    '1',
+    '--json',
+  ]);
+  const combos = textSweep.json.combinations as number;
+  record({
+    name: `sweep ${combos} × 10M ticks, text, 1 job (ticks/s over all combinations)`,
+    value: ((ticksOf(text10) * combos) / textSweep.ms) * 1000,
+    unit: 'ticks/s',
+    note: `${(textSweep.ms / 1000).toFixed(2)} s wall, one read of the file for ${combos} combinations; ${combos} single backtests on one thread: ${((combos * text10single.ms) / 1000).toFixed(1)} s; peak RSS ${textSweep.rssMb?.toFixed(0)} MB`,
+  });
+
   // The engine's step with 20 open positions across 5 markets, in this process.
   const step = runEngineStepBench({ ticks: 1_000_000, warmup: 100_000 });
   record({

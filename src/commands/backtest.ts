@@ -52,7 +52,11 @@ PATH relative to every market: exits.trailing.distance, entry.fast, stopStep; on
 VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers, true, false, null or text such as 1m).`,
       multiple: true,
     }),
-    jobs: Flags.integer({ description: 'worker threads for --sweep (default: one per core)', min: 1 }),
+    jobs: Flags.integer({
+      description:
+        'worker threads for --sweep (default: one per core); each reads the ticks once for up to 16 combinations at a time',
+      min: 1,
+    }),
     'reader-thread': Flags.boolean({
       description:
         'read the ticks on a thread of their own, in parallel with the engine (default: with two cores or more, for text files over 16 MB); --no-reader-thread saves about 10 MB of memory',

@@ -7,10 +7,11 @@ import type { TickReadOptions } from '../adapters/files/ticks/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
-import type { Config } from '../domain/config.js';
+import type { Config, MarketConfig } from '../domain/config.js';
 import type { AlertAction } from '../domain/events.js';
-import { UserError } from '../domain/errors.js';
+import { InvariantError, UserError } from '../domain/errors.js';
 import type { Tick } from '../domain/types.js';
+import type { EntryStrategy } from '../entries/types.js';
 import { buildEntries } from './entries.js';
 import { EngineRunner } from './run-engine.js';
 import {
@@ -70,44 +71,35 @@ export interface BacktestResult {
  * (bad input with --strict, a crash) never leaves a half-written trade_history.csv behind.
  */
 export async function runBacktest(options: BacktestOptions): Promise<BacktestResult> {
-  const started = performance.now();
-  const config = options.config ?? (await loadConfig(options.configPath));
-  const markets = selectMarkets(config, options.markets);
-  let totalBytes = 0;
-  for (const file of options.tickFiles) {
-    const info = existsSync(file) ? statSync(file) : undefined;
-    if (info === undefined || !info.isFile()) throw new UserError(`tick file not found: ${file}`);
-    totalBytes += info.size;
-  }
-  const readerThread =
-    options.readerThread ??
-    (availableParallelism() > 1 &&
-      totalBytes > READER_THREAD_MIN_BYTES &&
-      !options.tickFiles.some((file) => isTickCacheFile(file)));
-  const defaultMarket =
-    options.markets?.length === 1 ? options.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
-  const entries = await buildEntries(markets);
+  return (await runBacktests([options]))[0] as BacktestResult;
+}
 
-  // Opened before the journal: an input error here must leave nothing behind.
-  const readOptions: TickReadOptions = {
-    files: [...options.tickFiles],
-    format: options.format,
-    defaultMarket,
-    knownMarkets: new Set(markets.map((m) => m.market)),
-    timezone: options.timezone,
-    strict: options.strict,
-    from: options.from,
-    to: options.to,
-    onProgress: options.onProgress,
-  };
-  // Opened here in any case: options are checked now, before anything is written, on either path.
-  const direct = openAnyTickSource(readOptions);
-  const source = readerThread ? new ThreadedTickSource(readOptions) : direct;
+/** What must be equal for configurations to share one read of the ticks (a sweep's combinations). */
+function tickInputKey(options: BacktestOptions, markets: readonly MarketConfig[]): string {
+  const { tickFiles, format, strict, timezone, from, to } = options;
+  return JSON.stringify([tickFiles, format, strict, timezone, from, to, options.markets, markets.map((m) => m.market)]);
+}
 
+/** One configuration's run: its engine, simulated broker, journal (under a temporary name) and summary. */
+interface Run {
+  markets: readonly MarketConfig[];
+  journalPath: string;
+  summaryPath: string;
+  tmpJournal: string;
+  journal: CsvJournal;
+  summary: SummaryBuilder;
+  alerts: AlertAction[];
+  runner: EngineRunner;
+}
+
+function openRun(
+  options: BacktestOptions,
+  config: Config,
+  markets: MarketConfig[],
+  entries: Map<string, EntryStrategy>,
+): Run {
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
-  const journalPath = join(outDir, 'trade_history.csv');
-  const summaryPath = join(outDir, 'summary.json');
   const tmpJournal = join(outDir, `.trade_history.csv.${process.pid}.tmp`);
   rmSync(tmpJournal, { force: true });
   const journal = new CsvJournal(tmpJournal, { durable: false, bufferRows: 1024 });
@@ -120,22 +112,105 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     onJournalRow: (row) => summary.add(row),
     onAlert: (alert) => alerts.push(alert),
   });
+  return {
+    markets,
+    journalPath: join(outDir, 'trade_history.csv'),
+    summaryPath: join(outDir, 'summary.json'),
+    tmpJournal,
+    journal,
+    summary,
+    alerts,
+    runner,
+  };
+}
+
+/**
+ * Several backtests over the same ticks in one pass (a sweep worker's combinations, issue 4): the
+ * ticks are read and decoded once, and each batch goes through every configuration's own engine,
+ * simulated broker and journal in turn. The runs share nothing else, so each journal is the one
+ * `runBacktest` writes for its configuration alone. They must read the same tick files with the
+ * same options (files, format, window, markets); `outDir`s must differ. Each result's `elapsedMs`
+ * is the whole pass's.
+ */
+export async function runBacktests(list: readonly BacktestOptions[]): Promise<BacktestResult[]> {
+  const started = performance.now();
+  const first = list[0];
+  if (first === undefined) return [];
+  const configs: Config[] = [];
+  const marketLists: MarketConfig[][] = [];
+  for (const options of list) {
+    const config = options.config ?? (await loadConfig(options.configPath));
+    configs.push(config);
+    marketLists.push(selectMarkets(config, options.markets));
+  }
+  const markets = marketLists[0] as MarketConfig[];
+  const key = tickInputKey(first, markets);
+  if (list.some((options, k) => tickInputKey(options, marketLists[k] as MarketConfig[]) !== key))
+    throw new InvariantError('backtests run in one pass must read the same ticks of the same markets');
+  if (new Set(list.map((options) => resolve(options.outDir))).size < list.length)
+    throw new InvariantError('backtests run in one pass need an output directory each');
+
+  let totalBytes = 0;
+  for (const file of first.tickFiles) {
+    const info = existsSync(file) ? statSync(file) : undefined;
+    if (info === undefined || !info.isFile()) throw new UserError(`tick file not found: ${file}`);
+    totalBytes += info.size;
+  }
+  const readerThread =
+    first.readerThread ??
+    (availableParallelism() > 1 &&
+      totalBytes > READER_THREAD_MIN_BYTES &&
+      !first.tickFiles.some((file) => isTickCacheFile(file)));
+  const defaultMarket =
+    first.markets?.length === 1 ? first.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
+  const entries: Map<string, EntryStrategy>[] = [];
+  for (const runMarkets of marketLists) entries.push(await buildEntries(runMarkets));
+
+  // Opened before the journals: an input error here must leave nothing behind.
+  const readOptions: TickReadOptions = {
+    files: [...first.tickFiles],
+    format: first.format,
+    defaultMarket,
+    knownMarkets: new Set(markets.map((m) => m.market)),
+    timezone: first.timezone,
+    strict: first.strict,
+    from: first.from,
+    to: first.to,
+    onProgress: first.onProgress,
+  };
+  // Opened here in any case: options are checked now, before anything is written, on either path.
+  const direct = openAnyTickSource(readOptions);
+  const source = readerThread ? new ThreadedTickSource(readOptions) : direct;
 
   let count = 0;
   let firstTick: number | undefined;
   let lastTick: number | undefined;
+  const runs: Run[] = [];
   try {
-    // One tick object for the whole run: the engine copies what it keeps.
+    // Inside the try: a run that cannot open its journal leaves none of the others' behind.
+    for (let k = 0; k < list.length; k++)
+      runs.push(
+        openRun(
+          list[k] as BacktestOptions,
+          configs[k] as Config,
+          marketLists[k] as MarketConfig[],
+          entries[k] as Map<string, EntryStrategy>,
+        ),
+      );
+    // One tick object for the whole pass: the engine copies what it keeps.
     const tick: Tick = { time: 0, market: '', bid: 0, ask: 0 };
     const names = source.markets;
     for await (const batch of source.batches()) {
       const { time, bid, ask, market } = batch;
-      for (let i = 0; i < batch.length; i++) {
-        tick.time = time[i] as number;
-        tick.bid = bid[i] as number;
-        tick.ask = ask[i] as number;
-        tick.market = names[market[i] as number] as string;
-        runner.processTick(tick);
+      for (let r = 0; r < runs.length; r++) {
+        const runner = (runs[r] as Run).runner;
+        for (let i = 0; i < batch.length; i++) {
+          tick.time = time[i] as number;
+          tick.bid = bid[i] as number;
+          tick.ask = ask[i] as number;
+          tick.market = names[market[i] as number] as string;
+          runner.processTick(tick);
+        }
       }
       if (batch.length > 0) {
         firstTick ??= time[0];
@@ -143,39 +218,44 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         count += batch.length;
       }
     }
-    await journal.close();
+    for (const run of runs) await run.journal.close();
   } catch (error) {
-    await journal.close().catch(() => undefined);
-    rmSync(tmpJournal, { force: true });
+    for (const run of runs) {
+      await run.journal.close().catch(() => undefined);
+      rmSync(run.tmpJournal, { force: true });
+    }
     throw error;
   }
-  renameSync(tmpJournal, journalPath);
+  for (const run of runs) renameSync(run.tmpJournal, run.journalPath);
 
   const stats = source.stats();
-  const openPositions = summariseOpen(runner.engine.openPositions());
   const elapsedMs = performance.now() - started;
-  const result: BacktestResult = {
-    journalPath,
-    summaryPath,
-    markets: markets.map((m) => m.market),
-    ticks: {
-      ticks: count,
-      firstTick,
-      lastTick,
-      ignored: stats.ignored,
-      skipped: stats.skipped,
-      firstSkipped: stats.firstSkipped,
-    },
-    trades: summary.result(),
-    openPositions,
-    unrealisedAmount: openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0),
-    alerts: alerts.map((a) => ({ level: a.level, message: a.message })),
-    elapsedMs,
-    ticksPerSecond: elapsedMs > 0 ? (count / elapsedMs) * 1000 : 0,
-    peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
-  };
-  const tmpSummary = `${summaryPath}.${process.pid}.tmp`;
-  writeFileSync(tmpSummary, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(tmpSummary, summaryPath);
-  return result;
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
+  return runs.map((run) => {
+    const openPositions = summariseOpen(run.runner.engine.openPositions());
+    const result: BacktestResult = {
+      journalPath: run.journalPath,
+      summaryPath: run.summaryPath,
+      markets: run.markets.map((m) => m.market),
+      ticks: {
+        ticks: count,
+        firstTick,
+        lastTick,
+        ignored: stats.ignored,
+        skipped: stats.skipped,
+        firstSkipped: stats.firstSkipped,
+      },
+      trades: run.summary.result(),
+      openPositions,
+      unrealisedAmount: openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0),
+      alerts: run.alerts.map((a) => ({ level: a.level, message: a.message })),
+      elapsedMs,
+      ticksPerSecond: elapsedMs > 0 ? (count / elapsedMs) * 1000 : 0,
+      peakRssMb,
+    };
+    const tmpSummary = `${run.summaryPath}.${process.pid}.tmp`;
+    writeFileSync(tmpSummary, `${JSON.stringify(result, null, 2)}\n`);
+    renameSync(tmpSummary, run.summaryPath);
+    return result;
+  });
 }

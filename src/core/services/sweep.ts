@@ -25,7 +25,7 @@ import { parse as parseYaml } from 'yaml';
 
 import { formatNumber } from '../adapters/files/journal-csv.js';
 import { startWorker } from '../adapters/threads/start-worker.js';
-import { loadConfig, parseConfig } from '../config/load.js';
+import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
 import type { Config } from '../domain/config.js';
 import { InvariantError, UserError } from '../domain/errors.js';
 import type { BacktestOptions, BacktestResult } from './backtest.js';
@@ -71,6 +71,7 @@ export interface SweepRow {
   openPositions: number;
   unrealisedAmount: number;
   ticks: number;
+  /** Wall time of the pass that ran the combination (a pass runs several: MAX_PASS_COMBINATIONS). */
   elapsedMs: number;
 }
 
@@ -389,16 +390,52 @@ export async function planSweep(
 // ---------------------------------------------------------------------------------------------
 // Running and ranking
 
-/** Sent to a worker: one combination to run. */
+/** Sent to a worker: combinations to run in one pass over the ticks (`runBacktests`). */
 export interface SweepTask {
-  index: number;
-  options: Omit<BacktestOptions, 'onProgress'>;
+  /** 0-based combination numbers, in the order of `options`. */
+  indices: number[];
+  options: Omit<BacktestOptions, 'onProgress'>[];
 }
 
-/** Sent back by a worker. */
+/** Sent back by a worker: every combination of the task, or the error that stopped its pass. */
 export type SweepReply =
-  | { index: number; result: BacktestResult }
-  | { index: number; error: { name: string; message: string; hint?: string | undefined; stack?: string | undefined } };
+  | { indices: number[]; results: BacktestResult[] }
+  | {
+      indices: number[];
+      error: { name: string; message: string; hint?: string | undefined; stack?: string | undefined };
+    };
+
+/**
+ * Most combinations one worker runs in one pass over the ticks. A pass reads and decodes the ticks
+ * once for all of them (for a text file that is about half of a run's time); each combination
+ * keeps its own journal file open and its own engine in memory while the pass lasts.
+ */
+export const MAX_PASS_COMBINATIONS = 16;
+
+/**
+ * The passes of a sweep: consecutive combinations, as few passes as MAX_PASS_COMBINATIONS allows
+ * but a whole number per worker, of near-equal sizes (they take near-equal times). Combinations
+ * that would read different markets are never put in one pass.
+ */
+export function planPasses(markets: readonly string[][], jobs: number): number[][] {
+  const total = markets.length;
+  const count = jobs * Math.ceil(total / (jobs * MAX_PASS_COMBINATIONS));
+  const size = Math.max(1, Math.ceil(total / Math.max(1, count)));
+  const passes: number[][] = [];
+  let current: number[] = [];
+  let key = '';
+  for (let index = 0; index < total; index++) {
+    const own = (markets[index] as string[]).join('\n');
+    if (current.length > 0 && (current.length >= size || own !== key)) {
+      passes.push(current);
+      current = [];
+    }
+    key = own;
+    current.push(index);
+  }
+  if (current.length > 0) passes.push(current);
+  return passes;
+}
 
 function workerFor(): Worker {
   return startWorker(import.meta.url, './sweep-worker.ts', 'sweep-worker');
@@ -446,18 +483,22 @@ function rowOf(combination: number, params: Record<string, SweepValue>, r: Backt
 
 function errorFrom(
   e: { name: string; message: string; hint?: string | undefined; stack?: string | undefined },
-  combination: number,
+  indices: readonly number[],
 ): Error {
-  if (e.name === 'UserError') return new UserError(`sweep combination ${combination}: ${e.message}`, e.hint);
-  const error = new Error(`sweep combination ${combination}: ${e.message}`);
+  const which =
+    indices.length === 1
+      ? `sweep combination ${indices[0]! + 1}`
+      : `sweep combinations ${indices[0]! + 1}–${indices[indices.length - 1]! + 1}`;
+  if (e.name === 'UserError') return new UserError(`${which}: ${e.message}`, e.hint);
+  const error = new Error(`${which}: ${e.message}`);
   if (e.stack !== undefined) error.stack = e.stack;
   return error;
 }
 
 /**
- * Runs every combination of the sweep, each through `runBacktest` in a worker thread with its own
- * stream of the tick files; journals go to `<out>/<combination>/`, the ranked table to
- * `<out>/sweep.csv`.
+ * Runs every combination of the sweep through the real backtest in worker threads, each worker on
+ * its own stream of the tick files, in passes of several combinations (`planPasses`,
+ * `runBacktests`); journals go to `<out>/<combination>/`, the ranked table to `<out>/sweep.csv`.
  */
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const started = performance.now();
@@ -489,6 +530,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       readerThread: false,
     };
 
+    const passes = planPasses(
+      plan.combinations.map(({ config }) => selectMarkets(config, options.markets).map((m) => m.market)),
+      jobs,
+    );
     const rows: SweepRow[] = new Array<SweepRow>(total);
     let next = 0;
     let done = 0;
@@ -504,29 +549,35 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         return;
       }
       const dispatch = (worker: Worker) => {
-        if (next >= total) return;
-        const index = next++;
+        if (next >= passes.length) return;
+        const indices = passes[next++]!;
         const task: SweepTask = {
-          index,
-          options: { ...base, outDir: join(outDir, String(index + 1)), config: plan.combinations[index]!.config },
+          indices,
+          options: indices.map((index) => ({
+            ...base,
+            outDir: join(outDir, String(index + 1)),
+            config: plan.combinations[index]!.config,
+          })),
         };
         worker.postMessage(task);
       };
       for (const worker of workers) {
         worker.on('message', (reply: SweepReply) => {
           if ('error' in reply) {
-            fail(errorFrom(reply.error, reply.index + 1));
+            fail(errorFrom(reply.error, reply.indices));
             return;
           }
-          const combination = reply.index + 1;
-          rows[reply.index] = rowOf(
-            combination,
-            plan.combinations[reply.index]!.params,
-            reply.result,
-            join(outDir, String(combination)),
-          );
-          done++;
-          options.onCombination?.(done, total);
+          reply.indices.forEach((index, k) => {
+            const combination = index + 1;
+            rows[index] = rowOf(
+              combination,
+              plan.combinations[index]!.params,
+              reply.results[k]!,
+              join(outDir, String(combination)),
+            );
+            done++;
+            options.onCombination?.(done, total);
+          });
           if (done === total) resolveAll();
           else dispatch(worker);
         });

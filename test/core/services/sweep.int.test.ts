@@ -100,7 +100,7 @@ describe('backtest --sweep', () => {
     );
   });
 
-  it('a failure inside a run (a missing tick file) is a UserError of the sweep', async () => {
+  it('a failure inside a run (a missing tick file) is a UserError of the sweep, naming the pass', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
     const error = await runSweep({
       configPath: CONFIG,
@@ -113,7 +113,8 @@ describe('backtest --sweep', () => {
       rank: 'net',
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
-    expect((error as Error).message).toMatch(/sweep combination 1: tick file not found/);
+    // One worker runs both combinations in one pass over the ticks: the error is the pass's.
+    expect((error as Error).message).toMatch(/sweep combinations 1–2: tick file not found/);
   });
 
   it('through the built CLI (workers from dist/): the table, sweep.csv and one journal per combination', () => {

@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { UserError } from '../../../src/core/domain/errors.js';
-import { parseSweep, rankRows, type SweepRow } from '../../../src/core/services/sweep.js';
+import {
+  MAX_PASS_COMBINATIONS,
+  parseSweep,
+  planPasses,
+  rankRows,
+  type SweepRow,
+} from '../../../src/core/services/sweep.js';
 
 describe('--sweep PATH=VALUES', () => {
   it.each([
@@ -128,5 +134,31 @@ describe('ranking', () => {
     const ranked = rankRows(rows, metric);
     expect(ranked.map((r) => r.combination)).toEqual(order);
     expect(ranked.map((r) => r.rank)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('passes of a sweep (combinations a worker runs over one read of the ticks)', () => {
+  const dax = (n: number) => Array.from({ length: n }, () => ['DAX']);
+  const sizes = (passes: number[][]) => passes.map((p) => p.length);
+
+  it.each([
+    { n: 8, jobs: 1, expected: [8], why: 'one worker: every combination in one pass' },
+    { n: 8, jobs: 2, expected: [4, 4], why: 'a pass per worker' },
+    { n: 3, jobs: 2, expected: [2, 1], why: 'an odd grid' },
+    { n: 1, jobs: 4, expected: [1], why: 'fewer combinations than workers' },
+    { n: 40, jobs: 2, expected: [10, 10, 10, 10], why: 'passes of at most MAX_PASS_COMBINATIONS, as many per worker' },
+    { n: 17, jobs: 1, expected: [9, 8], why: 'one over the limit: two near-equal passes' },
+    { n: 0, jobs: 2, expected: [], why: 'nothing to run' },
+  ])('$n combinations on $jobs job(s): $why', ({ n, jobs, expected }) => {
+    const passes = planPasses(dax(n), jobs);
+    expect(sizes(passes)).toEqual(expected);
+    // Every combination once, in order.
+    expect(passes.flat()).toEqual(Array.from({ length: n }, (_, i) => i));
+    for (const pass of passes) expect(pass.length).toBeLessThanOrEqual(MAX_PASS_COMBINATIONS);
+  });
+
+  it('never puts combinations that read different markets in one pass', () => {
+    const markets = [['DAX'], ['DAX'], ['DAX', 'FTSE'], ['DAX', 'FTSE'], ['DAX']];
+    expect(planPasses(markets, 1)).toEqual([[0, 1], [2, 3], [4]]);
   });
 });
