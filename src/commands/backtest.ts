@@ -83,9 +83,21 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
       timezone: flags.timezone,
     };
     if (flags.sweep !== undefined && flags.sweep.length > 0) {
-      const result = await runSweep({ ...run, sweeps: flags.sweep, jobs: flags.jobs, rank: flags.rank as RankMetric });
-      if (!this.jsonEnabled()) this.log(sweepTable(result));
-      return result;
+      const progress = createProgress(!this.jsonEnabled(), 'combinations');
+      try {
+        const result = await runSweep({
+          ...run,
+          sweeps: flags.sweep,
+          jobs: flags.jobs,
+          rank: flags.rank as RankMetric,
+          onProgress: progress.update,
+        });
+        progress.stop();
+        if (!this.jsonEnabled()) this.log(sweepTable(result));
+        return result;
+      } finally {
+        progress.stop();
+      }
     }
     const progress = createProgress(!this.jsonEnabled());
     try {

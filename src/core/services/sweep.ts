@@ -45,6 +45,11 @@ export interface SweepOptions extends Omit<BacktestOptions, 'config' | 'onProgre
   rank: RankMetric;
   /** After each finished combination. */
   onCombination?: ((done: number, total: number) => void) | undefined;
+  /**
+   * As the passes read their ticks: `done` combinations' worth of work (fractional: a pass that
+   * has read half its ticks counts half of its combinations) out of `total` combinations.
+   */
+  onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
 export interface SweepParameter {
@@ -397,8 +402,12 @@ export interface SweepTask {
   options: Omit<BacktestOptions, 'onProgress'>[];
 }
 
-/** Sent back by a worker: every combination of the task, or the error that stopped its pass. */
+/**
+ * Sent back by a worker: how far its pass has read (0–1), then every combination of the task, or
+ * the error that stopped the pass.
+ */
 export type SweepReply =
+  | { indices: number[]; read: number }
   | { indices: number[]; results: BacktestResult[] }
   | {
       indices: number[];
@@ -537,6 +546,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     const rows: SweepRow[] = new Array<SweepRow>(total);
     let next = 0;
     let done = 0;
+    // Progress: finished combinations plus the share read by each pass under way.
+    const reading = new Map<Worker, { size: number; read: number }>();
+    const progress = () => {
+      let partial = 0;
+      for (const pass of reading.values()) partial += pass.size * pass.read;
+      options.onProgress?.(done + partial, total);
+    };
     await new Promise<void>((resolveAll, rejectAll) => {
       let failed = false;
       const fail = (error: Error) => {
@@ -563,6 +579,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       };
       for (const worker of workers) {
         worker.on('message', (reply: SweepReply) => {
+          if ('read' in reply) {
+            reading.set(worker, { size: reply.indices.length, read: reply.read });
+            progress();
+            return;
+          }
+          reading.delete(worker);
           if ('error' in reply) {
             fail(errorFrom(reply.error, reply.indices));
             return;
@@ -578,6 +600,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
             done++;
             options.onCombination?.(done, total);
           });
+          progress();
           if (done === total) resolveAll();
           else dispatch(worker);
         });

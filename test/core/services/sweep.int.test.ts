@@ -117,6 +117,37 @@ describe('backtest --sweep', () => {
     expect((error as Error).message).toMatch(/sweep combinations 1–2: tick file not found/);
   });
 
+  it('reports progress within a pass, as the share of the ticks read, up to every combination done', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
+    // Two days of ticks, 2 MB: the reader reports its progress per 1 MiB chunk.
+    const day = readFileSync(TICKS, 'utf8');
+    const ticks = join(out, 'two-days.csv');
+    writeFileSync(ticks, day + day.split('\n').slice(1).join('\n').replaceAll('2024-03-14', '2024-03-15'));
+    const seen: number[] = [];
+    const finished: number[] = [];
+    const result = await runSweep({
+      configPath: CONFIG,
+      tickFiles: [ticks],
+      outDir: out,
+      format: 'standard',
+      strict: false,
+      sweeps: ['exits.trailing.distance=10,20'],
+      jobs: 1,
+      rank: 'net',
+      onProgress: (done, total) => {
+        expect(total).toBe(2);
+        seen.push(done);
+      },
+      onCombination: (done) => finished.push(done),
+    });
+    expect(result.combinations).toBe(2);
+    expect(seen, 'never goes back').toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(2);
+    // One pass runs both combinations: half-way through its ticks, both are half done.
+    expect(seen.some((done) => done > 0 && done < 2)).toBe(true);
+    expect(finished).toEqual([1, 2]);
+  });
+
   it('through the built CLI (workers from dist/): the table, sweep.csv and one journal per combination', () => {
     const out = mkdtempSync(join(tmpdir(), 'tg-sweep-cli-'));
     const r = spawnSync(
