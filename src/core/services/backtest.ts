@@ -92,13 +92,8 @@ interface Run {
   runner: EngineRunner;
 }
 
-function openRun(
-  options: BacktestOptions,
-  config: Config,
-  markets: MarketConfig[],
-  entries: Map<string, EntryStrategy>,
-): Run {
-  const outDir = resolve(options.outDir);
+/** Creates `outDir` and opens the run's journal there, under its temporary name. */
+function openRun(outDir: string, config: Config, markets: MarketConfig[], entries: Map<string, EntryStrategy>): Run {
   mkdirSync(outDir, { recursive: true });
   const tmpJournal = join(outDir, `.trade_history.csv.${process.pid}.tmp`);
   rmSync(tmpJournal, { force: true });
@@ -191,7 +186,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     for (let k = 0; k < list.length; k++)
       runs.push(
         openRun(
-          list[k] as BacktestOptions,
+          resolve((list[k] as BacktestOptions).outDir),
           configs[k] as Config,
           marketLists[k] as MarketConfig[],
           entries[k] as Map<string, EntryStrategy>,
