@@ -92,8 +92,16 @@ interface Run {
   runner: EngineRunner;
 }
 
-/** Creates `outDir` and opens the run's journal there, under its temporary name. */
-function openRun(outDir: string, config: Config, markets: MarketConfig[], entries: Map<string, EntryStrategy>): Run {
+/** What a run needs before it opens anything: its configuration, markets and entry strategies. */
+interface RunPlan {
+  outDir: string;
+  config: Config;
+  markets: MarketConfig[];
+  entries: Map<string, EntryStrategy>;
+}
+
+/** Creates the run's output directory and opens its journal there, under its temporary name. */
+function openRun({ outDir, config, markets, entries }: RunPlan): Run {
   mkdirSync(outDir, { recursive: true });
   const tmpJournal = join(outDir, `.trade_history.csv.${process.pid}.tmp`);
   rmSync(tmpJournal, { force: true });
@@ -124,23 +132,21 @@ function openRun(outDir: string, config: Config, markets: MarketConfig[], entrie
  * ticks are read and decoded once, and each batch goes through every configuration's own engine,
  * simulated broker and journal in turn. The runs share nothing else, so each journal is the one
  * `runBacktest` writes for its configuration alone. They must read the same tick files with the
- * same options (files, format, window, markets); `outDir`s must differ. Each result's `elapsedMs`
- * is the whole pass's.
+ * same options (files, format, window, markets); `outDir`s must differ. The first run's
+ * `readerThread` and `onProgress` apply to the pass. Each result's `elapsedMs` is the whole pass's.
  */
 export async function runBacktests(list: readonly BacktestOptions[]): Promise<BacktestResult[]> {
   const started = performance.now();
   const first = list[0];
   if (first === undefined) return [];
-  const configs: Config[] = [];
-  const marketLists: MarketConfig[][] = [];
+  const configured: { options: BacktestOptions; config: Config; markets: MarketConfig[] }[] = [];
   for (const options of list) {
     const config = options.config ?? (await loadConfig(options.configPath));
-    configs.push(config);
-    marketLists.push(selectMarkets(config, options.markets));
+    configured.push({ options, config, markets: selectMarkets(config, options.markets) });
   }
-  const markets = marketLists[0] as MarketConfig[];
+  const markets = configured[0]!.markets;
   const key = tickInputKey(first, markets);
-  if (list.some((options, k) => tickInputKey(options, marketLists[k] as MarketConfig[]) !== key))
+  if (configured.some((run) => tickInputKey(run.options, run.markets) !== key))
     throw new InvariantError('backtests run in one pass must read the same ticks of the same markets');
   if (new Set(list.map((options) => resolve(options.outDir))).size < list.length)
     throw new InvariantError('backtests run in one pass need an output directory each');
@@ -158,8 +164,14 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       !first.tickFiles.some((file) => isTickCacheFile(file)));
   const defaultMarket =
     first.markets?.length === 1 ? first.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
-  const entries: Map<string, EntryStrategy>[] = [];
-  for (const runMarkets of marketLists) entries.push(await buildEntries(runMarkets));
+  const plans: RunPlan[] = [];
+  for (const { options, config, markets: runMarkets } of configured)
+    plans.push({
+      outDir: resolve(options.outDir),
+      config,
+      markets: runMarkets,
+      entries: await buildEntries(runMarkets),
+    });
 
   // Opened before the journals: an input error here must leave nothing behind.
   const readOptions: TickReadOptions = {
@@ -183,15 +195,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
   const runs: Run[] = [];
   try {
     // Inside the try: a run that cannot open its journal leaves none of the others' behind.
-    for (let k = 0; k < list.length; k++)
-      runs.push(
-        openRun(
-          resolve((list[k] as BacktestOptions).outDir),
-          configs[k] as Config,
-          marketLists[k] as MarketConfig[],
-          entries[k] as Map<string, EntryStrategy>,
-        ),
-      );
+    for (const plan of plans) runs.push(openRun(plan));
     // One tick object for the whole pass: the engine copies what it keeps.
     const tick: Tick = { time: 0, market: '', bid: 0, ask: 0 };
     const names = source.markets;
