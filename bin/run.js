@@ -9,6 +9,10 @@
 // - one glibc malloc arena instead of one per thread: V8's compiler threads and the tick reader's
 //   thread each left several MB behind in theirs.
 // Together: 106 → 89 MB peak for a 10M-tick backtest with its reader thread.
-import { execute } from '@oclif/core';
+//
+// oclif comes from the build (`#oclif`, dist/oclif.cjs: see scripts/bundle.mjs), the same copy the
+// commands use.
+import { createRequire } from 'node:module';
 
+const { execute } = createRequire(import.meta.url)('#oclif');
 await execute({ dir: import.meta.url });

@@ -1,9 +1,11 @@
 // Writes oclif.manifest.json after the build. Without it oclif imports every command (and so the
 // IG adapter, Lightstreamer, axios…) on every run just to list them: ~0.5 s and ~50 MB more for
 // a backtest. oclif's own generator lives in the large `oclif` dev tool; @oclif/core builds the
-// same manifest when asked, so this asks it.
+// same manifest when asked, so this asks it: the build's copy, the one the commands use.
 import { writeFileSync, rmSync } from 'node:fs';
-import { Config } from '@oclif/core';
+import { createRequire } from 'node:module';
+
+const { Config } = createRequire(import.meta.url)('#oclif');
 
 const root = new URL('..', import.meta.url).pathname;
 rmSync(new URL('../oclif.manifest.json', import.meta.url), { force: true });

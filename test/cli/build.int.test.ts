@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * Runs the built CLI (npm test builds dist/ first) with a preload that records, at exit, every
+ * CommonJS module the process loaded.
+ */
+function loadedModules(args: string[]): { code: number | null; stderr: string; modules: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-build-'));
+  const preload = join(dir, 'record.cjs');
+  const record = join(dir, 'modules.json');
+  writeFileSync(
+    preload,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(Object.keys(require.cache))));\n`,
+  );
+  const r = spawnSync(process.execPath, ['--require', preload, join(ROOT, 'bin/run.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { code: r.status, stderr: r.stderr, modules: JSON.parse(readFileSync(record, 'utf8')) as string[] };
+}
+
+describe('the build (scripts/bundle.mjs)', () => {
+  it('bin/run.js and the command share the one bundled oclif; none comes from node_modules', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tg-build-out-'));
+    const r = loadedModules([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
+      '--config',
+      'fixtures/configs/trailing.yaml',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.modules).toContain(join(ROOT, 'dist/oclif.cjs'));
+    expect(r.modules.filter((path) => path.includes(`node_modules/@oclif/`))).toEqual([]);
+  });
+
+  it('oclif from the bundle still reports a bad flag: exit 2, the flag named', () => {
+    const r = loadedModules(['backtest', 'x.csv', '--no-such-flag']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Nonexistent flag: --no-such-flag');
+  });
+});
