@@ -1,7 +1,7 @@
 import type { MarketConfig } from '../domain/config.js';
 import type { PositionClosedEvent } from '../domain/events.js';
 import type { Direction } from '../domain/types.js';
-import type { JournalIndex } from '../adapters/files/journal-index.js';
+import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
 import type { PositionSnapshot } from '../engine/position.js';
 import type { StateStore } from '../ports/state-store.js';
 import type { Engine } from '../engine/engine.js';
@@ -207,20 +207,7 @@ async function closeAway(
   report.closedWhileAway.push({ dealId: snap.dealId, market: snap.market, level, time: event.time, levelFrom });
 }
 
-function snapshotFromJournal(
-  entry: {
-    time: number;
-    market: string;
-    dealId: string;
-    strategy: string;
-    direction: Direction;
-    size: number;
-    price: number;
-    stopLevel: number | undefined;
-    reason: PositionSnapshot['entryReason'];
-  },
-  live: BrokerPosition,
-): PositionSnapshot {
+function snapshotFromJournal(entry: JournalEntry, live: BrokerPosition): PositionSnapshot {
   const risk = entry.stopLevel === undefined ? 0 : Math.abs(entry.price - entry.stopLevel);
   return {
     dealId: entry.dealId,
