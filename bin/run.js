@@ -11,8 +11,11 @@
 // Together: 106 → 89 MB peak for a 10M-tick backtest with its reader thread.
 //
 // oclif comes from the build (`#oclif`, dist/oclif.cjs: see scripts/bundle.mjs), the same copy the
-// commands use.
+// commands use. This entry point runs the build only: with NODE_ENV=development or test set in the
+// shell, oclif would otherwise load the TypeScript compiler to look for the sources (bin/dev.js
+// runs those), doubling start-up (0.39 → 0.79 s measured) for commands it then takes from dist/.
 import { createRequire } from 'node:module';
 
-const { execute } = createRequire(import.meta.url)('#oclif');
+const { execute, settings } = createRequire(import.meta.url)('#oclif');
+settings.enableAutoTranspile = false;
 await execute({ dir: import.meta.url });

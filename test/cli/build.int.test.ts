@@ -10,7 +10,10 @@ const ROOT = resolve(import.meta.dirname, '../..');
  * Runs the built CLI (npm test builds dist/ first) with a preload that records, at exit, every
  * CommonJS module the process loaded.
  */
-function loadedModules(args: string[]): { code: number | null; stderr: string; modules: string[] } {
+function loadedModules(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stderr: string; modules: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'tg-build-'));
   const preload = join(dir, 'record.cjs');
   const record = join(dir, 'modules.json');
@@ -21,7 +24,7 @@ function loadedModules(args: string[]): { code: number | null; stderr: string; m
   const r = spawnSync(process.execPath, ['--require', preload, join(ROOT, 'bin/run.js'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   return { code: r.status, stderr: r.stderr, modules: JSON.parse(readFileSync(record, 'utf8')) as string[] };
 }
@@ -41,6 +44,24 @@ describe('the build (scripts/bundle.mjs)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.modules).toContain(join(ROOT, 'dist/oclif.cjs'));
     expect(r.modules.filter((path) => path.includes(`node_modules/@oclif/`))).toEqual([]);
+  });
+
+  it('runs the build even with NODE_ENV=development: oclif loads no TypeScript compiler to look for sources', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tg-build-out-'));
+    const r = loadedModules(
+      [
+        'backtest',
+        'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
+        '--config',
+        'fixtures/configs/trailing.yaml',
+        '--out',
+        out,
+      ],
+      { NODE_ENV: 'development' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.modules.filter((path) => path.includes('node_modules/typescript/'))).toEqual([]);
+    expect(r.modules.filter((path) => path.includes('/src/'))).toEqual([]);
   });
 
   it('oclif from the bundle still reports a bad flag: exit 2, the flag named', () => {
