@@ -9,6 +9,7 @@ import type { Tick } from '../src/core/domain/types.js';
 import type { EntryStrategy } from '../src/core/entries/types.js';
 import type { Journal } from '../src/core/ports/journal.js';
 import { EngineRunner } from '../src/core/services/run-engine.js';
+import { xorshift32 } from './generate.js';
 
 export interface EngineStepResult {
   ticks: number;
@@ -88,15 +89,7 @@ export function runEngineStepBench(options: { ticks: number; warmup: number }): 
   });
 
   // A seeded random walk per market, round-robin, 20 ms apart.
-  let state = 12345;
-  const rand = (): number => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 4294967296;
-  };
+  const rand = xorshift32(12345);
   const mid = MARKETS.map(() => 10_000);
   const tick: Tick = { time: Date.parse('2024-01-02T08:00:00Z'), market: '', bid: 0, ask: 0 };
   const step = (i: number): void => {

@@ -9,6 +9,19 @@ import { dirname } from 'node:path';
 export const BENCH_MARKET = 'IX.D.DAX.DAILY.IP';
 const START = Date.parse('2024-01-02T00:00:00.000Z');
 
+/** xorshift32 in [0, 1): fast, deterministic, good enough for a price walk. */
+export function xorshift32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 4294967296;
+  };
+}
+
 /** Writes `count` ticks to `path` unless a file of the same name already exists (the cache). */
 export async function ensureTickFile(
   path: string,
@@ -19,16 +32,7 @@ export async function ensureTickFile(
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  let state = seed >>> 0;
-  // xorshift32: fast, deterministic, good enough for a price walk.
-  const rand = (): number => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 4294967296;
-  };
+  const rand = xorshift32(seed);
   let t = START;
   let mid10 = 179000; // price in tenths
   let drift = 0;
