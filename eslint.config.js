@@ -50,4 +50,13 @@ export default tseslint.config(
     files: ['scripts/**/*.mjs', 'bin/**/*.js'],
     languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
   },
+  {
+    // CommonJS by necessity: bin/code-cache.cjs hooks require(), bin/dynamic-import.cjs must be compiled by Node.
+    files: ['bin/**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

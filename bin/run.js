@@ -14,8 +14,12 @@
 // commands use. This entry point runs the build only: with NODE_ENV=development or test set in the
 // shell, oclif would otherwise load the TypeScript compiler to look for the sources (bin/dev.js
 // runs those), doubling start-up (0.39 → 0.79 s measured) for commands it then takes from dist/.
+//
+// Before anything else, the V8 code cache for the build's files (bin/code-cache.cjs).
 import { createRequire } from 'node:module';
 
-const { execute, settings } = createRequire(import.meta.url)('#oclif');
+const require = createRequire(import.meta.url);
+require('./code-cache.cjs').install();
+const { execute, settings } = require('#oclif');
 settings.enableAutoTranspile = false;
 await execute({ dir: import.meta.url });

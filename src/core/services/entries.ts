@@ -9,6 +9,7 @@ import { emaCrossEntry } from '../entries/ema-cross.js';
 import { signalsEntry } from '../entries/signals.js';
 import type { EntryContext, EntryIntent, EntryStrategy } from '../entries/types.js';
 import { parseTimeframe } from '../config/units.js';
+import { dynamicImport } from './dynamic-import.js';
 
 /** What a user's entry module exports (SPEC §5 `module`): see fixtures/entries/ for an example. */
 export interface EntryModule {
@@ -84,10 +85,10 @@ async function importModule(path: string): Promise<unknown> {
   try {
     if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
       // Node 20 cannot import TypeScript: tsx compiles it on the fly.
-      const { tsImport } = await import('tsx/esm/api');
+      const { tsImport } = (await dynamicImport('tsx/esm/api')) as typeof import('tsx/esm/api');
       return await tsImport(pathToFileURL(full).href, import.meta.url);
     }
-    return await import(pathToFileURL(full).href);
+    return await dynamicImport(pathToFileURL(full).href);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(full)) {

@@ -10,7 +10,7 @@ import { InvariantError } from '../../domain/errors.js';
  * Starts one of trailguard's worker threads. `callerUrl` is the caller's `import.meta.url`;
  * `sourcePath` the worker module relative to it in the source tree (`./sweep-worker.ts`);
  * `name` its file in the build, which bundles every worker as an entry point of its own
- * (`dist/workers/<name>.js`, scripts/bundle.mjs): in the bundle the caller's code sits in a shared
+ * (`dist/workers/<name>.cjs`, scripts/bundle.mjs): in the bundle the caller's code sits in a shared
  * chunk, so a path relative to it would not find the worker.
  */
 export function startWorker(callerUrl: string, sourcePath: string, name: string, options: WorkerOptions = {}): Worker {
@@ -27,10 +27,12 @@ export function startWorker(callerUrl: string, sourcePath: string, name: string,
     const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(target)}); })`;
     return new Worker(code, { ...options, eval: true });
   }
-  return new Worker(
-    pathToFileURL(join(packageRoot(fileURLToPath(callerUrl)), 'dist', 'workers', `${name}.js`)),
-    options,
-  );
+  // The built worker, after bin/code-cache.cjs (the main thread's require hook is not the worker's).
+  const root = packageRoot(fileURLToPath(callerUrl));
+  const hook = join(root, 'bin', 'code-cache.cjs');
+  const file = join(root, 'dist', 'workers', `${name}.cjs`);
+  const code = `const cache = require(${JSON.stringify(hook)}); cache.install(); require(${JSON.stringify(file)}); cache.save();`;
+  return new Worker(code, { ...options, eval: true });
 }
 
 function packageRoot(file: string): string {
