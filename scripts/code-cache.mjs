@@ -42,6 +42,7 @@ const runs = [
   ['ticks', 'import', demoTicks, '--out', tgt, '--json'],
   ['ticks', 'info', tgt, '--json'],
   ['backtest', demoTicks, '--config', demoConfig, '--out', join(work, 'text'), '--json'],
+  ['backtest', demoTicks, '--config', demoConfig, '--out', join(work, 'thread'), '--reader-thread'],
   ['backtest', tgt, '--config', demoConfig, '--out', join(work, 'tgt')],
   ['state', 'show', '--config', demoConfig, '--json'],
   [

@@ -10,8 +10,8 @@ import { InvariantError } from '../../domain/errors.js';
  * Starts one of trailguard's worker threads. `callerUrl` is the caller's `import.meta.url`;
  * `sourcePath` the worker module relative to it in the source tree (`./sweep-worker.ts`);
  * `name` its file in the build, which bundles every worker as an entry point of its own
- * (`dist/workers/<name>.cjs`, scripts/bundle.mjs): in the bundle the caller's code sits in a shared
- * chunk, so a path relative to it would not find the worker.
+ * (`dist/workers/<name>.cjs`, scripts/bundle.mjs): in the build the caller's code sits in a
+ * command's bundle, so a path relative to it would not find the worker.
  */
 export function startWorker(callerUrl: string, sourcePath: string, name: string, options: WorkerOptions = {}): Worker {
   if (callerUrl.endsWith('.ts')) {
