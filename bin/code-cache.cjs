@@ -66,7 +66,7 @@ function install() {
     const require = (id) => mod.require(id);
     require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
     require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
-    require.main = process.mainModule;
+    // require.main stays undefined: the process's entry (bin/run.js) is an ES module.
     require.extensions = Module._extensions;
     require.cache = Module._cache;
     return script
