@@ -6,7 +6,7 @@
 //
 // Usage: node scripts/code-cache.mjs. (With --load FILE…, the internal step that only loads files.)
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -27,7 +27,12 @@ const shebang = readFileSync(bin, 'utf8').split('\n')[0] ?? '';
 const binFlags = shebang.split(/\s+/).filter((word) => word.startsWith('--'));
 const work = mkdtempSync(join(tmpdir(), 'trailguard-code-cache-'));
 const demoTicks = join(root, 'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv');
-const demoConfig = join(root, 'fixtures/configs/demo.yaml');
+// The demo's configuration with its state and journal moved into the scratch directory.
+const demoConfig = join(work, 'demo.yaml');
+writeFileSync(
+  demoConfig,
+  readFileSync(join(root, 'fixtures/configs/demo.yaml'), 'utf8').replaceAll('../../out/', './'),
+);
 const tgt = join(work, 'demo.tgt');
 const env = { ...process.env, TRAILGUARD_CODE_CACHE: 'write', NO_COLOR: '1' };
 
