@@ -12,6 +12,11 @@
 // cache is found by the SHA-1 of the file's text, so one built from other sources is never used
 // (V8's own check compares the length only), and by the process's V8 flags, which V8 requires to
 // match. A missing or refused cache means the file compiles as it would without this hook.
+//
+// Node 20 loses `import()` in a script run from a cache ("A dynamic import callback was not
+// specified"): trailguard's bundles import through bin/dynamic-import.cjs instead
+// (src/core/services/dynamic-import.ts). oclif's own import() loads only ES-module commands and
+// plugins, and trailguard has none (its commands are the .cjs bundles).
 const { createHash } = require('node:crypto');
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
