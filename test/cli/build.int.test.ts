@@ -70,8 +70,10 @@ describe('the build (scripts/bundle.mjs)', () => {
       preload,
       `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(require(${JSON.stringify(hook)}).stats)));\n`,
     );
-    // The preload goes in NODE_OPTIONS: on the command line it would be one of the flags the cache is kept under.
-    const env = { ...process.env, NO_COLOR: '1', NODE_OPTIONS: `--require ${preload}` };
+    // The preload goes in NODE_OPTIONS (after any the build ran under, whose V8 flags the cache
+    // needs): on the command line it would be one of the flags the cache is kept under.
+    const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim();
+    const env = { ...process.env, NO_COLOR: '1', NODE_OPTIONS: nodeOptions };
     for (const command of [
       [process.execPath, join(ROOT, 'bin/run.js')],
       [join(ROOT, 'bin/run.js')], // through its first line's flags, as a trader runs it
