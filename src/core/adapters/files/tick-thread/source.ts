@@ -6,8 +6,13 @@ import { startWorker } from '../../threads/start-worker.js';
 import type { TickReadOptions } from '../ticks/index.js';
 import { columnsOf, type BufferReturn, type ReaderInit, type ReaderMessage } from './protocol.js';
 
-/** Ticks per transferred batch, and how many batches may be in flight. */
-const CAPACITY = 4096;
+/**
+ * Ticks per transferred batch, and how many batches may be in flight (4 × 16,384 × 28 bytes:
+ * 1.8 MB). Each batch is a message each way and a wake-up of each thread: with batches of 4,096 a
+ * 10M-tick backtest measured ~5% slower (2.73 → 2.60 s, median of 4, the builds run in turn);
+ * 65,536 was no faster again and took 5 MB more.
+ */
+const CAPACITY = 16_384;
 const POOL = 4;
 
 /**
