@@ -40,15 +40,25 @@ export interface BacktestOptions {
   config?: Config | undefined;
   /**
    * Read the ticks on a thread of their own, in parallel with the engine. Default: for text files
-   * holding more than READER_THREAD_MIN_BYTES on a machine with two cores or more (below that,
-   * starting a thread costs more than it saves; a tick cache decodes in a tenth of the engine's
-   * time, and measured slower with the thread). A sweep turns it off: its workers use every core.
+   * holding more than READER_THREAD_MIN_BYTES on a machine with more than READER_THREAD_MIN_CORES
+   * cores (below that, starting a thread costs more than it saves; a tick cache decodes in a tenth
+   * of the engine's time, and measured slower with the thread). A sweep turns it off: its workers
+   * use every core.
    */
   readerThread?: boolean | undefined;
 }
 
 /** Tick files smaller than this (in all) are read on the engine's thread by default. */
 export const READER_THREAD_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Machines with this many cores or fewer read on the engine's thread by default. On the bench's
+ * 2-vCPU VM, where the two vCPUs slow each other down, the reader thread measured 5–15% slower
+ * than one thread in 5 of 6 comparisons (10M ticks of text; it had measured between equal and
+ * 6% faster in earlier sessions): the thread pays where the reader and the engine each get a
+ * core of their own.
+ */
+export const READER_THREAD_MIN_CORES = 2;
 
 export interface BacktestResult {
   journalPath: string;
@@ -159,7 +169,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
   }
   const readerThread =
     first.readerThread ??
-    (availableParallelism() > 1 &&
+    (availableParallelism() > READER_THREAD_MIN_CORES &&
       totalBytes > READER_THREAD_MIN_BYTES &&
       !first.tickFiles.some((file) => isTickCacheFile(file)));
   const defaultMarket =
