@@ -399,13 +399,18 @@ async function main(): Promise<void> {
     s2 = fasterSweep(s2, sweep(2));
   }
   const scaling = (s1.json.elapsedMs as number) / (s2.json.elapsedMs as number);
+  // Two threads of one process cannot gain much more than two processes that share nothing: a
+  // figure well above this run's ceiling says the machine's speed drifted between the timed runs
+  // (seen once: 1.88× against a ceiling of 1.47×, the 1-job sweeps all in a slow phase), so it
+  // does not count as a pass.
+  const aboveCeiling = scaling > ceiling * 1.05;
   record({
     name: 'sweep 8 × 10M ticks, 1 → 2 jobs scaling',
     value: scaling,
     unit: '×',
     target: '≥ 1.8×',
-    pass: scaling >= 1.8,
-    note: `sweep ${((s1.json.elapsedMs as number) / 1000).toFixed(2)} s → ${((s2.json.elapsedMs as number) / 1000).toFixed(2)} s (wall ${(s1.ms / 1000).toFixed(2)} → ${(s2.ms / 1000).toFixed(2)} s, ${(s1.ms / s2.ms).toFixed(2)}×); peak RSS ${s2.rssMb?.toFixed(0)} MB`,
+    pass: scaling >= 1.8 && !aboveCeiling,
+    note: `sweep ${((s1.json.elapsedMs as number) / 1000).toFixed(2)} s → ${((s2.json.elapsedMs as number) / 1000).toFixed(2)} s (wall ${(s1.ms / 1000).toFixed(2)} → ${(s2.ms / 1000).toFixed(2)} s, ${(s1.ms / s2.ms).toFixed(2)}×); peak RSS ${s2.rssMb?.toFixed(0)} MB${aboveCeiling ? `; above this run's machine ceiling (${ceiling.toFixed(2)}×): the machine's speed drifted between the runs, not a pass` : ''}`,
   });
 
   // A sweep of the text file: each worker reads it once per pass, for all its combinations.
