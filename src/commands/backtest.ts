@@ -59,7 +59,7 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
     }),
     'reader-thread': Flags.boolean({
       description:
-        'read the ticks on a thread of their own, in parallel with the engine (default: with more than two cores, for text files over 16 MB); --no-reader-thread saves about 10 MB of memory',
+        'read the ticks on a thread of their own, in parallel with the engine (default: with two cores or more, for text files over 16 MB); --no-reader-thread saves about 10 MB of memory',
       allowNo: true,
     }),
     rank: Flags.string({
