@@ -138,25 +138,26 @@ function cliAsync(args: string[]): Promise<void> {
 
 /** The best of `n` runs (by wall clock): the machine is shared, the best run is the least disturbed. */
 function best(n: number, run: () => CliRun): CliRun {
-  let winner: CliRun | undefined;
+  return bestOf(Array.from({ length: n }, run));
+}
+
+/** The fastest of the runs. */
+function bestOf(runs: readonly CliRun[]): CliRun {
+  let winner = runs[0]!;
   let maxRss = 0;
-  for (let i = 0; i < n; i++) {
-    const r = run();
+  for (const r of runs) {
     maxRss = Math.max(maxRss, r.rssMb ?? 0);
-    if (winner === undefined || r.ms < winner.ms) winner = r;
+    if (r.ms < winner.ms) winner = r;
   }
   // Memory: the worst of the runs, so a lucky run cannot hide a peak.
-  return { ...winner!, rssMb: maxRss > 0 ? maxRss : winner!.rssMb };
+  return { ...winner, rssMb: maxRss > 0 ? maxRss : winner.rssMb };
 }
 
 /** `best` of each command, their runs taken in turn: a drift of the machine's speed hits them alike. */
 function bestInTurn(n: number, runs: readonly (() => CliRun)[]): CliRun[] {
   const all: CliRun[][] = runs.map(() => []);
   for (let i = 0; i < n; i++) runs.forEach((run, k) => all[k]!.push(run()));
-  return all.map((results) => {
-    let k = 0;
-    return best(results.length, () => results[k++]!);
-  });
+  return all.map(bestOf);
 }
 
 function ticksOf(run: CliRun): number {
