@@ -19,17 +19,21 @@ function cli(args: string[], cwd = ROOT) {
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tg-cli-'));
 
+/** A backtest of one of the fixture days (`trailing` or `demo`) into `out`, then `flags`. */
+const fixtureBacktest = (day: 'trailing' | 'demo', out: string, ...flags: string[]): string[] => [
+  'backtest',
+  `fixtures/ticks/IX.D.DAX.DAILY.IP-${day}.csv`,
+  '--config',
+  `fixtures/configs/${day}.yaml`,
+  '--out',
+  out,
+  ...flags,
+];
+
 describe('trailguard backtest (built CLI)', () => {
   it('writes the journal row by row as expected and a summary, exit 0', () => {
     const out = tmp();
-    const r = cli([
-      'backtest',
-      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
-      '--config',
-      'fixtures/configs/trailing.yaml',
-      '--out',
-      out,
-    ]);
+    const r = cli(fixtureBacktest('trailing', out));
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'trade_history.csv'), 'utf8')).toBe(
       readFileSync(join(ROOT, 'fixtures/expected/trailing.csv'), 'utf8'),
@@ -42,15 +46,7 @@ describe('trailguard backtest (built CLI)', () => {
 
   it('--json prints the result object', () => {
     const out = tmp();
-    const r = cli([
-      'backtest',
-      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
-      '--config',
-      'fixtures/configs/trailing.yaml',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = cli(fixtureBacktest('trailing', out, '--json'));
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result.trades.exitsByReason).toEqual({ TRAILING_STOP: 1, STOP: 1 });
@@ -59,15 +55,7 @@ describe('trailguard backtest (built CLI)', () => {
 
   it('the demo backtest runs and reports open/closed trades', () => {
     const out = tmp();
-    const r = cli([
-      'backtest',
-      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
-      '--config',
-      'fixtures/configs/demo.yaml',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = cli(fixtureBacktest('demo', out, '--json'));
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result.trades.trades).toBeGreaterThan(0);
@@ -78,16 +66,7 @@ describe('trailguard backtest (built CLI)', () => {
   it('--reader-thread (the reader in a worker thread of the build) writes the same journal and summary', () => {
     const run = (flag: string) => {
       const out = tmp();
-      const r = cli([
-        'backtest',
-        'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
-        '--config',
-        'fixtures/configs/demo.yaml',
-        '--out',
-        out,
-        '--json',
-        flag,
-      ]);
+      const r = cli(fixtureBacktest('demo', out, '--json', flag));
       expect(r.code, r.stderr).toBe(0);
       const { trades, ticks, openPositions } = JSON.parse(r.stdout);
       return { journal: readFileSync(join(out, 'trade_history.csv'), 'utf8'), trades, ticks, openPositions };
@@ -186,17 +165,7 @@ describe('trailguard backtest (built CLI)', () => {
       ticks: 4,
     },
   ])('--from takes $why', ({ from, tz, ticks }) => {
-    const args = [
-      'backtest',
-      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
-      '--config',
-      'fixtures/configs/trailing.yaml',
-      '--out',
-      tmp(),
-      '--json',
-      '--from',
-      from,
-    ];
+    const args = fixtureBacktest('trailing', tmp(), '--json', '--from', from);
     if (tz !== undefined) args.push('--timezone', tz);
     const r = cli(args);
     expect(r.code, r.stderr).toBe(0);
@@ -204,16 +173,7 @@ describe('trailguard backtest (built CLI)', () => {
   });
 
   it('a --from that is not a time is an input error', () => {
-    const r = cli([
-      'backtest',
-      'fixtures/ticks/IX.D.DAX.DAILY.IP-trailing.csv',
-      '--config',
-      'fixtures/configs/trailing.yaml',
-      '--out',
-      tmp(),
-      '--from',
-      'yesterday',
-    ]);
+    const r = cli(fixtureBacktest('trailing', tmp(), '--from', 'yesterday'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--from yesterday');
   });
