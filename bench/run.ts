@@ -238,29 +238,11 @@ async function main(): Promise<void> {
   );
   // On one thread (--no-reader-thread: the reader and the engine one after the other) and with
   // the reader thread, in turn; the target row is the one the CLI picks by default on this machine.
+  const text10With = (flag: '--no-reader-thread' | '--reader-thread', out: string) => () =>
+    cli(['backtest', large.path, '--config', CONFIG, '--out', join(CACHE, out), '--json', flag]);
   const [text10single, text10thread] = bestInTurn(3, [
-    () =>
-      cli([
-        'backtest',
-        large.path,
-        '--config',
-        CONFIG,
-        '--out',
-        join(CACHE, 'out-text-10m-single'),
-        '--json',
-        '--no-reader-thread',
-      ]),
-    () =>
-      cli([
-        'backtest',
-        large.path,
-        '--config',
-        CONFIG,
-        '--out',
-        join(CACHE, 'out-text-10m-thread'),
-        '--json',
-        '--reader-thread',
-      ]),
+    text10With('--no-reader-thread', 'out-text-10m-single'),
+    text10With('--reader-thread', 'out-text-10m-thread'),
   ]) as [CliRun, CliRun];
   const threadByDefault = availableParallelism() > READER_THREAD_MIN_CORES;
   const [text10, text10other] = threadByDefault ? [text10thread, text10single] : [text10single, text10thread];
