@@ -14,7 +14,7 @@ import { join, relative, resolve } from 'node:path';
 
 import { runEngineStepBench } from './engine-step.js';
 import { ensureTickFile } from './generate.js';
-import { READER_THREAD_MIN_CORES } from '../src/core/services/backtest.js';
+import { readerThreadByDefault } from '../src/core/services/backtest.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, '.bench-cache');
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
     text10With('--no-reader-thread', 'out-text-10m-single'),
     text10With('--reader-thread', 'out-text-10m-thread'),
   ]) as [CliRun, CliRun];
-  const threadByDefault = availableParallelism() > READER_THREAD_MIN_CORES;
+  const threadByDefault = readerThreadByDefault([large.path], large.bytes);
   const [text10, text10other] = threadByDefault ? [text10thread, text10single] : [text10single, text10thread];
   const tps10 = (ticksOf(text10) / text10.ms) * 1000;
   const tps1 = (ticksOf(text1) / text1.ms) * 1000;
