@@ -48,6 +48,15 @@ export interface BacktestOptions {
   readerThread?: boolean | undefined;
 }
 
+/**
+ * Ticks of a batch that the runs of one pass (a sweep worker's) replay in turn. The times, prices
+ * and markets of 2,048 ticks are 56 KB, which stay in a core's L2 cache beside the runs' own state;
+ * before, each run read the whole batch (1.8 MB for a cache block) again from memory the other core
+ * shares. Measured on the bench's 8-combination sweep of a 10M-tick cache with 2 jobs, runs taken
+ * in turn: median 6.38 → 6.02 s over 14 pairs.
+ */
+export const PASS_SLICE_TICKS = 2048;
+
 /** Tick files smaller than this (in all) are read on the engine's thread by default. */
 export const READER_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 
@@ -213,16 +222,22 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     // One tick object for the whole pass: the engine copies what it keeps.
     const tick: Tick = { time: 0, market: '', bid: 0, ask: 0 };
     const names = source.markets;
+    // Several runs take a batch a slice at a time (PASS_SLICE_TICKS), every run over a slice
+    // before the next slice; each run still sees every tick in order, so its journal is unchanged.
+    const slice = runs.length > 1 ? PASS_SLICE_TICKS : Number.MAX_SAFE_INTEGER;
     for await (const batch of source.batches()) {
       const { time, bid, ask, market } = batch;
-      for (let r = 0; r < runs.length; r++) {
-        const runner = (runs[r] as Run).runner;
-        for (let i = 0; i < batch.length; i++) {
-          tick.time = time[i] as number;
-          tick.bid = bid[i] as number;
-          tick.ask = ask[i] as number;
-          tick.market = names[market[i] as number] as string;
-          runner.processTick(tick);
+      for (let start = 0; start < batch.length; start += slice) {
+        const end = Math.min(batch.length, start + slice);
+        for (let r = 0; r < runs.length; r++) {
+          const runner = (runs[r] as Run).runner;
+          for (let i = start; i < end; i++) {
+            tick.time = time[i] as number;
+            tick.bid = bid[i] as number;
+            tick.ask = ask[i] as number;
+            tick.market = names[market[i] as number] as string;
+            runner.processTick(tick);
+          }
         }
       }
       if (batch.length > 0) {

@@ -12,7 +12,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/config/load.js';
 import type { Config } from '../../../src/core/domain/config.js';
 import { InvariantError, UserError } from '../../../src/core/domain/errors.js';
-import { runBacktest, runBacktests, type BacktestOptions } from '../../../src/core/services/backtest.js';
+import {
+  PASS_SLICE_TICKS,
+  runBacktest,
+  runBacktests,
+  type BacktestOptions,
+} from '../../../src/core/services/backtest.js';
 import { importTicks } from '../../../src/core/services/ticks-import.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -76,6 +81,45 @@ describe('runBacktests: several configurations, one pass over the ticks', () => 
     // The variants trade differently: a pass that mixed the runs up could not pass the above.
     expect(journals.size).toBe(configs.length);
     expect(together[0]!.trades.trades).toBeGreaterThan(0);
+  });
+
+  it('every run of a pass sees every tick once and in order, across the slices of each batch', async () => {
+    // An entry that counts the ticks it is shown and trades on every Nth: a tick skipped or shown
+    // twice at a slice's edge would move its entries to other ticks. The steps are prime, so
+    // their entries fall on every position within a slice.
+    const dir = mkdtempSync(join(tmpdir(), 'tg-pass-'));
+    const module = join(dir, 'count.mjs');
+    writeFileSync(
+      module,
+      `export function createEntry({ options }) {
+  let seen = 0;
+  return {
+    onTick(tick, candle, ctx) {
+      seen += 1;
+      if (seen % options.every !== 0) return undefined;
+      if (ctx.positions.length > 0) return [{ kind: 'exit', dealId: ctx.positions[0].dealId }];
+      return [{ kind: 'open', direction: seen % 2 === 0 ? 'BUY' : 'SELL' }];
+    },
+  };
+}
+`,
+    );
+    const base = await loadConfig(CONFIG);
+    const configs = [101, 499, 997, 2003].map((every) => {
+      const config = structuredClone(base);
+      config.markets[DAX]!.entry = { kind: 'module', path: module, options: { every }, size: 1, stopPoints: 500 };
+      return config;
+    });
+    const together = await runBacktests(configs.map((c, k) => options(c, join(dir, `pass-${k}`))));
+    expect(together[0]!.ticks.ticks).toBeGreaterThan(4 * PASS_SLICE_TICKS);
+    for (const [k, config] of configs.entries()) {
+      await runBacktest(options(config, join(dir, `alone-${k}`)));
+      expect(outcome(join(dir, `pass-${k}`)).journal, `configuration ${k}`).toBe(
+        outcome(join(dir, `alone-${k}`)).journal,
+      );
+    }
+    // The 101-tick run entered and left on ticks all through the file.
+    expect(together[0]!.trades.exitsByReason.SIGNAL_EXIT).toBeGreaterThan(50);
   });
 
   it('--strict: a bad row stops the pass, and no run leaves a journal or summary', async () => {
