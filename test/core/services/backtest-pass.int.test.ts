@@ -85,8 +85,7 @@ describe('runBacktests: several configurations, one pass over the ticks', () => 
 
   it('every run of a pass sees every tick once and in order, across the slices of each batch', async () => {
     // An entry that counts the ticks it is shown and trades on every Nth: a tick skipped or shown
-    // twice at a slice's edge would move its entries to other ticks. The steps are prime, so
-    // their entries fall on every position within a slice.
+    // twice at a slice's edge would move every later entry and exit to another tick.
     const dir = mkdtempSync(join(tmpdir(), 'tg-pass-'));
     const module = join(dir, 'count.mjs');
     writeFileSync(
