@@ -121,6 +121,56 @@ describe('runBacktests: several configurations, one pass over the ticks', () => 
     expect(together[0]!.trades.exitsByReason.SIGNAL_EXIT).toBeGreaterThan(50);
   });
 
+  it('ticks of two markets interleaved row by row: each market trades as it does alone, in one run and in a pass', async () => {
+    // The run loop hands the engine a market name only when the market changes: here it changes on
+    // every row, and a third market the configuration does not have sits between them.
+    const dir = mkdtempSync(join(tmpdir(), 'tg-pass-'));
+    const FTSE = 'IX.D.FTSE.DAILY.IP';
+    const rows = readFileSync(TICKS, 'utf8').trimEnd().split('\n').slice(1);
+    const ftseRow = (row: string) => {
+      const [time, , bid, ask] = row.split(',');
+      return `${time},${FTSE},${(Number(bid) - 10_000).toFixed(1)},${(Number(ask) - 10_000).toFixed(1)}`;
+    };
+    const both = join(dir, 'both.csv');
+    const ftseOnly = join(dir, 'ftse.csv');
+    writeFileSync(
+      both,
+      [
+        'time,market,bid,ask',
+        ...rows.flatMap((row, k) => [row, ...(k % 7 === 0 ? [`${row.split(',')[0]},OTHER,1,2`] : []), ftseRow(row)]),
+      ].join('\n'),
+    );
+    writeFileSync(ftseOnly, ['time,market,bid,ask', ...rows.map(ftseRow)].join('\n'));
+    const config = await loadConfig(CONFIG);
+    // A strategy of its own, so that the two markets share no guard.
+    config.strategies.ftse = structuredClone(config.strategies.scalper!);
+    config.markets[FTSE] = { ...structuredClone(config.markets[DAX]!), market: FTSE, strategy: 'ftse' };
+    const withoutDeal = (outDir: string, market: string) =>
+      outcome(outDir)
+        .journal.trimEnd()
+        .split('\n')
+        .slice(1)
+        .filter((line) => line.split(',')[1] === market)
+        .map((line) => line.split(',').toSpliced(2, 1).join(','));
+    await runBacktest(options(config, join(dir, 'dax'), [TICKS]));
+    await runBacktest(options(config, join(dir, 'ftse'), [ftseOnly]));
+    const one = await runBacktest(options(config, join(dir, 'one'), [both]));
+    // Two runs of the same configuration in one pass: the second takes each slice after the first.
+    await runBacktests([options(config, join(dir, 'pass-0'), [both]), options(config, join(dir, 'pass-1'), [both])]);
+    expect(one.ticks.ticks).toBe(2 * rows.length);
+    expect(one.ticks.ignored).toBeGreaterThan(0);
+    for (const [market, alone] of [
+      [DAX, 'dax'],
+      [FTSE, 'ftse'],
+    ] as const) {
+      const expected = withoutDeal(join(dir, alone), market);
+      expect(expected.length, `${market} trades`).toBeGreaterThan(4);
+      expect(withoutDeal(join(dir, 'one'), market), `${market} in one run`).toEqual(expected);
+      expect(withoutDeal(join(dir, 'pass-0'), market), `${market}, first run of a pass`).toEqual(expected);
+      expect(withoutDeal(join(dir, 'pass-1'), market), `${market}, second run of a pass`).toEqual(expected);
+    }
+  });
+
   it('--strict: a bad row stops the pass, and no run leaves a journal or summary', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-pass-'));
     const bad = join(dir, 'bad.csv');
