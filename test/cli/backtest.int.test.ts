@@ -76,6 +76,20 @@ describe('trailguard backtest (built CLI)', () => {
     expect(threaded).toEqual(run('--no-reader-thread'));
   });
 
+  it('--reader-thread detaches no ArrayBuffer, so V8 keeps typed array access unchecked in both threads', () => {
+    // V8 reports when the first detach anywhere in the process turns its "never detached"
+    // assumption off: with transferred buffers the reader and the engine both slowed down.
+    const traced = (args: string[]) =>
+      spawnSync(process.execPath, ['--trace-protector-invalidation', ...args], { cwd: ROOT, encoding: 'utf8' });
+    const detach = 'const b = new ArrayBuffer(8); structuredClone(b, { transfer: [b] });';
+    expect(traced(['-e', detach]).stdout).toContain('ArrayBufferDetaching');
+    const out = tmp();
+    const r = traced([BIN, ...fixtureBacktest('demo', out, '--json', '--reader-thread')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('"trades"');
+    expect(r.stdout).not.toContain('ArrayBufferDetaching');
+  });
+
   it("--reader-thread --strict: the bad row's error, exit 2, no journal", () => {
     const dir = tmp();
     const ticks = join(dir, 'bad.csv');

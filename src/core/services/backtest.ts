@@ -62,9 +62,10 @@ export const READER_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 
 /**
  * Machines with this many cores or fewer read on the engine's thread by default. On the bench's
- * 2-vCPU VM, where the two vCPUs slow each other down, the thread is a close call: with batches of
- * 4,096 ticks it measured 5–15% slower than one thread in 5 of 6 comparisons (10M ticks of text);
- * with batches of 16,384, from 12% slower to 15% faster, faster in 3 of 4. It stays on there.
+ * 2-vCPU VM, where the two vCPUs slow each other down, the thread was a close call while it
+ * transferred its buffers (from 15% slower to 15% faster, 10M ticks of text); since it shares them
+ * (no ArrayBuffer is detached: see tick-thread/protocol.ts) it measures faster, median 2.87 → 2.57 s
+ * over 7 alternated pairs. A tick cache decodes too fast for the thread to pay (1.98 → 2.26 s).
  */
 const READER_THREAD_MIN_CORES = 1;
 

@@ -15,7 +15,7 @@ const { options, capacity, pool } = workerData as ReaderInit;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-const free: ArrayBuffer[] = [];
+const free: SharedArrayBuffer[] = [];
 let allocated = 0;
 let wake: (() => void) | undefined;
 port.on('message', (message: BufferReturn) => {
@@ -24,13 +24,13 @@ port.on('message', (message: BufferReturn) => {
   wake = undefined;
 });
 
-async function take(): Promise<ArrayBuffer> {
+async function take(): Promise<SharedArrayBuffer> {
   for (;;) {
     const buffer = free.pop();
     if (buffer !== undefined) return buffer;
     if (allocated < pool) {
       allocated++;
-      return new ArrayBuffer(BYTES_PER_TICK * capacity);
+      return new SharedArrayBuffer(BYTES_PER_TICK * capacity);
     }
     await new Promise<void>((resolve) => (wake = resolve));
   }
@@ -39,10 +39,10 @@ async function take(): Promise<ArrayBuffer> {
 let source: TickSource | undefined;
 let sentMarkets = 0;
 
-function post(message: DistributiveOmit<ReaderMessage, 'markets'>, transfer: ArrayBuffer[] = []): void {
+function post(message: DistributiveOmit<ReaderMessage, 'markets'>): void {
   const markets = source === undefined ? [] : source.markets.slice(sentMarkets);
   sentMarkets += markets.length;
-  port!.postMessage({ ...message, markets }, transfer);
+  port!.postMessage({ ...message, markets });
 }
 
 async function run(): Promise<void> {
@@ -56,11 +56,11 @@ async function run(): Promise<void> {
     },
   });
   source = opened;
-  let buffer: ArrayBuffer | undefined;
+  let buffer: SharedArrayBuffer | undefined;
   let out: ReturnType<typeof columnsOf> | undefined;
   let k = 0;
   const send = (): void => {
-    post({ type: 'batch', length: k, buffer: buffer!, bytesRead, totalBytes }, [buffer!]);
+    post({ type: 'batch', length: k, buffer: buffer!, bytesRead, totalBytes });
     buffer = undefined;
     out = undefined;
     k = 0;
