@@ -52,8 +52,9 @@ export interface BacktestOptions {
  * Ticks of a batch that the runs of one pass (a sweep worker's) replay in turn. The times, prices
  * and markets of 2,048 ticks are 56 KB, which stay in a core's L2 cache beside the runs' own state;
  * before, each run read the whole batch (1.8 MB for a cache block) again from memory the other core
- * shares. Measured on the bench's 8-combination sweep of a 10M-tick cache with 2 jobs, runs taken
- * in turn: median 6.38 → 6.02 s over 14 pairs.
+ * shares. Measured on the bench's 8-combination sweep of a 10M-tick cache with 2 jobs, with and
+ * without slices in turn: median 6.38 → 6.02 s over 14 pairs. Slices of 512 and 8,192 ticks
+ * measured the same as 2,048 within the VM's noise.
  */
 export const PASS_SLICE_TICKS = 2048;
 
@@ -62,10 +63,10 @@ export const READER_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 
 /**
  * Machines with this many cores or fewer read on the engine's thread by default. On the bench's
- * 2-vCPU VM, where the two vCPUs slow each other down, the thread was a close call while it
- * transferred its buffers (from 15% slower to 15% faster, 10M ticks of text); since it shares them
- * (no ArrayBuffer is detached: see tick-thread/protocol.ts) it measures faster, median 2.87 → 2.57 s
- * over 7 alternated pairs. A tick cache decodes too fast for the thread to pay (1.98 → 2.26 s).
+ * 2-vCPU VM, where the two vCPUs slow each other down, the thread has been a close call (from 15%
+ * slower to 15% faster over earlier measurements, 10M ticks of text); with the shared buffers it
+ * measured faster, 2.57 against 2.87 s and 2.68 against 3.31 s (medians of 7, alternated). A tick
+ * cache decodes too fast for the thread to pay (1.98 → 2.26 s).
  */
 const READER_THREAD_MIN_CORES = 1;
 
@@ -224,9 +225,9 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     // when it changes (storing a string into an object calls V8's write barrier, which does real
     // work while the collector marks), and to the configuration's own key for the market: V8 keeps
     // property keys internalized, so the broker's and the engine's per-tick `tick.market ===
-    // lastName` compare pointers instead of calling a string compare. Measured on the bench's 10M
-    // ticks: 1,046 → 977 instructions per tick (callgrind), and a backtest of the cache 2.14 → 1.80 s
-    // (median of 9, the builds run in turn).
+    // lastName` compare pointers instead of calling a string compare. Measured on the bench's
+    // ticks: 1,046 → 977 instructions per tick (callgrind); in wall time the difference is within
+    // this VM's noise.
     const tick: Tick = { time: 0, market: '', bid: 0, ask: 0 };
     let tickMarket = -1;
     const names = source.markets;
