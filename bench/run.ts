@@ -20,6 +20,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, '.bench-cache');
 const BIN = join(ROOT, 'bin/run.js');
 const CONFIG = join(ROOT, 'bench/bench.yaml');
+const CONFIG_NO_ENTRY = join(ROOT, 'bench/bench-no-entry.yaml');
 const TIME = '/usr/bin/time';
 const HAS_TIME = existsSync(TIME);
 
@@ -319,6 +320,17 @@ async function main(): Promise<void> {
     target: '≥ 10M/s',
     pass: cacheTps >= 10e6,
     note: `${(cache10.ms / 1000).toFixed(2)} s; ${(inner / 1e6).toFixed(1)}M/s inside runBacktest; peak RSS ${cache10.rssMb?.toFixed(0)} MB`,
+  });
+  // The same file with no entry, so no position: what the cache's path costs before the rules work.
+  const bare10 = best(3, () =>
+    cli(['backtest', tgt10, '--config', CONFIG_NO_ENTRY, '--out', join(CACHE, 'out-tgt-10m-no-entry'), '--json']),
+  );
+  record({
+    name: 'backtest 10M ticks from .tgt, no entry (no position ever: reader, run loop, broker, engine step, ATR candles)',
+    value: (ticksOf(bare10) / bare10.ms) * 1000,
+    unit: 'ticks/s',
+    ratioToFloor: bare10.ms / floor10.ms,
+    note: `${(bare10.ms / 1000).toFixed(2)} s; ${((bare10.json.ticksPerSecond as number) / 1e6).toFixed(1)}M/s inside runBacktest`,
   });
   const sameJournal = readFileSync(join(CACHE, 'out-tgt-10m', 'trade_history.csv')).equals(
     readFileSync(join(CACHE, 'out-text-10m', 'trade_history.csv')),
