@@ -386,13 +386,50 @@ async function main(): Promise<void> {
     unit: '×',
     note: `one ${(aloneMs / 1000).toFixed(2)} s, two in parallel processes ${(pairMs / 1000).toFixed(2)} s: the most 2 jobs can give here`,
   });
+  // The sweep's own ceiling: its grid as two 4-combination sweeps on one job each, in two processes
+  // at once, against the whole grid on one job. Two jobs split the grid the same way, but one job
+  // runs all 8 combinations in one pass, reading and decoding the ticks once for 8 instead of
+  // once for 4, so even two processes that share nothing give less than the ceiling above.
+  const halfPair = async () => {
+    warm(tgt10);
+    const started = performance.now();
+    await Promise.all(
+      ['20', '30'].map((activateAt) =>
+        cliAsync([
+          'backtest',
+          tgt10,
+          '--config',
+          CONFIG,
+          '--out',
+          join(CACHE, `out-sweep-half-${activateAt}`),
+          '--sweep',
+          'exits.trailing.distance=8..14:2',
+          '--sweep',
+          `exits.trailing.activateAt=${activateAt}`,
+          '--jobs',
+          '1',
+          '--json',
+        ]),
+      ),
+    );
+    return performance.now() - started;
+  };
   const fasterSweep = (a: CliRun, b: CliRun) => ((a.json.elapsedMs as number) <= (b.json.elapsedMs as number) ? a : b);
   let s1 = sweep(1);
   let s2 = sweep(2);
+  let halfPairMs = await halfPair();
   for (let i = 1; i < 3; i++) {
     s1 = fasterSweep(s1, sweep(1));
     s2 = fasterSweep(s2, sweep(2));
+    halfPairMs = Math.min(halfPairMs, await halfPair());
   }
+  const sweepCeiling = s1.ms / halfPairMs;
+  record({
+    name: 'sweep ceiling: the grid as two 4-combination 1-job sweeps in parallel processes vs one 8-combination 1-job sweep',
+    value: sweepCeiling,
+    unit: '×',
+    note: `one sweep ${(s1.ms / 1000).toFixed(2)} s, two halves in parallel processes ${(halfPairMs / 1000).toFixed(2)} s (wall clock)`,
+  });
   const scaling = (s1.json.elapsedMs as number) / (s2.json.elapsedMs as number);
   // Two threads of one process cannot gain much more than two processes that share nothing: a
   // figure well above this run's ceiling says the machine's speed drifted between the timed runs
