@@ -389,7 +389,7 @@ async function main(): Promise<void> {
   // The sweep's own ceiling: its grid as two 4-combination sweeps on one job each, in two processes
   // at once, against the whole grid on one job. Two jobs split the grid the same way, but one job
   // runs all 8 combinations in one pass, reading and decoding the ticks once for 8 instead of
-  // once for 4, so even two processes that share nothing give less than the ceiling above.
+  // once for 4: a different case from the single backtests above, and the one the 2-job sweep is.
   const halfPair = async () => {
     warm(tgt10);
     const started = performance.now();
