@@ -345,19 +345,19 @@ async function main(): Promise<void> {
 
   // Sweep scaling: the same 8-combination grid on 1 and 2 worker threads, over the cache.
   const grid = ['--sweep', 'exits.trailing.distance=8..14:2', '--sweep', 'exits.trailing.activateAt=20,30'];
-  const sweep = (jobs: number) =>
-    cli([
-      'backtest',
-      tgt10,
-      '--config',
-      CONFIG,
-      '--out',
-      join(CACHE, `out-sweep-${jobs}`),
-      ...grid,
-      '--jobs',
-      String(jobs),
-      '--json',
-    ]);
+  const sweepArgs = (out: string, sweeps: string[], jobs: number) => [
+    'backtest',
+    tgt10,
+    '--config',
+    CONFIG,
+    '--out',
+    join(CACHE, out),
+    ...sweeps,
+    '--jobs',
+    String(jobs),
+    '--json',
+  ];
+  const sweep = (jobs: number) => cli(sweepArgs(`out-sweep-${jobs}`, grid, jobs));
   // The machine's own ceiling for that scaling: one backtest of the cache alone, then two at once
   // in two processes (nothing shared but the hardware).
   // Alternated, best of 3 each: the machine's speed drifts over minutes, and two figures taken
@@ -387,7 +387,7 @@ async function main(): Promise<void> {
     note: `one ${(aloneMs / 1000).toFixed(2)} s, two in parallel processes ${(pairMs / 1000).toFixed(2)} s: the most 2 jobs can give here`,
   });
   // The sweep's own ceiling: its grid as two 4-combination sweeps on one job each, in two processes
-  // at once, against the whole grid on one job. Two jobs split the grid the same way, but one job
+  // at once, against the whole grid on one job. Two jobs give each worker 4 of the 8, but one job
   // runs all 8 combinations in one pass, reading and decoding the ticks once for 8 instead of
   // once for 4: a different case from the single backtests above, and the one the 2-job sweep is.
   const halfPair = async () => {
@@ -395,21 +395,13 @@ async function main(): Promise<void> {
     const started = performance.now();
     await Promise.all(
       ['20', '30'].map((activateAt) =>
-        cliAsync([
-          'backtest',
-          tgt10,
-          '--config',
-          CONFIG,
-          '--out',
-          join(CACHE, `out-sweep-half-${activateAt}`),
-          '--sweep',
-          'exits.trailing.distance=8..14:2',
-          '--sweep',
-          `exits.trailing.activateAt=${activateAt}`,
-          '--jobs',
-          '1',
-          '--json',
-        ]),
+        cliAsync(
+          sweepArgs(
+            `out-sweep-half-${activateAt}`,
+            ['--sweep', 'exits.trailing.distance=8..14:2', '--sweep', `exits.trailing.activateAt=${activateAt}`],
+            1,
+          ),
+        ),
       ),
     );
     return performance.now() - started;

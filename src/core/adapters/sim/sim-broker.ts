@@ -25,6 +25,21 @@ interface SimMarket {
   positions: BookPosition[];
 }
 
+/** What a tick reaches of a position's levels. A number, not a string: this runs per position per tick. */
+const Reach = { None: 0, Stop: 1, Limit: 2 } as const;
+type Reach = (typeof Reach)[keyof typeof Reach];
+
+/**
+ * The level a tick reaches (SPEC §3 step 1), at the position's favourable price: the stop first
+ * (BUY bid ≤ stop, SELL ask ≥ stop), else the limit.
+ */
+function reached(p: BookPosition, tick: Tick, eps: number): Reach {
+  const fav = p.sign > 0 ? tick.bid : tick.ask;
+  if (p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= eps) return Reach.Stop;
+  if (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -eps) return Reach.Limit;
+  return Reach.None;
+}
+
 /**
  * The simulated broker of backtest and `broker.kind: paper` (SPEC §3): broker-side stops fill at
  * the tick's favourable price (a gap gives slippage), limits at the limit level; every action is
@@ -75,12 +90,7 @@ export class SimBroker implements Broker {
     m.ask = tick.ask;
     const positions = m.positions;
     for (let i = 0; i < positions.length; i++) {
-      const p = positions[i] as BookPosition;
-      const fav = p.sign > 0 ? tick.bid : tick.ask;
-      if (
-        (p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= m.eps) ||
-        (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -m.eps)
-      ) {
+      if (reached(positions[i] as BookPosition, tick, m.eps) !== Reach.None) {
         this.fillHits(m, tick, i);
         return;
       }
@@ -101,13 +111,9 @@ export class SimBroker implements Broker {
     const positions = m.positions;
     for (let i = from; i < positions.length; i++) {
       const p = positions[i] as BookPosition;
-      const sign = p.sign;
-      const fav = sign > 0 ? tick.bid : tick.ask;
-      if (p.stopLevel !== undefined && sign * (fav - p.stopLevel) <= m.eps) {
-        hits.push({ p, level: fav, cause: 'stop' });
-      } else if (p.limitLevel !== undefined && sign * (fav - p.limitLevel) >= -m.eps) {
-        hits.push({ p, level: p.limitLevel, cause: 'limit' });
-      }
+      const reach = reached(p, tick, m.eps);
+      if (reach === Reach.Stop) hits.push({ p, level: p.sign > 0 ? tick.bid : tick.ask, cause: 'stop' });
+      else if (reach === Reach.Limit) hits.push({ p, level: p.limitLevel as number, cause: 'limit' });
     }
     for (const hit of hits) this.fillClose(m, hit.p, hit.p.size, hit.level, hit.cause, undefined);
   }
