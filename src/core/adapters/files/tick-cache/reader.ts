@@ -24,13 +24,24 @@ import {
   type FileHeader,
 } from './format.js';
 
-/** Columns of one block, decoded; `market` holds dictionary ids (or what `marketMap` made of them). */
+/**
+ * Ticks decoded at a time. A block is checked whole, then decoded and yielded in parts of this
+ * many ticks, so that the run loop reads each part while it is still in the core's cache: a whole
+ * 65,536-tick block decodes to 1.8 MB of columns, more than this machine's 1 MB L2.
+ */
+export const DECODE_TICKS = 8192;
+
+/**
+ * Columns of one part of a block (DECODE_TICKS at most), decoded; `market` holds dictionary ids
+ * (or what `marketMap` made of them).
+ */
 export interface DecodedBlock {
   count: number;
   time: Float64Array;
   bid: Float64Array;
   ask: Float64Array;
   market: Int32Array;
+  /** The time range of the whole block the part comes from. */
   minTime: number;
   maxTime: number;
 }
@@ -74,9 +85,10 @@ export class TickCacheFile {
     this.size = size;
     this.header = header;
     this.meta = meta;
-    const max = header.blockTicks;
+    const max = Math.min(header.blockTicks, DECODE_TICKS);
     this.buffer = new ArrayBuffer(
-      BLOCK_HEADER_BYTES + bodyBytesOf(max, TimeEncoding.Float64, PriceEncoding.Float64, MarketEncoding.Int32),
+      BLOCK_HEADER_BYTES +
+        bodyBytesOf(header.blockTicks, TimeEncoding.Float64, PriceEncoding.Float64, MarketEncoding.Int32),
     );
     this.bytes = new Uint8Array(this.buffer);
     this.columns = {
@@ -210,9 +222,11 @@ export class TickCacheFile {
       );
       if (crc !== block.crc)
         throw corrupt(path, `checksum mismatch in block ${k} (ticks ${ticks - block.count + 1}–${ticks})`);
-      this.decode(block, options.marketMap);
       options.onBytes?.(offset, this.size);
-      yield this.columns;
+      for (let start = 0; start < block.count; start += DECODE_TICKS) {
+        this.decode(block, options.marketMap, start, Math.min(DECODE_TICKS, block.count - start));
+        yield this.columns;
+      }
     }
     if (readAll) {
       if (offset !== header.metaOffset) throw corrupt(path, 'the blocks do not end where the metadata starts');
@@ -233,31 +247,32 @@ export class TickCacheFile {
     return this.fd;
   }
 
-  private decode(block: BlockHeader, marketMap: Int32Array | undefined): void {
-    const n = block.count;
+  /** Decodes ticks [start, start + n) of the block in the buffer into the columns. */
+  private decode(block: BlockHeader, marketMap: Int32Array | undefined, start: number, n: number): void {
+    const total = block.count;
     const out = this.columns;
     const buf = this.buffer;
     let at = BLOCK_HEADER_BYTES;
     const time = out.time;
     if (block.timeEncoding === TimeEncoding.Delta32) {
-      const col = new Int32Array(buf, at, n);
+      const col = new Int32Array(buf, at + start * 4, n);
       const base = block.minTime;
       for (let i = 0; i < n; i++) time[i] = base + col[i]!;
-      at += pad8(n * 4);
+      at += pad8(total * 4);
     } else {
-      time.set(new Float64Array(buf, at, n));
-      at += pad8(n * 8);
+      time.set(new Float64Array(buf, at + start * 8, n));
+      at += pad8(total * 8);
     }
     for (const prices of [out.bid, out.ask]) {
       if (block.priceEncoding === PriceEncoding.Scaled32) {
         // Division, not multiplication by 10^-d: see format.ts for why this is exact.
         const scale = POW10[block.decimals]!;
-        const col = new Int32Array(buf, at, n);
+        const col = new Int32Array(buf, at + start * 4, n);
         for (let i = 0; i < n; i++) prices[i] = col[i]! / scale;
-        at += pad8(n * 4);
+        at += pad8(total * 4);
       } else {
-        prices.set(new Float64Array(buf, at, n));
-        at += pad8(n * 8);
+        prices.set(new Float64Array(buf, at + start * 8, n));
+        at += pad8(total * 8);
       }
     }
     const market = out.market;
@@ -278,10 +293,10 @@ export class TickCacheFile {
       case MarketEncoding.Int32: {
         const col =
           block.marketEncoding === MarketEncoding.Uint8
-            ? new Uint8Array(buf, at, n)
+            ? new Uint8Array(buf, at + start, n)
             : block.marketEncoding === MarketEncoding.Uint16
-              ? new Uint16Array(buf, at, n)
-              : new Int32Array(buf, at, n);
+              ? new Uint16Array(buf, at + start * 2, n)
+              : new Int32Array(buf, at + start * 4, n);
         for (let i = 0; i < n; i++) {
           const id = col[i]!;
           if (id >= marketCount || id < 0) checkId(id);

@@ -16,6 +16,7 @@ import {
   TickCacheFile,
   TickCacheWriter,
 } from '../../../../../src/core/adapters/files/tick-cache/index.js';
+import { DECODE_TICKS } from '../../../../../src/core/adapters/files/tick-cache/reader.js';
 import { TickStatsBuilder } from '../../../../../src/core/adapters/files/tick-cache/stats.js';
 import type { TickReadOptions } from '../../../../../src/core/adapters/files/ticks/index.js';
 import { UserError } from '../../../../../src/core/domain/errors.js';
@@ -255,6 +256,50 @@ describe('tick cache encodings', () => {
     expect(back).toEqual(rows);
     for (let i = 0; i < rows.length; i++)
       for (const k of [0, 2, 3]) expect(Object.is(back[i]![k], rows[i]![k])).toBe(true);
+  });
+
+  it.each([
+    { encoding: 'scaled int32', offset: 0 },
+    { encoding: 'float64', offset: 1e-11 },
+  ])(
+    'a block larger than one decoded part (DECODE_TICKS) reads back whole, in order: $encoding prices',
+    async ({ offset }) => {
+      const n = 3 * DECODE_TICKS + 5;
+      const rows: [number, number, number, number][] = Array.from({ length: n }, (_, i) => [
+        1_700_000_000_000 + i * 7,
+        i % 3 === 0 ? 1 : 0,
+        100 + (i % 997) / 10 + offset,
+        100.2 + (i % 997) / 10 + offset,
+      ]);
+      const back = await roundTrip(rows, ['A', 'B'], n);
+      expect(back.length).toBe(n);
+      expect(back).toEqual(rows);
+    },
+  );
+
+  it('a --from/--to window that starts and ends inside decoded parts of one block', async () => {
+    const n = 2 * DECODE_TICKS + 100;
+    const rows: [number, number, number, number][] = Array.from({ length: n }, (_, i) => [
+      1000 + i,
+      0,
+      1 + i / 10,
+      2 + i / 10,
+    ]);
+    const path = join(dir, `window${++serial}.tgt`);
+    const writer = new TickCacheWriter(path, { blockTicks: n });
+    writer.append(batch(rows));
+    writer.finish({
+      markets: ['A'],
+      sources: [],
+      format: 'standard',
+      skipped: { malformed: 0, crossed: 0, nonPositive: 0, outOfOrder: 0 },
+      firstSkipped: [],
+    });
+    const from = 1000 + DECODE_TICKS - 10;
+    const to = 1000 + 2 * DECODE_TICKS + 50;
+    const read = await readAny({ files: [path], from, to });
+    expect(read.ticks.map((t) => t[0])).toEqual(rows.filter((r) => r[0] >= from && r[0] < to).map((r) => r[0]));
+    expect(read.ticks.length).toBe(DECODE_TICKS + 60);
   });
 
   it('many markets (uint16 market column) and the time-order flag', async () => {
