@@ -14,6 +14,7 @@ import { Atr } from './indicators/atr.js';
 import { CandleBuilder } from './indicators/candles.js';
 import { LocalTime } from './local-time.js';
 import { cleanSize, LevelRounder, POINT_EPSILON } from './numeric.js';
+import { objectArray } from './object-array.js';
 import type { PositionSnapshot, PositionState } from './position.js';
 import { hasLevel, type RuleMarket } from './rule-market.js';
 import { atrStopPoints, atrTrailProposal } from './rules/atr-stop.js';
@@ -99,7 +100,7 @@ class MarketRuntime implements RuleMarket {
   ask = Number.NaN;
   /** Time of the last tick of this market (what its entry strategy has seen). */
   lastTime = Number.NaN;
-  readonly positions: PositionState[] = [];
+  readonly positions: PositionState[] = objectArray();
   readonly ctx: EntryContext;
 
   constructor(
@@ -534,7 +535,7 @@ export class Engine {
       strategy: open?.strategy ?? ev.strategy ?? m.cfg.strategy,
       direction: ev.direction,
       sign,
-      size: ev.size,
+      size: Number.NaN,
       originalSize: ev.size,
       entryPrice: Number.NaN,
       entryTime: ev.time,
@@ -550,7 +551,7 @@ export class Engine {
       ladderLock: undefined,
       virtualLevel,
       virtualRejectedAt: undefined,
-      pendingClose: 0,
+      pendingClose: Number.NaN,
       closing: false,
     };
     // Set after the literal, whose NaNs make these fields doubles from the start: V8 gives a field
@@ -559,6 +560,8 @@ export class Engine {
     // class and throw away the optimised code of every rule that reads them. Measured with
     // callgrind on the bench's file: 184M fewer instructions over the first 1M ticks, and 977 → 967
     // per tick after.
+    p.size = ev.size;
+    p.pendingClose = 0;
     p.entryPrice = ev.level;
     p.risk = initialStop === undefined ? 0 : Math.abs(ev.level - initialStop);
     p.best = Number.isNaN(fav) ? ev.level : fav;

@@ -1,4 +1,5 @@
 import { Ema } from '../engine/indicators/ema.js';
+import { objectArray } from '../engine/object-array.js';
 import type { EntryIntent, EntryStrategy } from './types.js';
 
 /**
@@ -25,7 +26,7 @@ export function emaCrossEntry(params: { timeframeMs: number; fast: number; slow:
       if (f === undefined || s === undefined || pf === undefined || ps === undefined) return undefined;
       const direction = pf <= ps && f > s ? 'BUY' : pf >= ps && f < s ? 'SELL' : undefined;
       if (direction === undefined) return undefined;
-      const intents: EntryIntent[] = [];
+      const intents = objectArray<EntryIntent>();
       for (const p of ctx.positions) {
         if (p.direction === direction) return undefined; // already positioned this way
         intents.push({ kind: 'exit', dealId: p.dealId });

@@ -1,6 +1,7 @@
 import type { MarketConfig } from '../../domain/config.js';
 import type { Direction, Tick } from '../../domain/types.js';
 import { cleanSize, POINT_EPSILON } from '../../engine/numeric.js';
+import { objectArray } from '../../engine/object-array.js';
 import type { Broker, BrokerAction, BrokerEvent, BrokerEventHandler } from '../../ports/broker.js';
 
 export interface SimPosition {
@@ -65,7 +66,7 @@ export class SimBroker implements Broker {
         lotStep: cfg.lotStep,
         bid: Number.NaN,
         ask: Number.NaN,
-        positions: [],
+        positions: objectArray<BookPosition>(),
       });
     }
   }
@@ -137,10 +138,13 @@ export class SimBroker implements Broker {
           market: action.market,
           direction: action.direction,
           sign: action.direction === 'BUY' ? 1 : -1,
-          size: action.size,
+          // NaN, then the size: a double field from the start, so the first partial close (1 → 0.5)
+          // does not change the positions' hidden class (see the engine's onOpened).
+          size: Number.NaN,
           stopLevel: action.stopLevel,
           limitLevel: action.limitLevel,
         };
+        p.size = action.size;
         m.positions.push(p);
         this.byDeal.set(p.dealId, p);
         this.emit({
