@@ -279,7 +279,10 @@ export class Engine {
       return;
     }
 
-    const guard = p.strategy === m.cfg.strategy ? m.guard : this.guards.get(p.strategy);
+    // With no guard configured (checked first), no string compare: V8 calls a builtin for `===` on two
+    // strings of the same length even when they are the same string.
+    const guard =
+      this.guards.size === 0 ? undefined : p.strategy === m.cfg.strategy ? m.guard : this.guards.get(p.strategy);
     if (guard !== undefined) {
       if (guard.evaluatedTick !== this.tickCount) {
         guard.evaluatedTick = this.tickCount;
