@@ -101,16 +101,17 @@ interface CliRun {
  * The real CLI in a child process, run as a user runs `trailguard` (the executable with its
  * shebang and Node flags): wall clock of the command and its peak RSS.
  */
-function cli(args: string[]): CliRun {
-  const command = HAS_TIME ? TIME : BIN;
-  const argv = HAS_TIME ? ['-f', 'TG_MAXRSS_KB=%M', BIN, ...args] : args;
+function cli(args: string[], v8Flags: string[] = []): CliRun {
+  const [exe, ...exeArgs] = launch(args, v8Flags);
+  const command = HAS_TIME ? TIME : exe!;
+  const argv = HAS_TIME ? ['-f', 'TG_MAXRSS_KB=%M', exe!, ...exeArgs] : exeArgs;
   for (const file of tickFilesIn(args)) warm(file);
   const started = performance.now();
   const r = spawnSync(command, argv, {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 << 20,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', MALLOC_ARENA_MAX: '1' },
   });
   const ms = performance.now() - started;
   if (r.status !== 0) throw new Error(`trailguard ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
@@ -120,13 +121,25 @@ function cli(args: string[]): CliRun {
   return { ms, rssMb, json };
 }
 
+/**
+ * The command line that runs trailguard: its executable, or with extra V8 flags, Node on bin/run.js
+ * with the flags of its first line, these, and its environment (MALLOC_ARENA_MAX, set in `env`).
+ */
+function launch(args: string[], v8Flags: string[]): string[] {
+  if (v8Flags.length === 0) return [BIN, ...args];
+  const shebang = readFileSync(BIN, 'utf8').split('\n')[0] ?? '';
+  const binFlags = shebang.split(/\s+/).filter((word) => word.startsWith('--'));
+  return [process.execPath, ...binFlags, ...v8Flags, BIN, ...args];
+}
+
 /** `cli` without waiting: for running several at once. */
-function cliAsync(args: string[]): Promise<void> {
+function cliAsync(args: string[], v8Flags: string[] = []): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(BIN, args, {
+    const [exe, ...exeArgs] = launch(args, v8Flags);
+    const child = spawn(exe!, exeArgs, {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', MALLOC_ARENA_MAX: '1' },
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -385,6 +398,28 @@ async function main(): Promise<void> {
     value: ceiling,
     unit: '×',
     note: `one ${(aloneMs / 1000).toFixed(2)} s, two in parallel processes ${(pairMs / 1000).toFixed(2)} s: the most 2 jobs can give here`,
+  });
+  // The same with V8's optimising compiler on each process's main thread (`--single-threaded`). A
+  // backtest alone uses about 1.2 cores: V8 compiles its hot functions again and again as new
+  // paths are taken (the first position, the first partial close…), on background threads, that
+  // is on the core the backtest leaves idle. Two processes at once cannot both borrow it. With the
+  // compiles on the main thread, the ratio is what the two cores themselves give.
+  const singleThreaded = ['--single-threaded'];
+  const args1 = (out: string) => ['backtest', tgt10, '--config', CONFIG, '--out', join(CACHE, out), '--json'];
+  let aloneStMs = Infinity;
+  let pairStMs = Infinity;
+  for (let i = 0; i < 3; i++) {
+    aloneStMs = Math.min(aloneStMs, cli(args1('out-alone-st'), singleThreaded).ms);
+    warm(tgt10);
+    const started = performance.now();
+    await Promise.all([0, 1].map((k) => cliAsync(args1(`out-pair-st-${k}`), singleThreaded)));
+    pairStMs = Math.min(pairStMs, performance.now() - started);
+  }
+  record({
+    name: "machine ceiling with V8's compiler on the main thread (--single-threaded): 2 backtests at once vs 1",
+    value: (2 * aloneStMs) / pairStMs,
+    unit: '×',
+    note: `one ${(aloneStMs / 1000).toFixed(2)} s, two in parallel processes ${(pairStMs / 1000).toFixed(2)} s: what the cores give when neither process borrows the other's`,
   });
   // The sweep's own ceiling: its grid as two 4-combination sweeps on one job each, in two processes
   // at once, against the whole grid on one job. Two jobs give each worker 4 of the 8, but one job
