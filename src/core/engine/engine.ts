@@ -279,10 +279,7 @@ export class Engine {
       return;
     }
 
-    // With no guard configured (checked first), no string compare: V8 calls a builtin for `===` on two
-    // strings of the same length even when they are the same string.
-    const guard =
-      this.guards.size === 0 ? undefined : p.strategy === m.cfg.strategy ? m.guard : this.guards.get(p.strategy);
+    const guard = p.ownStrategy ? m.guard : this.guards.get(p.strategy);
     if (guard !== undefined) {
       if (guard.evaluatedTick !== this.tickCount) {
         guard.evaluatedTick = this.tickCount;
@@ -532,10 +529,12 @@ export class Engine {
       virtual && vs !== undefined ? m.rounder.round(ev.level - sign * vs.distance * m.ps) : undefined;
     const initialStop = virtualLevel ?? ev.stopLevel;
     const fav = sign > 0 ? m.bid : m.ask;
+    const strategy = open?.strategy ?? ev.strategy ?? m.cfg.strategy;
     const p: PositionState = {
       dealId: ev.dealId,
       market: ev.market,
-      strategy: open?.strategy ?? ev.strategy ?? m.cfg.strategy,
+      strategy,
+      ownStrategy: strategy === m.cfg.strategy,
       direction: ev.direction,
       sign,
       size: Number.NaN,
@@ -834,6 +833,7 @@ export class Engine {
     if (m === undefined || this.byDeal.has(snapshot.dealId)) return;
     const p: PositionState = {
       ...snapshot,
+      ownStrategy: snapshot.strategy === m.cfg.strategy,
       sign: snapshot.direction === 'BUY' ? 1 : -1,
       size: broker.size,
       stopLevel: broker.stopLevel,

@@ -8,6 +8,11 @@ export interface PositionState {
   dealId: string;
   market: string;
   strategy: string;
+  /**
+   * `strategy` is its market's own (most positions'): its guard is the market's. Set once, so that
+   * the per-tick rules compare no strategy names. Not saved: it follows from the configuration.
+   */
+  ownStrategy: boolean;
   direction: Direction;
   /** +1 for BUY, −1 for SELL: "tighter" and "profit" are sign × (a − b). */
   sign: 1 | -1;
@@ -49,5 +54,5 @@ export function favourableIn(p: PositionState, m: { readonly bid: number; readon
 /** What the state file keeps of a position: lifecycle facts only, never the stop level (SPEC §6.3). */
 export type PositionSnapshot = Omit<
   PositionState,
-  'sign' | 'stopLevel' | 'limitLevel' | 'virtualRejectedAt' | 'pendingClose' | 'closing'
+  'ownStrategy' | 'sign' | 'stopLevel' | 'limitLevel' | 'virtualRejectedAt' | 'pendingClose' | 'closing'
 >;

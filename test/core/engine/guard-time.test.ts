@@ -29,6 +29,30 @@ describe('strategy guard (SPEC §4.6)', () => {
     expect(h.journal.rows, 'a stopped strategy takes no new entries').toHaveLength(4);
   });
 
+  it("a position of another strategy than its market's follows its own strategy's guard, not the market's", () => {
+    const h = harness({
+      markets: [market({ strategy: 'plain' })],
+      strategies: { plain: {}, guarded: { guard: { maxDrawdown: -20, minPeak: 0 } } },
+      entries: {
+        [DAX]: scriptedEntry([
+          { at: 1, direction: 'BUY', stopPoints: 500 },
+          { at: 1, direction: 'BUY', stopPoints: 500, strategy: 'guarded' },
+        ]),
+      },
+    });
+    h.tick(1, 100);
+    h.tick(2, 85); // each −15: the guarded strategy's MTM is −15, not yet −20
+    expect(h.journal.rows).toHaveLength(2);
+    h.tick(3, 80); // −20: only the guarded strategy's position closes
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 1@100 stop=-400 SIGNAL',
+      'ENTRY BUY 1@100 stop=-400 SIGNAL',
+      'EXIT BUY 1@80 stop=-400 STRATEGY_DRAWDOWN pts=-20',
+    ]);
+    expect(h.journal.rows.at(-1)?.strategy).toBe('guarded');
+    expect(h.runner.engine.openPositions().map((v) => v.position.strategy)).toEqual(['plain']);
+  });
+
   it('trail: after a peak above minPeak, MTM ≤ peak × (1 − trailFraction) trips STRATEGY_TRAIL', () => {
     const h = harness({
       markets: [market({ strategy: 's' })],
