@@ -136,15 +136,20 @@ export class TickCacheSource implements TickSource {
       market: new Int32Array(0),
     };
     try {
+      // When the dictionary holds only configured markets (the usual cache), every tick's market is
+      // known and the per-tick scan below is skipped: it was ~15 instructions a tick (callgrind).
+      const everyMarketKnown = !part.marketMap.includes(-1);
       for (const block of part.file.blocks({ from, to, marketMap: part.marketMap, onBytes: onProgress })) {
         const { time, bid, ask, market } = block;
         let n = block.count;
         const whole = block.minTime >= from && block.maxTime < to;
         let allKnown = true;
-        for (let i = 0; i < n; i++) {
-          if (market[i]! < 0) {
-            allKnown = false;
-            break;
+        if (!everyMarketKnown) {
+          for (let i = 0; i < n; i++) {
+            if (market[i]! < 0) {
+              allKnown = false;
+              break;
+            }
           }
         }
         if (!whole || !allKnown) {
