@@ -121,7 +121,7 @@ describe('live under faults (fake IG)', () => {
     live.runner.settle();
     await live.idle();
     expect(f.positions()).toEqual([]);
-    expect(f.requests().filter((r) => r.method === 'DELETE').length, 'the close was sent once').toBe(1);
+    expect(f.requestCount('DELETE'), 'the close was sent once').toBe(1);
     await waitFor(() => live.runner.engine.openPositions().length === 0, 'the engine to see the close');
   }, 60_000);
 });

@@ -62,6 +62,8 @@ export interface FakeIg {
   positions(): FakeIgPosition[];
   /** Log of REST calls, oldest first (method is the effective one: `_method` wins). */
   requests(): LoggedRequest[];
+  /** How many REST calls (of this method) came in: `requests().length` without copying the log. */
+  requestCount(method?: string): number;
   /** The next matching request(s) fail with `reply` (see FaultReply). */
   failNext(match: FaultMatch, reply: FaultReply): void;
   /** Every session token issued so far becomes invalid: authenticated calls answer 401 error.security.client-token-invalid. */
@@ -135,6 +137,7 @@ export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
     openExternally: (p) => broker.openExternally(p),
     positions: () => broker.positions(),
     requests: () => rest.requests(),
+    requestCount: (method) => rest.requestCount(method),
     failNext: (match, reply) => rest.failNext(match, reply),
     expireTokens: () => rest.expireTokens(),
     dropStreams: () => ls.dropAll(),

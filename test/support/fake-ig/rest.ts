@@ -77,6 +77,13 @@ export class RestGateway {
     return this.log.map((r) => ({ ...r, headers: { ...r.headers } }));
   }
 
+  /** How many requests (of this method) came in, copying nothing: for loops that poll it. */
+  requestCount(method?: string): number {
+    let n = 0;
+    for (const r of this.log) if (method === undefined || r.method === method) n++;
+    return n;
+  }
+
   failNext(match: FaultMatch, reply: FaultReply): void {
     this.faults.push({ match, reply, left: reply.times ?? 1 });
   }
