@@ -46,6 +46,57 @@ export interface PositionState {
   closing: boolean;
 }
 
+/** What opening or restoring a position knows of it; the rest starts the same for every position. */
+export type PositionInit = Omit<PositionState, 'sign' | 'virtualRejectedAt' | 'pendingClose' | 'closing'>;
+
+/**
+ * A new position, opened or restored, in the one shape every position has: the rules' optimised
+ * code then sees a single hidden class (a restored position built another way made the live
+ * engine's per-tick code polymorphic).
+ *
+ * The numbers that may be whole are set after the literal, whose NaNs make them double fields
+ * from the start: V8 gives a field the representation of its first value, so a whole-number price
+ * (18179) or size (1) would make a small-integer field, and the first fraction (a partial close
+ * of 0.5) would then change the positions' hidden class and throw away the optimised code of
+ * every rule that reads them. Measured with callgrind on the bench's file: 184M fewer instructions
+ * over the first 1M ticks, and 977 → 967 per tick after.
+ */
+export function newPosition(init: PositionInit): PositionState {
+  const p: PositionState = {
+    dealId: init.dealId,
+    market: init.market,
+    strategy: init.strategy,
+    ownStrategy: init.ownStrategy,
+    direction: init.direction,
+    sign: init.direction === 'BUY' ? 1 : -1,
+    size: Number.NaN,
+    originalSize: Number.NaN,
+    entryPrice: Number.NaN,
+    entryTime: init.entryTime,
+    entryReason: init.entryReason,
+    stopLevel: init.stopLevel,
+    stopReason: init.stopReason,
+    limitLevel: init.limitLevel,
+    initialStop: init.initialStop,
+    risk: Number.NaN,
+    best: Number.NaN,
+    trailingActive: init.trailingActive,
+    ladderNext: init.ladderNext,
+    ladderLock: init.ladderLock,
+    virtualLevel: init.virtualLevel,
+    virtualRejectedAt: undefined,
+    pendingClose: Number.NaN,
+    closing: false,
+  };
+  p.size = init.size;
+  p.originalSize = init.originalSize;
+  p.entryPrice = init.entryPrice;
+  p.risk = init.risk;
+  p.best = init.best;
+  p.pendingClose = 0;
+  return p;
+}
+
 /** The favourable price at the market's current prices (the hot-path form: see RuleMarket). */
 export function favourableIn(p: PositionState, m: { readonly bid: number; readonly ask: number }): number {
   return p.sign > 0 ? m.bid : m.ask;
