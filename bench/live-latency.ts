@@ -147,8 +147,12 @@ markets:
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await measureLiveLatency();
-  console.log(
-    `live tick → amend request leaving the process: p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(3)} ms over ${r.samples} ticks (target p99 ≤ 2 ms: ${r.p99Ms <= 2 ? 'PASS' : 'FAIL'}); end to end through the fake: p50 ${r.endToEndP50Ms.toFixed(3)} ms, p99 ${r.endToEndP99Ms.toFixed(3)} ms`,
-  );
+  // `--json [samples]`: the figures as JSON, for bench/run.ts, which runs this in a process of its own.
+  const json = process.argv[2] === '--json';
+  const r = await measureLiveLatency(json && process.argv[3] !== undefined ? Number(process.argv[3]) : 1000);
+  if (json) console.log(JSON.stringify(r));
+  else
+    console.log(
+      `live tick → amend request leaving the process: p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(3)} ms over ${r.samples} ticks (target p99 ≤ 2 ms: ${r.p99Ms <= 2 ? 'PASS' : 'FAIL'}); end to end through the fake: p50 ${r.endToEndP50Ms.toFixed(3)} ms, p99 ${r.endToEndP99Ms.toFixed(3)} ms`,
+    );
 }
