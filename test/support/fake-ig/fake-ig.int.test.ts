@@ -314,6 +314,30 @@ describe('fake IG REST', () => {
     expect(again).toMatchObject({ dealStatus: 'REJECTED', reason: 'POSITION_NOT_AVAILABLE_TO_CLOSE' });
   });
 
+  it('reports each request as it comes in (onRequest) and counts them by effective method', async () => {
+    const seen: string[] = [];
+    const ig = await startFakeIg({
+      markets: [{ epic: DAX, bid: 18000, ask: 18001, minStopDistance: 6, decimals: 1 }],
+      onRequest: (r) => seen.push(`${r.method} ${r.path}`),
+    });
+    servers.push(ig);
+    const s = await login(ig);
+    const { confirm } = await open(s, { size: 2 });
+    const dealId = String(confirm['dealId']);
+    await close(s, dealId, 1);
+    expect(
+      seen.filter((r) => !r.startsWith('GET')),
+      'in order, the POST-tunnelled close as DELETE',
+    ).toEqual(['POST /session', 'POST /positions/otc', 'DELETE /positions/otc']);
+    expect(seen, 'every request, as the log has it').toEqual(ig.requests().map((r) => `${r.method} ${r.path}`));
+    expect([ig.requestCount(), ig.requestCount('POST'), ig.requestCount('DELETE'), ig.requestCount('PUT')]).toEqual([
+      seen.length,
+      2,
+      1,
+      0,
+    ]);
+  });
+
   it('answers markets v3 with the dealing rules and the latest snapshot', async () => {
     const ig = await fake();
     const s = await login(ig);

@@ -31,6 +31,8 @@ export interface FakeIgOptions {
   /** Account currency [EUR]. */
   currency?: string;
   markets: FakeIgMarket[];
+  /** Called with a copy of each REST request as it comes in (after it is logged, before it is answered). */
+  onRequest?: (request: LoggedRequest) => void;
 }
 
 export interface FakeIg {
@@ -105,7 +107,12 @@ export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
       trade: (field, json) => stream.publishTrade(field, json),
     },
   );
-  const rest = new RestGateway(broker, { apiKey, identifier, password, accountId, currency }, () => streamUrl);
+  const rest = new RestGateway(
+    broker,
+    { apiKey, identifier, password, accountId, currency },
+    () => streamUrl,
+    options.onRequest,
+  );
   const ls = stream;
 
   const server: Server = createServer((req, res) => {

@@ -71,6 +71,7 @@ export class RestGateway {
     private readonly broker: FakeIgBroker,
     private readonly creds: Credentials,
     private readonly streamUrl: () => string,
+    private readonly onRequest?: (request: LoggedRequest) => void,
   ) {}
 
   requests(): LoggedRequest[] {
@@ -121,7 +122,9 @@ export class RestGateway {
         body = raw;
       }
     }
-    this.log.push({ method, path, url: path + search, body, headers });
+    const logged: LoggedRequest = { method, path, url: path + search, body, headers };
+    this.log.push(logged);
+    this.onRequest?.({ ...logged, headers: { ...headers } });
 
     const fault = this.takeFault(method, path);
     if (fault !== undefined && fault.status === 0) {
