@@ -16,27 +16,23 @@ type ToFake =
   | { type: 'ask'; id: number; what: 'subscriptions' | 'positions' }
   | { type: 'close' };
 
-type FromFake =
-  | {
-      type: 'ready';
-      restUrl: string;
-      streamUrl: string;
-      apiKey: string;
-      identifier: string;
-      password: string;
-      accountId: string;
-    }
-  | { type: 'put' }
-  | { type: 'answer'; id: number; value: unknown }
-  | { type: 'closed' };
-
-export interface FakeIgThread {
+/** Where the fake listens, and the credentials it accepts. */
+interface FakeIgAccess {
   restUrl: string;
   streamUrl: string;
   apiKey: string;
   identifier: string;
   password: string;
   accountId: string;
+}
+
+type FromFake =
+  | ({ type: 'ready' } & FakeIgAccess)
+  | { type: 'put' }
+  | { type: 'answer'; id: number; value: unknown }
+  | { type: 'closed' };
+
+export interface FakeIgThread extends FakeIgAccess {
   pushTick(tick: Tick): void;
   /** Lightstreamer items subscribed to. */
   subscriptions(): Promise<string[]>;
