@@ -12,13 +12,13 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSy
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
+import { BIN, binFlags } from './bin-flags.js';
 import { runEngineStepBench } from './engine-step.js';
 import { ensureTickFile } from './generate.js';
 import { readerThreadByDefault } from '../src/core/services/backtest.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, '.bench-cache');
-const BIN = join(ROOT, 'bin/run.js');
 const CONFIG = join(ROOT, 'bench/bench.yaml');
 const CONFIG_NO_ENTRY = join(ROOT, 'bench/bench-no-entry.yaml');
 const TIME = '/usr/bin/time';
@@ -149,12 +149,6 @@ function cli(args: string[], v8Flags: string[] = []): CliRun {
 function launch(args: string[], v8Flags: string[]): string[] {
   if (v8Flags.length === 0) return [BIN, ...args];
   return [process.execPath, ...binFlags(), ...v8Flags, BIN, ...args];
-}
-
-/** The Node flags of bin/run.js's first line: what every `trailguard` process runs with. */
-function binFlags(): string[] {
-  const shebang = readFileSync(BIN, 'utf8').split('\n')[0] ?? '';
-  return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
 /**

@@ -14,8 +14,10 @@
  *   npx tsx bench/sweep-instructions.ts      (after `npm run bench` has made .bench-cache/)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+
+import { BIN, binFlags } from './bin-flags.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, '.bench-cache', 'ticks-10m.tgt');
@@ -28,11 +30,15 @@ interface Count {
 
 /** One sweep under callgrind, with trailguard's Node flags: total instructions and ticks read. */
 function count(jobs: number, to: string | undefined): Promise<Count> {
-  const shebang = readFileSync(join(ROOT, 'bin/run.js'), 'utf8').split('\n')[0] ?? '';
-  const flags = shebang.split(/\s+/).filter((word) => word.startsWith('--'));
   const out = join(ROOT, '.bench-cache', `out-cg-sweep-${jobs}-${to ?? 'all'}`);
-  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', ...flags];
-  args.push(join(ROOT, 'bin/run.js'), 'backtest', CACHE, '--config', join(ROOT, 'bench/bench.yaml'));
+  const args = [
+    '--tool=callgrind',
+    '--callgrind-out-file=/dev/null',
+    process.execPath,
+    '--single-threaded',
+    ...binFlags(),
+  ];
+  args.push(BIN, 'backtest', CACHE, '--config', join(ROOT, 'bench/bench.yaml'));
   args.push('--out', out, ...GRID, '--jobs', String(jobs), ...(to === undefined ? [] : ['--to', to]), '--json');
   return new Promise((resolvePromise, reject) => {
     const child = spawn('valgrind', args, { env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
