@@ -1,15 +1,15 @@
 /**
  * By hand, not in `npm run bench` (it takes ~15 minutes): the instructions the bench's
  * 8-combination sweep executes on 1 job and on 2, counted by valgrind's callgrind over all
- * threads (the workers, V8's compiler and collector threads). Unlike times, instruction counts
- * repeat from run to run on this VM, so they split what a second job costs into what it adds per
- * tick (the ticks read, checked and decoded once more) and what it adds once (a second worker's
- * start-up and V8 warm-up), whatever the machine is doing. Two lengths of the bench's cache (its
- * first ~1M ticks, and all 10M) give both parts. V8 runs `--single-threaded` (its compiles and
- * collections on the thread that asks for them, the same work as on its background threads):
- * with concurrent compiles, how many ticks a thread runs before its optimised code arrives
- * depends on how valgrind schedules the threads, and the 2-job counts varied by ±0.5G from run
- * to run; single-threaded, by ~0.1%.
+ * threads (the main one and the workers, which with the flag below also do V8's compiling and
+ * collecting). Unlike times, instruction counts repeat from run to run on this VM, so they split
+ * what a second job costs into what it adds per tick (the ticks read, checked and decoded once
+ * more) and what it adds once (a second worker's start-up and V8 warm-up), whatever the machine
+ * is doing. Two lengths of the bench's cache (its first ~1M ticks, and all 10M) give both parts.
+ * V8 runs `--single-threaded` (its compiles and collections on the thread that asks for them,
+ * the same work as on its background threads): with concurrent compiles, how many ticks a thread
+ * runs before its optimised code arrives depends on how valgrind schedules the threads, and the
+ * 2-job counts varied by ±0.5G from run to run; single-threaded, by ~0.1%.
  *
  *   npx tsx bench/sweep-instructions.ts      (after `npm run bench` has made .bench-cache/)
  */
