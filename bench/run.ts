@@ -8,9 +8,20 @@
  */
 import type { LiveLatency } from './live-latency.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 
 import { BIN, binFlags } from './bin-flags.js';
 import { runEngineStepBench } from './engine-step.js';
@@ -199,6 +210,41 @@ function threadStalls(ms: number): ThreadStalls {
   };
 }
 
+/**
+ * This machine against the one issue 4's figures were measured on, by two of those figures that
+ * are plain CPU work in Node (the floor is mostly the kernel's copy and memchr): `Date.parse` of
+ * the file's ISO times (the issue: 0.24–0.42 µs a call) and readline + split over the file's lines
+ * (the issue: ~1M lines/s). Best of 3 each.
+ */
+async function calibration(file: string): Promise<{ dateParseUs: number; readlineLinesPerS: number }> {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const times = lines
+    .slice(1)
+    .filter((l) => l !== '')
+    .map((l) => l.slice(0, l.indexOf(',')));
+  lines.length = 0;
+  let dateParseUs = Infinity;
+  let sink = 0;
+  for (let r = 0; r < 3; r++) {
+    const started = performance.now();
+    for (let i = 0; i < times.length; i++) sink += Date.parse(times[i]!);
+    dateParseUs = Math.min(dateParseUs, ((performance.now() - started) * 1000) / times.length);
+  }
+  if (!(sink > 0)) throw new Error(`calibration: ${file} has unparsable times`);
+  let readlineLinesPerS = 0;
+  for (let r = 0; r < 3; r++) {
+    const started = performance.now();
+    let n = 0;
+    const input = createReadStream(file, { highWaterMark: 1 << 20 });
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      const fields = line.split(',');
+      if (fields.length > 3) n++;
+    }
+    readlineLinesPerS = Math.max(readlineLinesPerS, (n / (performance.now() - started)) * 1000);
+  }
+  return { dateParseUs, readlineLinesPerS };
+}
+
 /** `cli` without waiting: for running several at once. */
 function cliAsync(args: string[], v8Flags: string[] = []): Promise<void> {
   return new Promise((resolvePromise, reject) => {
@@ -285,6 +331,19 @@ async function main(): Promise<void> {
     note: `${(((floor10.lines / floor10.ms) * 1000) / 1e6).toFixed(1)}M lines/s, ${(((large.bytes / floor10.ms) * 1000) / 1e6).toFixed(0)} MB/s`,
   });
   record({ name: 'newline count 1M file', value: floor1.ms / 1000, unit: 's' });
+  const calib = await calibration(small.path);
+  record({
+    name: 'machine: Date.parse of an ISO time',
+    value: calib.dateParseUs,
+    unit: 'µs',
+    note: "issue 4's machine: 0.24–0.42 µs (plain CPU work in Node; best of 3 over the 1M file's times)",
+  });
+  record({
+    name: 'machine: readline + split, lines/s',
+    value: calib.readlineLinesPerS,
+    unit: 'lines/s',
+    note: "issue 4's machine: ~1M lines/s (best of 3 over the 1M file)",
+  });
 
   cli([
     'backtest',
