@@ -23,7 +23,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { BIN, binFlags } from './bin-flags.js';
+import { BIN, binEnv, binFlags } from './bin-flags.js';
 import { runEngineStepBench } from './engine-step.js';
 import { ensureTickFile } from './generate.js';
 import { readerThreadByDefault } from '../src/core/services/backtest.js';
@@ -139,7 +139,7 @@ function cli(args: string[], v8Flags: string[] = []): CliRun {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 << 20,
-    env: { ...process.env, NO_COLOR: '1', MALLOC_ARENA_MAX: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...binEnv() },
   });
   const ms = performance.now() - started;
   const stealAfter = stealMsNow();
@@ -155,7 +155,7 @@ function cli(args: string[], v8Flags: string[] = []): CliRun {
 
 /**
  * The command line that runs trailguard: its executable, or with extra V8 flags, Node on bin/run.js
- * with the flags of its first line, these, and its environment (MALLOC_ARENA_MAX, set in `env`).
+ * with the flags of its first line, these, and its environment (binEnv, set in `env`).
  */
 function launch(args: string[], v8Flags: string[]): string[] {
   if (v8Flags.length === 0) return [BIN, ...args];
@@ -171,7 +171,7 @@ function liveLatencyInOwnProcess(samples: number): LiveLatency {
   const r = spawnSync(
     process.execPath,
     [...binFlags(), '--import', 'tsx', join(ROOT, 'bench/live-latency.ts'), '--json', String(samples)],
-    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MALLOC_ARENA_MAX: '1' } },
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...binEnv() } },
   );
   if (r.status !== 0) throw new Error(`bench/live-latency.ts failed (${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout) as LiveLatency;
@@ -254,7 +254,7 @@ function cliAsync(args: string[], v8Flags: string[] = []): Promise<void> {
     const child = spawn(exe!, exeArgs, {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', MALLOC_ARENA_MAX: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...binEnv() },
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

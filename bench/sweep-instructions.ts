@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { BIN, binFlags } from './bin-flags.js';
+import { BIN, binEnv, binFlags } from './bin-flags.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CACHE = join(ROOT, '.bench-cache', 'ticks-10m.tgt');
@@ -41,7 +41,7 @@ function count(jobs: number, to: string | undefined): Promise<Count> {
   args.push(BIN, 'backtest', CACHE, '--config', join(ROOT, 'bench/bench.yaml'));
   args.push('--out', out, ...GRID, '--jobs', String(jobs), ...(to === undefined ? [] : ['--to', to]), '--json');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('valgrind', args, { env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
+    const child = spawn('valgrind', args, { env: { ...process.env, ...binEnv() } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
