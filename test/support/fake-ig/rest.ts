@@ -61,6 +61,11 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
+/** A copy of a logged request that its receiver may change without changing the log. */
+function copyOf(request: LoggedRequest): LoggedRequest {
+  return { ...request, headers: { ...request.headers } };
+}
+
 export class RestGateway {
   private readonly log: LoggedRequest[] = [];
   private readonly faults: Fault[] = [];
@@ -75,7 +80,7 @@ export class RestGateway {
   ) {}
 
   requests(): LoggedRequest[] {
-    return this.log.map((r) => ({ ...r, headers: { ...r.headers } }));
+    return this.log.map(copyOf);
   }
 
   /** How many requests (of this method) came in, copying nothing: for loops that poll it. */
@@ -124,7 +129,7 @@ export class RestGateway {
     }
     const logged: LoggedRequest = { method, path, url: path + search, body, headers };
     this.log.push(logged);
-    this.onRequest?.({ ...logged, headers: { ...headers } });
+    this.onRequest?.(copyOf(logged));
 
     const fault = this.takeFault(method, path);
     if (fault !== undefined && fault.status === 0) {
