@@ -1,12 +1,16 @@
 import type { Candle } from '../domain/types.js';
+import { POINT_EPSILON } from '../engine/numeric.js';
 import type { EntryStrategy } from './types.js';
 
 /**
  * Breakout (SPEC §5): when a candle closes above the highest high of the `period` candles before
- * it, BUY; below their lowest low, SELL; only when the market is flat.
+ * it, BUY; below their lowest low, SELL; only when the market is flat. Strictly above and below,
+ * as on exact decimal values (SPEC §9): a close equal to the high in decimals (mid prices that
+ * differ only in binary) is no breakout.
  */
-export function breakoutEntry(params: { timeframeMs: number; period: number }): EntryStrategy {
+export function breakoutEntry(params: { timeframeMs: number; period: number; pointSize: number }): EntryStrategy {
   const window: Candle[] = [];
+  const eps = POINT_EPSILON * params.pointSize;
   return {
     reason: 'BREAKOUT',
     timeframeMs: params.timeframeMs,
@@ -20,8 +24,8 @@ export function breakoutEntry(params: { timeframeMs: number; period: number }): 
           if (c.high > high) high = c.high;
           if (c.low < low) low = c.low;
         }
-        if (candle.close > high) direction = 'BUY';
-        else if (candle.close < low) direction = 'SELL';
+        if (candle.close - high > eps) direction = 'BUY';
+        else if (low - candle.close > eps) direction = 'SELL';
         window.shift();
       }
       window.push(candle);

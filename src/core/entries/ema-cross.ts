@@ -1,4 +1,5 @@
 import { Ema } from '../engine/indicators/ema.js';
+import { POINT_EPSILON } from '../engine/numeric.js';
 import { objectArray } from '../engine/object-array.js';
 import type { EntryIntent, EntryStrategy } from './types.js';
 
@@ -6,10 +7,19 @@ import type { EntryIntent, EntryStrategy } from './types.js';
  * EMA cross on candle closes (SPEC §5): fast crossing above slow (previous fast ≤ previous slow,
  * now fast > slow) is a BUY, below a SELL. One position per market: an opposite signal exits the
  * open one (SIGNAL_EXIT) and opens the new direction on the same tick.
+ *
+ * The comparisons are made as on exact decimal values (SPEC §9), within 1e-9 of the market's point:
+ * two EMAs that are equal in decimals (1.10095 against 1.1009499999999999 in binary) do not cross.
  */
-export function emaCrossEntry(params: { timeframeMs: number; fast: number; slow: number }): EntryStrategy {
+export function emaCrossEntry(params: {
+  timeframeMs: number;
+  fast: number;
+  slow: number;
+  pointSize: number;
+}): EntryStrategy {
   const fast = new Ema(params.fast);
   const slow = new Ema(params.slow);
+  const eps = POINT_EPSILON * params.pointSize;
   let prevFast: number | undefined;
   let prevSlow: number | undefined;
   return {
@@ -24,7 +34,7 @@ export function emaCrossEntry(params: { timeframeMs: number; fast: number; slow:
       prevFast = f;
       prevSlow = s;
       if (f === undefined || s === undefined || pf === undefined || ps === undefined) return undefined;
-      const direction = pf <= ps && f > s ? 'BUY' : pf >= ps && f < s ? 'SELL' : undefined;
+      const direction = pf - ps <= eps && f - s > eps ? 'BUY' : ps - pf <= eps && s - f > eps ? 'SELL' : undefined;
       if (direction === undefined) return undefined;
       const intents = objectArray<EntryIntent>();
       for (const p of ctx.positions) {

@@ -62,10 +62,10 @@ export async function buildEntries(
         break;
       }
       case 'ema-cross':
-        entries.set(m.market, emaCrossEntry(e));
+        entries.set(m.market, emaCrossEntry({ ...e, pointSize: m.pointSize }));
         break;
       case 'breakout':
-        entries.set(m.market, breakoutEntry(e));
+        entries.set(m.market, breakoutEntry({ ...e, pointSize: m.pointSize }));
         break;
       case 'module':
         entries.set(m.market, await loadEntryModule(e.path, m.market, e.options ?? {}));
