@@ -442,9 +442,9 @@ export class Engine {
       message: `strategy ${strategy} stopped (${trip}): MTM ${mtm.toFixed(2)}, peak ${guard.state.peak.toFixed(2)}; no new entries until its state is cleared`,
       data: { strategy, reason: trip, mtm, peak: guard.state.peak, realised: guard.state.realised },
     });
-    for (const m of this.marketList) {
-      for (const p of m.positions) if (p.strategy === strategy && !p.closing) this.closeRest(p, trip);
-    }
+    // In order of entry across markets (docs/decisions.md 35): byDeal holds the open positions in
+    // the order they were opened (or restored), whatever the configuration's order of markets.
+    for (const p of this.byDeal.values()) if (p.strategy === strategy && !p.closing) this.closeRest(p, trip);
     this.sink.lifecycle(undefined);
   }
 

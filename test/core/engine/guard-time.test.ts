@@ -29,6 +29,27 @@ describe('strategy guard (SPEC §4.6)', () => {
     expect(h.journal.rows, 'a stopped strategy takes no new entries').toHaveLength(4);
   });
 
+  it('a trip closes the positions in order of entry across markets, not in the configuration order of markets', () => {
+    const h = harness({
+      markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
+      strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+      entries: {
+        [DAX]: scriptedEntry([{ at: 2, direction: 'BUY', stopPoints: 500 }]),
+        [EURUSD]: scriptedEntry([{ at: 1, direction: 'SELL', stopPoints: 500 }]),
+      },
+    });
+    h.tick(1, 1.1, 1.1, EURUSD); // EURUSD (configured second) is entered first
+    h.tick(2, 100);
+    h.tick(3, 1.102, 1.102, EURUSD); // −20
+    h.tick(4, 70); // DAX −30 → MTM −50: trips on this DAX tick
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY SELL 1@1.1 stop=1.15 SIGNAL',
+      'ENTRY BUY 1@100 stop=-400 SIGNAL',
+      'EXIT SELL 1@1.102 stop=1.15 STRATEGY_DRAWDOWN pts=-20',
+      'EXIT BUY 1@70 stop=-400 STRATEGY_DRAWDOWN pts=-30',
+    ]);
+  });
+
   it("a position of another strategy than its market's follows its own strategy's guard, not the market's", () => {
     const h = harness({
       markets: [market({ strategy: 'plain' })],
