@@ -224,7 +224,7 @@ function materialise(s: Scenario, dir: string): Files {
       const mine = ticks.filter((t) => t.market === kind.market);
       const lines = ['time,market,direction,size,stopPoints,limitPoints,strategy'];
       for (const row of m.entry.rows) {
-        // A row between ticks (1 ms after one), so it enters on the next tick of its market.
+        // On a tick of its market (enters on it) or 1 ms after one (enters on the next).
         const at = mine.length === 0 ? START : mine[row.at % mine.length]!.time + (row.at % 2);
         lines.push(
           [
@@ -250,7 +250,7 @@ function materialise(s: Scenario, dir: string): Files {
       const { lots, stopPoints, limitPoints, ...rest } = m.entry;
       entry = {
         ...rest,
-        timeframe: ['1m', '5m', '15m'][m.minStopDistance % 3],
+        timeframe: ['1m', '5m', '15m'][m.minStopDistance % 3], // varied by a draw the scenario already has
         size: size(lots),
         ...(stopPoints === undefined ? {} : { stopPoints }),
         ...(limitPoints === undefined ? {} : { limitPoints }),
