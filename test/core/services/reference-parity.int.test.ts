@@ -16,15 +16,16 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 import { runBacktest } from '../../../src/core/services/backtest.js';
 import { importTicks } from '../../../src/core/services/ticks-import.js';
 import { referenceJournal, type RefTick } from '../../support/reference/index.js';
+import { referenceReadTicks } from '../../support/reference/ticks.js';
 
 const DIR = mkdtempSync(join(tmpdir(), 'tg-reference-'));
 /** TG_KEEP_REFERENCE=1 keeps the scenarios' files (configuration, ticks, signals, journal) to look at. */
@@ -306,7 +307,34 @@ async function journals(s: Scenario): Promise<{ ours: string; fromCache: string;
   return { ours, fromCache, reference, dir };
 }
 
+const ROOT = resolve(import.meta.dirname, '../../..');
+
 describe('the backtest against an independent implementation of SPEC.md', () => {
+  it.each([
+    ['configs/demo.yaml', 'ticks/IX.D.DAX.DAILY.IP-demo.csv'],
+    ['configs/full.yaml', 'ticks/IX.D.DAX.DAILY.IP-demo.csv'],
+    ['configs/trailing.yaml', 'ticks/IX.D.DAX.DAILY.IP-trailing.csv'],
+  ])('gives the same trade_history.csv for the bundled %s on %s', async (configName, ticksName) => {
+    const configPath = join(ROOT, 'fixtures', configName);
+    const ticksPath = join(ROOT, 'fixtures', ticksName);
+    const config = parse(readFileSync(configPath, 'utf8')) as { markets: Record<string, unknown> };
+    const markets = new Set(Object.keys(config.markets));
+    const { ticks } = referenceReadTicks([{ name: ticksPath, text: readFileSync(ticksPath, 'utf8') }], {
+      knownMarkets: markets,
+      defaultMarket: [...markets][0],
+    });
+    const reference = referenceJournal({
+      config,
+      ticks,
+      readFile: (path) => readFileSync(resolve(dirname(configPath), path), 'utf8'),
+    });
+    const out = join(DIR, `bundled-${configName.replace(/\W/g, '-')}`);
+    await runBacktest({ configPath, tickFiles: [ticksPath], outDir: out, format: 'standard', strict: false });
+    const ours = readFileSync(join(out, 'trade_history.csv'), 'utf8');
+    expect(ours.split('\n').length, 'the example trades').toBeGreaterThan(3);
+    expect(ours.split('\n')).toEqual(reference.split('\n'));
+  });
+
   it('gives the same trade_history.csv, row by row, for random markets, rules, entries and ticks', async () => {
     let rows = 0;
     await fc.assert(
