@@ -8,7 +8,8 @@
  * journal as an independent implementation of this file"), and it guards the engine's performance
  * work of issue 4 (NaN sentinels, doubles from the start, the cache and no-scan paths…) against
  * giving up a behaviour. Each scenario also runs from a tick cache of small blocks, which must give
- * the same journal as the text file.
+ * the same journal as the text file. The bundled examples (fixtures/configs on their tick files)
+ * are compared too.
  *
  * The comparison found two differences in trailguard, both mended: the EMA cross and the breakout
  * compared binary doubles where SPEC §9 decides on exact decimals, and a tripped guard closed its
