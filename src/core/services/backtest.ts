@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
 import { ThreadedTickSource } from '../adapters/files/tick-thread/source.js';
-import type { TickReadOptions } from '../adapters/files/ticks/index.js';
+import { TicksNotInTimeOrder, type TickReadOptions } from '../adapters/files/ticks/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
@@ -241,17 +241,25 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
   const readerThread = first.readerThread ?? readerThreadByDefault(first.tickFiles, totalBytes);
   const defaultMarket =
     first.markets?.length === 1 ? first.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
-  const plans: RunPlan[] = [];
-  for (const { options, config, markets: runMarkets } of configured)
-    plans.push({
-      outDir: resolve(options.outDir),
-      config,
-      markets: runMarkets,
-      entries: await buildEntries(runMarkets),
-    });
+  // Built again for a second read of the ticks (below): entry strategies keep state.
+  const planRuns = async (): Promise<RunPlan[]> => {
+    const plans: RunPlan[] = [];
+    for (const { options, config, markets: runMarkets } of configured)
+      plans.push({
+        outDir: resolve(options.outDir),
+        config,
+        markets: runMarkets,
+        entries: await buildEntries(runMarkets),
+      });
+    return plans;
+  };
+  let plans = await planRuns();
 
-  // Opened before the journals: an input error here must leave nothing behind.
-  const readOptions: TickReadOptions = {
+  // Opened before the journals: an input error here must leave nothing behind. Read in `check`
+  // order: a file whose markets interleave out of time order stops the read, and the pass starts
+  // again with every tick sorted by time, file and line (SPEC §6.1, docs/decisions.md 36); files in
+  // time order stream as before.
+  let readOptions: TickReadOptions = {
     files: [...first.tickFiles],
     format: first.format,
     defaultMarket,
@@ -261,47 +269,59 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     from: first.from,
     to: first.to,
     onProgress: first.onProgress,
+    timeOrder: 'check',
   };
   // Opened here in any case: options are checked now, before anything is written, on either path.
   const direct = openAnyTickSource(readOptions);
-  const source = readerThread ? new ThreadedTickSource(readOptions) : direct;
+  let source = readerThread ? new ThreadedTickSource(readOptions) : direct;
 
   let count = 0;
   let firstTick: number | undefined;
   let lastTick: number | undefined;
   const runs: Run[] = [];
-  try {
-    // Inside the try: a run that cannot open its journal leaves none of the others' behind.
-    for (const plan of plans) runs.push(openRun(plan));
-    // One tick object for the whole pass: the engine copies what it keeps. Its market is set only
-    // when it changes (storing a string into an object calls V8's write barrier, which does real
-    // work while the collector marks), and to the configuration's own key for the market: V8 keeps
-    // property keys internalized, so the broker's and the engine's per-tick `tick.market ===
-    // lastName` compare pointers instead of calling a string compare. Measured on the bench's
-    // ticks: 1,046 → 977 instructions per tick (callgrind); in wall time the difference is within
-    // this VM's noise.
-    const pass: Pass = {
-      tick: { time: 0, market: '', bid: 0, ask: 0 },
-      tickMarket: -1,
-      names: source.markets,
-      configuredKey: new Map(Object.keys(configured[0]!.config.markets).map((key) => [key, key])),
-      runners: runs.map((run) => run.runner),
-    };
-    for await (const batch of source.batches()) {
-      replay(pass, batch);
-      if (batch.length > 0) {
-        firstTick ??= batch.time[0];
-        lastTick = batch.time[batch.length - 1];
-        count += batch.length;
+  for (;;) {
+    try {
+      // Inside the try: a run that cannot open its journal leaves none of the others' behind.
+      for (const plan of plans) runs.push(openRun(plan));
+      // One tick object for the whole pass: the engine copies what it keeps. Its market is set only
+      // when it changes (storing a string into an object calls V8's write barrier, which does real
+      // work while the collector marks), and to the configuration's own key for the market: V8 keeps
+      // property keys internalized, so the broker's and the engine's per-tick `tick.market ===
+      // lastName` compare pointers instead of calling a string compare. Measured on the bench's
+      // ticks: 1,046 → 977 instructions per tick (callgrind); in wall time the difference is within
+      // this VM's noise.
+      const pass: Pass = {
+        tick: { time: 0, market: '', bid: 0, ask: 0 },
+        tickMarket: -1,
+        names: source.markets,
+        configuredKey: new Map(Object.keys(configured[0]!.config.markets).map((key) => [key, key])),
+        runners: runs.map((run) => run.runner),
+      };
+      for await (const batch of source.batches()) {
+        replay(pass, batch);
+        if (batch.length > 0) {
+          firstTick ??= batch.time[0];
+          lastTick = batch.time[batch.length - 1];
+          count += batch.length;
+        }
       }
+      for (const run of runs) await run.journal.close();
+      break;
+    } catch (error) {
+      for (const run of runs) {
+        await run.journal.close().catch(() => undefined);
+        rmSync(run.tmpJournal, { force: true });
+      }
+      if (!(error instanceof TicksNotInTimeOrder) || readOptions.timeOrder !== 'check') throw error;
+      // The same pass again, from nothing, over the ticks sorted.
+      readOptions = { ...readOptions, timeOrder: 'sorted' };
+      source = readerThread ? new ThreadedTickSource(readOptions) : openAnyTickSource(readOptions);
+      plans = await planRuns();
+      runs.length = 0;
+      count = 0;
+      firstTick = undefined;
+      lastTick = undefined;
     }
-    for (const run of runs) await run.journal.close();
-  } catch (error) {
-    for (const run of runs) {
-      await run.journal.close().catch(() => undefined);
-      rmSync(run.tmpJournal, { force: true });
-    }
-    throw error;
   }
   for (const run of runs) renameSync(run.tmpJournal, run.journalPath);
 

@@ -167,6 +167,12 @@ const scenarioArb = fc.record({
     },
     { requiredKeys: [] },
   ),
+  /**
+   * Lines of the tick file swapped with the next one when their markets differ: each market stays
+   * in time order, the file does not (SPEC §9 checks order per market); the backtest must replay
+   * the ticks sorted by time (SPEC §6.1, docs/decisions.md 36), as the reference is given them.
+   */
+  swaps: fc.array(fc.nat(), { maxLength: 4 }),
   ticks: fc.array(
     fc.record({
       which: fc.integer({ min: 0, max: 1 }),
@@ -276,7 +282,13 @@ function materialise(s: Scenario, dir: string): Files {
     if (guard !== undefined) strategies[name] = { guard };
   }
   const config = { broker: { kind: 'paper' }, strategies, markets };
-  const ticksCsv = `time,market,bid,ask\n${ticks.map((t) => `${t.time},${t.market},${t.bid},${t.ask}`).join('\n')}\n`;
+  const lines = ticks.map((t) => `${t.time},${t.market},${t.bid},${t.ask}`);
+  for (const swap of s.swaps) {
+    const k = swap % Math.max(1, ticks.length - 1);
+    if (k + 1 < ticks.length && ticks[k]!.market !== ticks[k + 1]!.market)
+      [lines[k], lines[k + 1]] = [lines[k + 1]!, lines[k]!];
+  }
+  const ticksCsv = `time,market,bid,ask\n${lines.join('\n')}\n`;
   return { config, ticks, ticksCsv };
 }
 

@@ -193,15 +193,15 @@ describe('rows', () => {
     expect([r.ticks.length, r.skipped, r.ignored]).toEqual([1, 5, 1]);
   });
 
-  it('order is per market and per file; files merged head to head by time, ties in file order, each in line order', () => {
+  it('order is per market and per file; merge by time, then file order, then line order', () => {
     const a = text('a.csv', 'epic,timestamp,bid,ask\nEURUSD,300,1,2\nDAX,100,1,2\nEURUSD,200,9,9\n');
     const b = text('b.csv', 'time,bid,ask\n100,5,6\n300,5,6\n250,5,6\n');
     const r = referenceReadTicks([a, b], { defaultMarket: 'EURUSD', knownMarkets: new Set(['EURUSD', 'DAX']) });
-    // a.csv keeps its line order (300 EURUSD before 100 DAX: in order per market); b's 100 comes first.
+    // a.csv's 300 EURUSD then 100 DAX (in order per market) are sorted by time with b's ticks.
     expect(r.ticks.map((t) => `${t.time}/${t.market}/${t.bid}`)).toEqual([
+      '100/DAX/1',
       '100/EURUSD/5',
       '300/EURUSD/1',
-      '100/DAX/1',
       '300/EURUSD/5',
     ]);
     expect(r.skipped).toBe(2);

@@ -49,12 +49,12 @@
 // 10. [§9 order] Per file and per market: a row whose time is earlier than the last good row of
 //     its market in the same file is skipped; an equal time is accepted. Files do not see each
 //     other's order marks.
-// 11. [§6.1 merge] Each file's accepted ticks keep their line order, and the files are merged by
-//     time head to head: the next tick is the earliest of the files' next ticks, ties in the files'
-//     order in `files` (command line). A file whose markets interleave out of time order (allowed:
-//     the order check is per market) is replayed as written, not re-sorted (docs/decisions.md 36:
-//     trailguard's reading, taken here after the first comparison; this reference first sorted
-//     every tick by time, file and line).
+// 11. [§6.1 merge] The accepted ticks of all files are put in one total order: time, then the files'
+//     order in `files` (command line), then line order within a file (a stable sort of the
+//     concatenation). This is a full sort: a file with several markets need not be in time order
+//     across them (only per market), and its ticks are interleaved with the others' by time
+//     (docs/decisions.md 36; for a while trailguard merged files head to head instead, each in its
+//     own line order, and this reference followed).
 import type { RefTick } from './index.js';
 
 export interface RefTickFile {
@@ -441,19 +441,7 @@ export function referenceReadTicks(files: readonly RefTickFile[], options: RefTi
       }
     });
   });
-  // Reading 11: each file in line order, the files merged head to head by time, ties in file order.
-  const perFile: RefTick[][] = files.map(() => []);
-  for (const k of keyed.sort((a, b) => a.file - b.file || a.order - b.order)) perFile[k.file]!.push(k.tick);
-  const next = perFile.map(() => 0);
-  const ticks: RefTick[] = [];
-  for (;;) {
-    let pick = -1;
-    for (let f = 0; f < perFile.length; f++) {
-      const head = perFile[f]![next[f]!];
-      if (head !== undefined && (pick < 0 || head.time < perFile[pick]![next[pick]!]!.time)) pick = f;
-    }
-    if (pick < 0) break;
-    ticks.push(perFile[pick]![next[pick]!++]!);
-  }
-  return { ticks, skipped, ignored };
+  // Reading 11: one total order (time, file, line); explicit keys rather than sort stability.
+  keyed.sort((a, b) => a.tick.time - b.tick.time || a.file - b.file || a.order - b.order);
+  return { ticks: keyed.map((k) => k.tick), skipped, ignored };
 }

@@ -91,6 +91,24 @@ describe('ThreadedTickSource delivers what the source delivers on one thread', (
     expect(outcome.error).toMatch(/^UserError: .*EURUSD-malformed\.csv, line \d+: /);
   });
 
+  it('a file whose markets interleave out of time order: reported in `check` order, sorted in `sorted` order', async () => {
+    // EURUSD's lines come two ticks late: each market in time order, the file not.
+    const rows = ['time,market,bid,ask'];
+    for (let i = 0; i < 30_000; i++) {
+      rows.push(`${1_700_000_000_000 + 2 * i},IX.D.DAX.DAILY.IP,${100 + (i % 7)},${101 + (i % 7)}`);
+      if (i >= 2) rows.push(`${1_700_000_000_000 + 2 * (i - 2) + 1},EURUSD,1.1,1.2`);
+    }
+    const file = join(dir, 'interleaved.csv');
+    await writeFile(file, `${rows.join('\n')}\n`);
+    const base: TickReadOptions = { files: [file], format: 'standard', strict: false };
+    const checked = await expectSame({ ...base, timeOrder: 'check' });
+    expect(checked.error).toMatch(/^TicksNotInTimeOrder: .*interleaved\.csv:5: ticks of several markets interleave/);
+    const sorted = await expectSame({ ...base, timeOrder: 'sorted' });
+    expect(sorted.error).toBeUndefined();
+    expect(sorted.ticks).toHaveLength(30_000 + 29_998);
+    expect(sorted.ticks.every((t, k) => k === 0 || t[0] > sorted.ticks[k - 1]![0])).toBe(true);
+  });
+
   it('merged files with a window and a market filter', async () => {
     const files = TEXT_FIXTURES.filter((name) => formatOf(name) === 'standard').map(fixture);
     const outcome = await expectSame({

@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { InvariantError, UserError } from '../../../domain/errors.js';
 import type { ReadStats, TickBatch, TickSource } from '../../../ports/market-data.js';
 import { startWorker } from '../../threads/start-worker.js';
-import type { TickReadOptions } from '../ticks/index.js';
+import { TicksNotInTimeOrder, type TickReadOptions } from '../ticks/index.js';
 import { columnsOf, type BufferReturn, type ReaderInit, type ReaderMessage } from './protocol.js';
 
 /**
@@ -87,6 +87,7 @@ export class ThreadedTickSource implements TickSource {
           case 'error': {
             const e = message.error;
             if (e.name === 'UserError') throw new UserError(e.message, e.hint);
+            if (e.name === 'TicksNotInTimeOrder') throw new TicksNotInTimeOrder(e.message);
             const error = new Error(`tick reader: ${e.message}`);
             if (e.stack !== undefined) error.stack = e.stack;
             throw error;

@@ -3,7 +3,7 @@ import { CsvError, parse } from 'csv-parse';
 import { InvariantError, UserError } from '../../../domain/errors.js';
 import { fileError } from './chunks.js';
 import { HISTDATA_COLUMNS, resolveColumns, type TickFormat } from './columns.js';
-import type { FileBatch, FileSink } from './file-sink.js';
+import { TicksNotInTimeOrder, type FileBatch, type FileSink } from './file-sink.js';
 
 /** Longest line either path accepts; past it the file is not a tick CSV (and memory stays bounded). */
 export const MAX_LINE_BYTES = 1 << 20;
@@ -152,7 +152,8 @@ export async function* readWithCsvParse(options: CsvReadOptions): AsyncGenerator
     if (streamError !== undefined) throw streamError;
     reportFailures(Infinity);
   } catch (error) {
-    if (error instanceof UserError || error instanceof InvariantError) throw error;
+    if (error instanceof UserError || error instanceof InvariantError || error instanceof TicksNotInTimeOrder)
+      throw error;
     if (error instanceof CsvError) {
       throw new UserError(`${file}: ${error.message}`, 'is this a CSV tick file?');
     }

@@ -25,6 +25,16 @@ export interface SkipCounters {
   ignored: number;
 }
 
+/**
+ * A file whose delivered ticks go back in time from one market to another (each market in order,
+ * as SPEC §9 checks it): the files' ticks must then be sorted by time, file and line (SPEC §6.1,
+ * docs/decisions.md 36), and a reader in `check` order throws this so that its consumer reads them
+ * again in `sorted` order. Not an input error: the file is good.
+ */
+export class TicksNotInTimeOrder extends Error {
+  override readonly name = 'TicksNotInTimeOrder';
+}
+
 export interface FileSinkOptions {
   file: string;
   format: TickFormat;
@@ -39,6 +49,8 @@ export interface FileSinkOptions {
   /** Delivery window, epoch ms: [from, to). */
   from: number;
   to: number;
+  /** Throw TicksNotInTimeOrder at a delivered tick earlier than the one delivered before it. */
+  checkTimeOrder: boolean;
 }
 
 const MAX_QUOTED = 40;
@@ -81,6 +93,8 @@ export class FileSink implements FileBatch {
   /** Per internal market id: time and line of the last accepted tick of this file. */
   private lastTime = new Float64Array(8).fill(-Infinity);
   private lastLine = new Float64Array(8);
+  /** Time of the last delivered tick of this file, any market. */
+  private lastDelivered = -Infinity;
   /** Columns csv-parse rows copy into `scratch`: time, bid, ask and market when there is one. */
   private neededColumns: readonly number[] = [];
   private scratch = Buffer.allocUnsafe(256);
@@ -211,6 +225,12 @@ export class FileSink implements FileBatch {
       this.options.counters.ignored++;
       return;
     }
+    if (time < this.lastDelivered && this.options.checkTimeOrder) {
+      throw new TicksNotInTimeOrder(
+        `${this.file}:${line}: ticks of several markets interleave out of time order (${isoOf(time)} after ${isoOf(this.lastDelivered)})`,
+      );
+    }
+    this.lastDelivered = time;
     const k = this.length;
     this.time[k] = time;
     this.bid[k] = bid;

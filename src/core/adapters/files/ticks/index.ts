@@ -39,6 +39,7 @@ import { FileTickSource } from './source.js';
 import { ZoneResolver } from './zone.js';
 
 export type { TickFormat } from './columns.js';
+export { TicksNotInTimeOrder } from './file-sink.js';
 
 export interface TickReadOptions {
   files: string[];
@@ -60,6 +61,15 @@ export interface TickReadOptions {
   batchSize?: number | undefined;
   /** Bytes of the (compressed) files read so far. */
   onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
+  /**
+   * The order of the ticks of several markets (SPEC §6.1, §9; docs/decisions.md 36):
+   * - `as-read` (default): each file in line order, the files merged head to head by time;
+   * - `check`: the same, but a file whose ticks go back in time from one market to another throws
+   *   TicksNotInTimeOrder (without it, `as-read` is already sorted by time, file and line);
+   * - `sorted`: every tick read first, then sorted by time, file and line (memory grows with the
+   *   files: what a `check` read falls back to).
+   */
+  timeOrder?: 'as-read' | 'check' | 'sorted' | undefined;
   /**
    * @internal Force the csv-parse path for standard files (tests compare both paths).
    * Default `fast`.
@@ -110,5 +120,6 @@ export function openTickSource(options: TickReadOptions): TickSource {
     batchSize,
     onProgress: options.onProgress,
     chunkSize: options.chunkSize ?? CHUNK_SIZE,
+    timeOrder: options.timeOrder ?? 'as-read',
   });
 }

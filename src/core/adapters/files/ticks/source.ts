@@ -24,12 +24,16 @@ export interface SourceSettings {
   batchSize: number;
   onProgress: ((bytesRead: number, totalBytes: number) => void) | undefined;
   chunkSize: number;
+  timeOrder: 'as-read' | 'check' | 'sorted';
 }
 
 /**
  * Tick files as one time-ordered stream. Each file is read and checked on its own (order is
  * checked per file, SPEC §9) and filtered (time window, configured markets) by its FileSink; the
  * files are then merged by time, ties going to the file given first, then to the earlier line.
+ * Head to head, which is that order when every file is in time order; in `check` order a file that
+ * goes back in time from one market to another throws TicksNotInTimeOrder, and in `sorted` order
+ * every tick is read first and then sorted (SPEC §6.1, docs/decisions.md 36).
  */
 export class FileTickSource implements TickSource {
   private readonly counters: SkipCounters = {
@@ -90,11 +94,14 @@ export class FileTickSource implements TickSource {
           zone: settings.zone,
           from: settings.from,
           to: settings.to,
+          checkTimeOrder: settings.timeOrder === 'check',
         }),
     );
     const readers = this.sinks.map((sink) => this.readFile(sink, onBytes)[Symbol.asyncIterator]());
     try {
-      if (readers.length === 1) {
+      if (settings.timeOrder === 'sorted') {
+        yield* this.sorted(readers);
+      } else if (readers.length === 1) {
         yield* this.single(readers[0]!);
       } else {
         yield* this.merge(readers);
@@ -145,6 +152,50 @@ export class FileTickSource implements TickSource {
       this.accepted += next.value.length;
       yield next.value;
     }
+  }
+
+  /**
+   * Every tick of every file, the files in order and each in line order, then sorted by time with
+   * ties in that order: (time, file, line), SPEC §6.1 and §9 (docs/decisions.md 36). All of it is
+   * held in memory, so only a read that found a file out of time order comes here.
+   */
+  private async *sorted(readers: AsyncIterator<FileBatch>[]): AsyncGenerator<TickBatch, void, undefined> {
+    let n = 0;
+    let all = newColumns(4096);
+    for (const reader of readers) {
+      for (;;) {
+        const next = await reader.next();
+        if (next.done === true) break;
+        const b = next.value;
+        if (n + b.length > all.time.length) {
+          const grown = newColumns(Math.max(2 * all.time.length, n + b.length));
+          copyColumns(all, 0, grown, 0, n);
+          all = grown;
+        }
+        copyColumns(b, 0, all, n, b.length); // the reader reuses its batch
+        n += b.length;
+      }
+    }
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const time = all.time;
+    order.sort((a, b) => time[a]! - time[b]! || a - b);
+    const { batchSize } = this.settings;
+    const out: TickBatch = { length: 0, ...newColumns(batchSize) };
+    for (let start = 0; start < n; start += batchSize) {
+      const k = Math.min(batchSize, n - start);
+      for (let j = 0; j < k; j++) {
+        const i = order[start + j]!;
+        out.time[j] = all.time[i]!;
+        out.bid[j] = all.bid[i]!;
+        out.ask[j] = all.ask[i]!;
+        out.market[j] = all.market[i]!;
+      }
+      out.length = k;
+      this.accepted += k;
+      yield out;
+    }
+    out.length = 0;
   }
 
   /** k-way merge on (time, file index); runs from one file are copied without re-heaping per tick. */
@@ -265,4 +316,27 @@ export class FileTickSource implements TickSource {
       out.length = 0;
     }
   }
+}
+
+interface Columns {
+  time: Float64Array;
+  bid: Float64Array;
+  ask: Float64Array;
+  market: Int32Array;
+}
+
+function newColumns(capacity: number): Columns {
+  return {
+    time: new Float64Array(capacity),
+    bid: new Float64Array(capacity),
+    ask: new Float64Array(capacity),
+    market: new Int32Array(capacity),
+  };
+}
+
+function copyColumns(from: Columns, at: number, to: Columns, toAt: number, length: number): void {
+  to.time.set(from.time.subarray(at, at + length), toAt);
+  to.bid.set(from.bid.subarray(at, at + length), toAt);
+  to.ask.set(from.ask.subarray(at, at + length), toAt);
+  to.market.set(from.market.subarray(at, at + length), toAt);
 }
