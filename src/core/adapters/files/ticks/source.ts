@@ -318,12 +318,8 @@ export class FileTickSource implements TickSource {
   }
 }
 
-interface Columns {
-  time: Float64Array;
-  bid: Float64Array;
-  ask: Float64Array;
-  market: Int32Array;
-}
+/** A batch's columns without its length. */
+type Columns = Omit<TickBatch, 'length'>;
 
 function newColumns(capacity: number): Columns {
   return {
