@@ -103,10 +103,11 @@ function splitRecords(text: string): CsvRecord[] {
       // One field starts at i.
       let j = i;
       while (j < n && isBlankSpace(text[j])) j++;
+      let k: number;
       if (j < n && text[j] === '"') {
         // Quoted field.
         let value = '';
-        let k = j + 1;
+        k = j + 1;
         let closed = false;
         while (k < n) {
           const c = text[k]!;
@@ -130,51 +131,40 @@ function splitRecords(text: string): CsvRecord[] {
         }
         while (k < n && isBlankSpace(text[k])) k++;
         fields.push({ value, quoted: true });
-        if (k >= n) {
-          i = n;
-          recordEnded = true;
-        } else if (text[k] === ',') {
-          i = k + 1;
-          if (i >= n) {
-            // A trailing comma at end of file: one more, empty, field.
-            fields.push({ value: '', quoted: false });
-            recordEnded = true;
-          }
-        } else if (text[k] === '\n') {
-          i = k + 1;
-          recordEnded = true;
-        } else if (text[k] === '\r' && (k + 1 >= n || text[k + 1] === '\n')) {
-          i = k + 2;
-          recordEnded = true;
-        } else {
-          // Text after the closing quote: the record is malformed; it ends at the next LF.
-          malformed = true;
-          const lf = text.indexOf('\n', k);
-          i = lf === -1 ? n : lf + 1;
-          recordEnded = true;
-        }
       } else {
         // Unquoted field: up to the next comma or LF.
-        let k = i;
+        k = i;
         while (k < n && text[k] !== ',' && text[k] !== '\n') k++;
         let value = text.slice(i, k);
         const endsRecord = k >= n || text[k] === '\n';
         if (endsRecord && value.endsWith('\r') && k < n) value = value.slice(0, -1); // CRLF
         if (value.includes('"')) malformed = true;
         fields.push({ value, quoted: false });
-        if (k >= n) {
-          i = n;
-          recordEnded = true;
-        } else if (text[k] === ',') {
-          i = k + 1;
-          if (i >= n) {
-            fields.push({ value: '', quoted: false });
-            recordEnded = true;
-          }
-        } else {
-          i = k + 1;
+      }
+      // After the field: the end of the text, a comma, or the end of the record (an unquoted field
+      // stops only at a comma, an LF or the end).
+      if (k >= n) {
+        i = n;
+        recordEnded = true;
+      } else if (text[k] === ',') {
+        i = k + 1;
+        if (i >= n) {
+          // A trailing comma at end of file: one more, empty, field.
+          fields.push({ value: '', quoted: false });
           recordEnded = true;
         }
+      } else if (text[k] === '\n') {
+        i = k + 1;
+        recordEnded = true;
+      } else if (text[k] === '\r' && (k + 1 >= n || text[k + 1] === '\n')) {
+        i = k + 2;
+        recordEnded = true;
+      } else {
+        // Text after a closing quote: the record is malformed; it ends at the next LF.
+        malformed = true;
+        const lf = text.indexOf('\n', k);
+        i = lf === -1 ? n : lf + 1;
+        recordEnded = true;
       }
     }
     records.push(malformed ? { kind: 'malformed' } : { kind: 'ok', fields });
