@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
 import { ThreadedTickSource } from '../adapters/files/tick-thread/source.js';
-import { TicksNotInTimeOrder, type TickReadOptions } from '../adapters/files/ticks/index.js';
+import { consumeInTimeOrder, type TickReadOptions } from '../adapters/files/ticks/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
@@ -12,7 +12,7 @@ import type { AlertAction } from '../domain/events.js';
 import { InvariantError, UserError } from '../domain/errors.js';
 import type { Tick } from '../domain/types.js';
 import type { EntryStrategy } from '../entries/types.js';
-import type { TickBatch } from '../ports/market-data.js';
+import type { TickBatch, TickSource } from '../ports/market-data.js';
 import { buildEntries } from './entries.js';
 import { EngineRunner } from './run-engine.js';
 import {
@@ -241,7 +241,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
   const readerThread = first.readerThread ?? readerThreadByDefault(first.tickFiles, totalBytes);
   const defaultMarket =
     first.markets?.length === 1 ? first.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;
-  // Built again for a second read of the ticks (below): entry strategies keep state.
+  // Built again for a second read of the ticks (consumeInTimeOrder): entry strategies keep state.
   const planRuns = async (): Promise<RunPlan[]> => {
     const plans: RunPlan[] = [];
     for (const { options, config, markets: runMarkets } of configured)
@@ -253,13 +253,9 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       });
     return plans;
   };
-  let plans = await planRuns();
+  let firstPlans: RunPlan[] | undefined = await planRuns();
 
-  // Opened before the journals: an input error here must leave nothing behind. Read in `check`
-  // order: a file whose markets interleave out of time order stops the read, and the pass starts
-  // again with every tick sorted by time, file and line (SPEC §6.1, docs/decisions.md 36); files in
-  // time order stream as before.
-  let readOptions: TickReadOptions = {
+  const readOptions: TickReadOptions = {
     files: [...first.tickFiles],
     format: first.format,
     defaultMarket,
@@ -269,17 +265,22 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     from: first.from,
     to: first.to,
     onProgress: first.onProgress,
-    timeOrder: 'check',
   };
-  // Opened here in any case: options are checked now, before anything is written, on either path.
-  const direct = openAnyTickSource(readOptions);
-  let source = readerThread ? new ThreadedTickSource(readOptions) : direct;
+  // Opened before the journals: an input error here must leave nothing behind. Opened directly in
+  // any case, so that options are checked now, before anything is written, on either path.
+  const open = (timeOrder: 'check' | 'sorted'): TickSource => {
+    const options: TickReadOptions = { ...readOptions, timeOrder };
+    const direct = openAnyTickSource(options);
+    return readerThread ? new ThreadedTickSource(options) : direct;
+  };
 
-  let count = 0;
-  let firstTick: number | undefined;
-  let lastTick: number | undefined;
-  const runs: Run[] = [];
-  for (;;) {
+  const { runs, count, firstTick, lastTick, stats } = await consumeInTimeOrder(open, async (source) => {
+    const plans = firstPlans ?? (await planRuns());
+    firstPlans = undefined;
+    let count = 0;
+    let firstTick: number | undefined;
+    let lastTick: number | undefined;
+    const runs: Run[] = [];
     try {
       // Inside the try: a run that cannot open its journal leaves none of the others' behind.
       for (const plan of plans) runs.push(openRun(plan));
@@ -306,26 +307,17 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
         }
       }
       for (const run of runs) await run.journal.close();
-      break;
     } catch (error) {
       for (const run of runs) {
         await run.journal.close().catch(() => undefined);
         rmSync(run.tmpJournal, { force: true });
       }
-      if (!(error instanceof TicksNotInTimeOrder) || readOptions.timeOrder !== 'check') throw error;
-      // The same pass again, from nothing, over the ticks sorted.
-      readOptions = { ...readOptions, timeOrder: 'sorted' };
-      source = readerThread ? new ThreadedTickSource(readOptions) : openAnyTickSource(readOptions);
-      plans = await planRuns();
-      runs.length = 0;
-      count = 0;
-      firstTick = undefined;
-      lastTick = undefined;
+      throw error;
     }
-  }
+    return { runs, count, firstTick, lastTick, stats: source.stats() };
+  });
   for (const run of runs) renameSync(run.tmpJournal, run.journalPath);
 
-  const stats = source.stats();
   const elapsedMs = performance.now() - started;
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
   return runs.map((run) => {

@@ -12,7 +12,7 @@ import {
   type MarketSummary,
 } from '../adapters/files/tick-cache/index.js';
 import { TickStatsBuilder, type MarketTickStats } from '../adapters/files/tick-cache/stats.js';
-import { TicksNotInTimeOrder } from '../adapters/files/ticks/index.js';
+import { consumeInTimeOrder } from '../adapters/files/ticks/index.js';
 import { UserError } from '../domain/errors.js';
 import type { ReadStats } from '../ports/market-data.js';
 import type { TickFormat } from './backtest.js';
@@ -69,8 +69,7 @@ export async function importTicks(options: TicksImportOptions): Promise<TicksImp
   if (options.files.some((file) => resolve(file) === out)) {
     throw new UserError(`--out ${options.out} is one of the input files`, 'write the cache to a new file');
   }
-  // In the order a backtest replays the ticks: read in `check` order, and again sorted by time,
-  // file and line when a file's markets interleave out of time order (docs/decisions.md 36).
+  // In the order a backtest replays the ticks (docs/decisions.md 36).
   const open = (timeOrder: 'check' | 'sorted') =>
     openAnyTickSource({
       files: [...options.files],
@@ -82,15 +81,12 @@ export async function importTicks(options: TicksImportOptions): Promise<TicksImp
       onProgress: options.onProgress,
       timeOrder,
     });
-  const first = open('check');
-  let source = first;
-  let written;
-  for (;;) {
+  const { written, stats } = await consumeInTimeOrder(open, async (source) => {
     const writer = new TickCacheWriter(out, { blockTicks: options.blockTicks });
     try {
       for await (const batch of source.batches()) writer.append(batch);
       const stats = source.stats();
-      written = writer.finish({
+      const written = writer.finish({
         markets: [...source.markets],
         sources: options.files.map((file) => ({ file, bytes: statSync(file).size })),
         format: options.format,
@@ -99,14 +95,12 @@ export async function importTicks(options: TicksImportOptions): Promise<TicksImp
         skipped: stats.skipped,
         firstSkipped: stats.firstSkipped,
       });
-      break;
+      return { written, stats };
     } catch (error) {
       writer.abort();
-      if (!(error instanceof TicksNotInTimeOrder) || source !== first) throw error;
-      source = open('sorted');
+      throw error;
     }
-  }
-  const stats = source.stats();
+  });
   const elapsedMs = performance.now() - started;
   return {
     out,

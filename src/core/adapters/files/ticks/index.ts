@@ -34,12 +34,13 @@
 import { UserError } from '../../../domain/errors.js';
 import type { TickSource } from '../../../ports/market-data.js';
 import { CHUNK_SIZE } from './chunks.js';
+import { TicksNotInTimeOrder } from './file-sink.js';
 import { MarketRegistry } from './markets.js';
 import { FileTickSource } from './source.js';
 import { ZoneResolver } from './zone.js';
 
 export type { TickFormat } from './columns.js';
-export { TicksNotInTimeOrder } from './file-sink.js';
+export { TicksNotInTimeOrder };
 
 export interface TickReadOptions {
   files: string[];
@@ -122,4 +123,24 @@ export function openTickSource(options: TickReadOptions): TickSource {
     chunkSize: options.chunkSize ?? CHUNK_SIZE,
     timeOrder: options.timeOrder ?? 'as-read',
   });
+}
+
+/**
+ * Reads ticks in the one order of SPEC §6.1 and §9: time, then the files' order, then line order
+ * (docs/decisions.md 36). `consume` gets a source in `check` order, which streams files that are
+ * in time order; when a file goes back in time from one market to another, `consume` starts again
+ * from the beginning with a source in `sorted` order. `consume` must leave nothing behind when it
+ * throws. A tick cache is in that order already and never throws TicksNotInTimeOrder.
+ */
+export async function consumeInTimeOrder<T>(
+  open: (timeOrder: 'check' | 'sorted') => TickSource,
+  consume: (source: TickSource) => Promise<T>,
+): Promise<T> {
+  const checked = open('check');
+  try {
+    return await consume(checked);
+  } catch (error) {
+    if (!(error instanceof TicksNotInTimeOrder)) throw error;
+  }
+  return consume(open('sorted'));
 }
