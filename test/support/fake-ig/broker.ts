@@ -821,7 +821,8 @@ export class FakeIgBroker {
         low: m.low,
         binaryOdds: null,
         decimalPlacesFactor: m.decimals,
-        scalingFactor: 1,
+        // One IG point in price terms is 1/scalingFactor: the market's point (10000 for EURUSD).
+        scalingFactor: Math.round(1 / m.pointSize),
         controlledRiskExtraSpread: 1,
       },
     };
@@ -846,7 +847,7 @@ function marketSummary(m: MarketState): object {
     delayTime: 0,
     streamingPricesAvailable: true,
     marketStatus: 'TRADEABLE',
-    scalingFactor: 1,
+    scalingFactor: Math.round(1 / m.pointSize),
   };
 }
 
