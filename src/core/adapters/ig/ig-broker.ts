@@ -97,6 +97,12 @@ interface Tracked {
   openedAt: number | undefined;
   /** Stop/limit pairs trailguard set on this position (open, amends), newest last. */
   ownLevels: string[];
+  /**
+   * Sizes the position had before each of trailguard's partial closes, oldest first. IG sends an
+   * update per deal, and one may arrive after the next deal was confirmed: showing a size the
+   * position had before our own close, it is a late echo, not news (a deal's size never grows).
+   */
+  ownSizes: number[];
   hit: PendingHit | undefined;
 }
 
@@ -138,7 +144,8 @@ interface OpenFacts {
 const SIZE_EPSILON = 1e-9;
 /** Remembered deal ids of closed positions and references of settled opens. */
 const MEMORY = 2000;
-const OWN_LEVELS_KEPT = 16;
+/** Levels and sizes of our own deals remembered per position, to recognise their late echoes. */
+const OWN_KEPT = 16;
 /** History look-ups search this far around the moment of the close (IG's clock is not ours). */
 const HISTORY_MARGIN_MS = 60_000;
 /** Settle checks of one hit: the first, and one more after re-arming (SPEC §3.2). */
@@ -598,8 +605,11 @@ export class IgBroker implements Broker {
           confirm.status === 'CLOSED' ||
           confirm.affectedDeals.some((d) => d.dealId === action.dealId && d.status === 'FULLY_CLOSED') ||
           (t !== undefined && size >= t.size - SIZE_EPSILON);
-        if (t !== undefined && !full) t.size = roundSize(t.size - size);
-        else if (t !== undefined) this.untrack(t);
+        if (t !== undefined && !full) {
+          t.ownSizes.push(t.size);
+          if (t.ownSizes.length > OWN_KEPT) t.ownSizes.shift();
+          t.size = roundSize(t.size - size);
+        } else if (t !== undefined) this.untrack(t);
         else if (full) this.rememberClosed(action.dealId);
         this.emit({
           type: 'positionClosed',
@@ -833,6 +843,10 @@ export class IgBroker implements Broker {
         return; // the level change, if any, is applied after the close is reported
       }
     } else if (u.size > t.size + SIZE_EPSILON) {
+      if (t.ownSizes.some((size) => Math.abs(size - u.size) <= SIZE_EPSILON)) {
+        this.log('debug', `${t.dealId}: size ${u.size} is from before our partial close (a late echo)`);
+        return;
+      }
       this.log('warn', `${t.dealId}: IG reports size ${u.size}, more than the ${t.size} known; following IG`);
       t.size = u.size;
     }
@@ -949,6 +963,7 @@ export class IgBroker implements Broker {
       openLevel: position.level,
       openedAt: position.openedAt,
       ownLevels: [levelsKey(position.stopLevel, position.limitLevel)],
+      ownSizes: [],
       hit: undefined,
     };
     this.closed.delete(position.dealId);
@@ -979,7 +994,7 @@ export class IgBroker implements Broker {
     const i = t.ownLevels.indexOf(key);
     if (i >= 0) t.ownLevels.splice(i, 1);
     t.ownLevels.push(key);
-    if (t.ownLevels.length > OWN_LEVELS_KEPT) t.ownLevels.shift();
+    if (t.ownLevels.length > OWN_KEPT) t.ownLevels.shift();
   }
 
   /** An amend whose outcome is unknown: if IG shows its levels later, that is news. */

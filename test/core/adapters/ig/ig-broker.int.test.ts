@@ -189,6 +189,61 @@ describe('IgBroker: our own deals', () => {
     ).toBe(true);
   });
 
+  it('two partial closes of one deal in flight at once (two rungs on one tick): their echoes change nothing', async () => {
+    const h = await harness({ stream: true });
+    const dealId = await openThroughBroker(h, 'A1');
+    h.tick(18005, 18006, h.t0 + 1000);
+    h.broker.submit(closeAction('A2', dealId, 0.4));
+    h.broker.submit(closeAction('A3', dealId, 0.3));
+    await h.broker.drain();
+    await waitFor('every echo', () => updatesOf(h, dealId).length === 3);
+    await quiet(h);
+    expect(h.ig.positions().map((p) => p.size)).toEqual([0.3]);
+    expect(ofType(h.events, 'positionClosed').map((e) => [e.ref, e.size, e.cause])).toEqual([
+      ['A2', 0.4, 'action'],
+      ['A3', 0.3, 'action'],
+    ]);
+    // The broker still follows 0.3: closing 0.3 closes the position, with no close of ours missing.
+    h.broker.submit(closeAction('A4', dealId, 0.3));
+    await h.broker.drain();
+    await quiet(h);
+    expect(h.ig.positions()).toEqual([]);
+    expect(countsFor(h.events, dealId)).toEqual({ positionOpened: 1, positionClosed: 3 });
+    expect(h.logs.filter((l) => /more than the|no history|external/.test(l))).toEqual([]);
+  });
+
+  it('a late echo of a size the position had after one of our partial closes is not news', async () => {
+    const h = await harness();
+    const dealId = await openThroughBroker(h, 'A1');
+    h.tick(18005, 18006, h.t0 + 1000);
+    h.broker.submit(closeAction('A2', dealId, 0.4));
+    h.broker.submit(closeAction('A3', dealId, 0.3));
+    await h.broker.drain();
+    // The stream's update after the first close arrives after both were confirmed.
+    h.broker.onTradeEvent(
+      opu({ dealId, status: 'UPDATED', level: 18000, size: 0.6, time: h.t0 + 1000, stopLevel: 17990 }),
+    );
+    h.broker.onTradeEvent(
+      opu({ dealId, status: 'UPDATED', level: 18000, size: 0.3, time: h.t0 + 1000, stopLevel: 17990 }),
+    );
+    await h.broker.drain();
+    expect(countsFor(h.events, dealId)).toEqual({ positionOpened: 1, positionClosed: 2 });
+    // A size trailguard never knew still wins (IG's positions are the truth).
+    h.broker.onTradeEvent(
+      opu({ dealId, status: 'UPDATED', level: 18000, size: 0.5, time: h.t0 + 2000, stopLevel: 17990 }),
+    );
+    h.broker.onTradeEvent(
+      opu({ dealId, status: 'UPDATED', level: 18000, size: 0.3, time: h.t0 + 3000, stopLevel: 17990 }),
+    );
+    await h.broker.drain();
+    await quiet(h);
+    expect(ofType(h.events, 'positionClosed').map((e) => [e.ref, e.size, e.cause])).toEqual([
+      ['A2', 0.4, 'action'],
+      ['A3', 0.3, 'action'],
+      [undefined, 0.2, 'external'],
+    ]);
+  });
+
   it('REST 500 on an open IG executed: ONE POST, settled through /confirms, positionOpened emitted', async () => {
     const h = await harness();
     h.ig.failNext({ method: 'POST', path: '/positions/otc' }, { status: 500, afterExecute: true });
