@@ -127,13 +127,31 @@ class MarketRuntime implements RuleMarket {
         : new CandleBuilder(entry.timeframeMs);
     this.entryOnAtrCandles = entry?.timeframeMs !== undefined && entry.timeframeMs === atrCfg?.timeframeMs;
     this.lastClosingRung = cfg.exits.ladder ? lastClosingRung(cfg.exits.ladder) : -1;
-    const positions = this.positions;
     // The view is computed only when an entry strategy asks for it: nothing allocated per tick.
+    // A position this tick takes to its broker stop or limit is the broker's to close (SPEC §3
+    // step 1), so entries see the market as the backtest's simulated broker leaves it.
+    const open = (p: PositionState): boolean => !p.closing && !this.reachedByBroker(p);
+    const positions = this.positions;
     this.ctx = {
       get positions(): readonly EntryPositionView[] {
-        return positions.filter((p) => !p.closing);
+        return positions.filter(open);
       },
     };
+  }
+
+  /**
+   * This market's last prices reach the position's broker stop or limit (SPEC §3 step 1): the
+   * broker closes it on this tick. The simulated broker has done so before the engine sees the
+   * tick, so in a backtest this never holds for a position the engine still has; live, IG may
+   * deliver the tick before the fill (§3.2), and the position then belongs to the broker: no rule,
+   * guard, clock or entry acts on it, as in the backtest.
+   */
+  reachedByBroker(p: PositionState): boolean {
+    const fav = p.sign > 0 ? this.bid : this.ask;
+    return (
+      (p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= this.eps) ||
+      (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -this.eps)
+    );
   }
 
   /** `now`: the tick or clock event (an object: a double argument would be boxed, per tick). */
@@ -259,12 +277,14 @@ export class Engine {
   }
 
   private managePosition(m: MarketRuntime, p: PositionState, tick: Tick, flatDue: boolean): void {
-    const fav = p.sign > 0 ? m.bid : m.ask;
-    const eps = m.eps;
-    // Live: a tick that reaches the broker stop or limit belongs to the broker (SPEC §3.2).
-    if (p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= eps) return;
-    if (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -eps) return;
+    // Live: a tick that reaches the broker stop or limit belongs to the broker (SPEC §3.2). The
+    // broker closes it on this tick, at the price its MTM takes: its guard is checked as if realised.
+    if (m.reachedByBroker(p)) {
+      this.realisedThisTick.add(p.strategy);
+      return;
+    }
 
+    const fav = p.sign > 0 ? m.bid : m.ask;
     if (p.sign * (fav - p.best) > 0) p.best = fav;
 
     const exits = m.cfg.exits;
@@ -422,8 +442,11 @@ export class Engine {
       for (let i = 0; i < positions.length; i++) {
         const p = positions[i] as PositionState;
         if (p.strategy !== strategy) continue;
-        const fav = p.sign > 0 ? m.bid : m.ask;
+        let fav = p.sign > 0 ? m.bid : m.ask;
         if (Number.isNaN(fav)) continue;
+        // A limit the last tick reached fills at the limit (SPEC §3 step 1): live, before its fill
+        // arrives, the position counts as the backtest's simulated broker has realised it.
+        if (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -m.eps) fav = p.limitLevel;
         mtm += ((p.sign * (fav - p.entryPrice)) / m.ps) * p.size * m.cfg.valuePerPoint;
       }
     }
@@ -444,7 +467,11 @@ export class Engine {
     });
     // In order of entry across markets (docs/decisions.md 35): byDeal holds the open positions in
     // the order they were opened (or restored), whatever the configuration's order of markets.
-    for (const p of this.byDeal.values()) if (p.strategy === strategy && !p.closing) this.closeRest(p, trip);
+    // A position whose broker stop or limit this tick reached is the broker's to close.
+    for (const p of this.byDeal.values()) {
+      if (p.strategy === strategy && !p.closing && !(this.markets.get(p.market) as MarketRuntime).reachedByBroker(p))
+        this.closeRest(p, trip);
+    }
     this.sink.lifecycle(undefined);
   }
 
@@ -695,7 +722,7 @@ export class Engine {
       const now = { time };
       const flatDue = m.flatDue(now);
       for (const p of m.positions) {
-        if (p.closing) continue;
+        if (p.closing || m.reachedByBroker(p)) continue;
         const reason = timeExitDue(p, now, flatDue, m.maxHoldMs);
         if (reason !== undefined) this.closeRest(p, reason);
       }
