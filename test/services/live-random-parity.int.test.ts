@@ -74,7 +74,8 @@ async function journals(s: Scenario): Promise<{ live: string; backtest: string; 
     writeFileSync(ticksPath, files.ticksCsv);
 
     // The wall clock of live is the latest tick's time, as if the ticks came now: signal rows are
-    // due from the first tick on, and time rules run on the ticks' times, not on this machine's.
+    // due from the first tick on. Clock events (time exits between ticks, which a backtest does not
+    // have) are spaced out beyond the test: a time exit falls due on a tick, as in the backtest.
     let now = START;
     const abort = new AbortController();
     let handle: LiveHandle | undefined;
@@ -84,6 +85,7 @@ async function journals(s: Scenario): Promise<{ live: string; backtest: string; 
       env: credentialsEnv(fake),
       signal: abort.signal,
       clock: { now: () => now },
+      clockEventMs: 3_600_000,
       log: (level, message) => logs.push(`${level} ${message}`),
       runId: `random${runs}`,
       limiter: unlimited(),

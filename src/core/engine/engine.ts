@@ -184,7 +184,10 @@ export class Engine {
   private readonly byDeal = new Map<string, PositionState>();
   private readonly pending = new Map<string, Pending>();
   private readonly guards = new Map<string, GuardEntry>();
-  /** Strategies that realised P&L on the current tick: their guard is looked at again before entries. */
+  /**
+   * Strategies that realised P&L on the current tick, or whose position the broker closes on it
+   * (live, before the fill arrives): their guard is looked at again before entries.
+   */
   private readonly realisedThisTick = new Set<string>();
   private tickCount = 0;
   private refCount = 0;

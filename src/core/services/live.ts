@@ -44,6 +44,12 @@ export interface LiveOptions {
   /** Aborting it stops the loop gracefully (SIGINT/SIGTERM). */
   signal: AbortSignal;
   clock: Clock;
+  /**
+   * How often time passes for the engine without a tick (SPEC §2 `clock` events: time exits that
+   * fall due between ticks) and the status is reported [1000 ms]. A backtest has no such events:
+   * tests that compare live with it space them out.
+   */
+  clockEventMs?: number | undefined;
   log: Log;
   onStatus?: ((status: LiveStatus) => void) | undefined;
   /** Distinguishes this run's deal references from earlier runs' (IG answers /confirms by reference). */
@@ -287,7 +293,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     timer = setInterval(() => {
       runner.onClock(clock.now());
       options.onStatus?.(status());
-    }, 1000);
+    }, options.clockEventMs ?? 1000);
     options.onReady?.({
       runner,
       ticks: () => ticks,
