@@ -143,10 +143,11 @@ describe('live against the fake IG gives the backtest journal, for random scenar
         );
         rmSync(dir, { recursive: true, force: true });
       }),
-      // A fixed seed, so that CI runs the same scenarios (~30 s); TG_LIVE_RUNS=N runs more.
+      // A fixed seed, so that CI runs the same scenarios (~30 s); TG_LIVE_RUNS=N runs more, and
+      // TG_LIVE_SEED=S other ones.
       {
         numRuns: Number(process.env.TG_LIVE_RUNS ?? 200),
-        seed: 20261122,
+        seed: Number(process.env.TG_LIVE_SEED ?? 20261122),
         interruptAfterTimeLimit: 200_000,
         endOnFailure: process.env.TG_NO_SHRINK === '1',
       },
