@@ -262,12 +262,14 @@ export function materialise(s: Scenario, dir: string): Files {
     if (guard !== undefined) strategies[name] = { guard };
   }
   const config = { broker: { kind: 'paper' }, strategies, markets };
-  const lines = ticks.map((t) => `${t.time},${t.market},${t.bid},${t.ask}`);
+  // Swapped in the file's order as it stands: the markets compared are those of the lines swapped.
+  const file = ticks.slice();
   for (const swap of s.swaps) {
-    const k = swap % Math.max(1, ticks.length - 1);
-    if (k + 1 < ticks.length && ticks[k]!.market !== ticks[k + 1]!.market)
-      [lines[k], lines[k + 1]] = [lines[k + 1]!, lines[k]!];
+    const k = swap % Math.max(1, file.length - 1);
+    if (k + 1 < file.length && file[k]!.market !== file[k + 1]!.market)
+      [file[k], file[k + 1]] = [file[k + 1]!, file[k]!];
   }
+  const lines = file.map((t) => `${t.time},${t.market},${t.bid},${t.ask}`);
   const ticksCsv = `time,market,bid,ask\n${lines.join('\n')}\n`;
   return { config, ticks, ticksCsv };
 }

@@ -103,9 +103,10 @@ describe('the backtest against an independent implementation of SPEC.md', () => 
       }),
       // A fixed seed, so that CI runs the same scenarios; shrinking a failure stops after 200 s
       // with the smallest scenario found so far (TG_KEEP_REFERENCE=1 keeps its files).
+      // TG_REFERENCE_RUNS=N and TG_REFERENCE_SEED=S run more scenarios, or other ones.
       {
-        numRuns: 1000,
-        seed: 20261121,
+        numRuns: Number(process.env.TG_REFERENCE_RUNS ?? 1000),
+        seed: Number(process.env.TG_REFERENCE_SEED ?? 20261121),
         interruptAfterTimeLimit: 200_000,
         endOnFailure: process.env.TG_NO_SHRINK === '1',
       },
