@@ -100,6 +100,8 @@ class MarketRuntime implements RuleMarket {
   ask = Number.NaN;
   /** Time of the last tick of this market (what its entry strategy has seen). */
   lastTime = Number.NaN;
+  /** The engine's tick count at this market's last tick (see brokerCloses). */
+  lastTick = 0;
   readonly positions: PositionState[] = objectArray();
   readonly ctx: EntryContext;
 
@@ -130,7 +132,7 @@ class MarketRuntime implements RuleMarket {
     // The view is computed only when an entry strategy asks for it: nothing allocated per tick.
     // A position this tick takes to its broker stop or limit is the broker's to close (SPEC §3
     // step 1), so entries see the market as the backtest's simulated broker leaves it.
-    const open = (p: PositionState): boolean => !p.closing && !this.reachedByBroker(p);
+    const open = (p: PositionState): boolean => !p.closing && !this.brokerCloses(p);
     const positions = this.positions;
     this.ctx = {
       get positions(): readonly EntryPositionView[] {
@@ -139,19 +141,31 @@ class MarketRuntime implements RuleMarket {
     };
   }
 
-  /**
-   * This market's last prices reach the position's broker stop or limit (SPEC §3 step 1): the
-   * broker closes it on this tick. The simulated broker has done so before the engine sees the
-   * tick, so in a backtest this never holds for a position the engine still has; live, IG may
-   * deliver the tick before the fill (§3.2), and the position then belongs to the broker: no rule,
-   * guard, clock or entry acts on it, as in the backtest.
-   */
-  reachedByBroker(p: PositionState): boolean {
+  /** This market's last prices reach the position's broker stop or limit (SPEC §3 step 1). */
+  reaches(p: PositionState): boolean {
     const fav = p.sign > 0 ? this.bid : this.ask;
     return (
       (p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= this.eps) ||
       (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -this.eps)
     );
+  }
+
+  /**
+   * The broker closes the position on this market's last tick: that tick reaches its stop or
+   * limit, set before it (a position opened, or a stop moved, on a tick is checked from its
+   * market's next tick on). The simulated broker has closed such a position before the engine sees
+   * the tick, so in a backtest the engine never holds one; live, IG may deliver the tick before the
+   * fill (§3.2), and the position then belongs to the broker: no rule, guard, clock or entry acts
+   * on it, as in the backtest.
+   */
+  brokerCloses(p: PositionState): boolean {
+    return this.lastTick > p.levelsTick && this.reaches(p);
+  }
+
+  /** Where the broker fills a position it closes on this market's last tick: the tick's favourable price at a stop, the limit at a limit. */
+  brokerFillLevel(p: PositionState): number {
+    const fav = p.sign > 0 ? this.bid : this.ask;
+    return p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= this.eps ? fav : (p.limitLevel ?? fav);
   }
 
   /** `now`: the tick or clock event (an object: a double argument would be boxed, per tick). */
@@ -254,6 +268,7 @@ export class Engine {
     m.bid = tick.bid;
     m.ask = tick.ask;
     m.lastTime = tick.time;
+    m.lastTick = this.tickCount;
     // Candles before rules (SPEC §9): this tick's rules and entries see the candle it closed.
     let atrCandle: Candle | undefined;
     if (m.atrCandles !== undefined) {
@@ -282,7 +297,7 @@ export class Engine {
   private managePosition(m: MarketRuntime, p: PositionState, tick: Tick, flatDue: boolean): void {
     // Live: a tick that reaches the broker stop or limit belongs to the broker (SPEC §3.2). The
     // broker closes it on this tick, at the price its MTM takes: its guard is checked as if realised.
-    if (m.reachedByBroker(p)) {
+    if (m.reaches(p)) {
       this.realisedThisTick.add(p.strategy);
       return;
     }
@@ -415,6 +430,7 @@ export class Engine {
     const ref = this.nextRef();
     this.pending.set(ref, { kind: 'amend', dealId: p.dealId, level, prevLevel: p.stopLevel, prevReason: p.stopReason });
     p.stopLevel = level;
+    p.levelsTick = this.tickCount;
     // A different rule taking over the stop is a lifecycle change (its reason must survive a
     // restart); a plain move of the same rule is not (SPEC §6.3).
     const ruleChanged = p.stopReason !== reason;
@@ -445,12 +461,12 @@ export class Engine {
       for (let i = 0; i < positions.length; i++) {
         const p = positions[i] as PositionState;
         if (p.strategy !== strategy) continue;
-        let fav = p.sign > 0 ? m.bid : m.ask;
-        if (Number.isNaN(fav)) continue;
-        // A limit the last tick reached fills at the limit (SPEC §3 step 1): live, before its fill
-        // arrives, the position counts as the backtest's simulated broker has realised it.
-        if (p.limitLevel !== undefined && p.sign * (fav - p.limitLevel) >= -m.eps) fav = p.limitLevel;
-        mtm += ((p.sign * (fav - p.entryPrice)) / m.ps) * p.size * m.cfg.valuePerPoint;
+        let level = p.sign > 0 ? m.bid : m.ask;
+        if (Number.isNaN(level)) continue;
+        // Live, a position the broker closes on this market's last tick counts where it fills (a
+        // limit at the limit, SPEC §3 step 1) before the fill arrives, as the backtest has realised it.
+        if (m.brokerCloses(p)) level = m.brokerFillLevel(p);
+        mtm += ((p.sign * (level - p.entryPrice)) / m.ps) * p.size * m.cfg.valuePerPoint;
       }
     }
     return mtm;
@@ -472,7 +488,7 @@ export class Engine {
     // the order they were opened (or restored), whatever the configuration's order of markets.
     // A position whose broker stop or limit this tick reached is the broker's to close.
     for (const p of this.byDeal.values()) {
-      if (p.strategy === strategy && !p.closing && !(this.markets.get(p.market) as MarketRuntime).reachedByBroker(p))
+      if (p.strategy === strategy && !p.closing && !(this.markets.get(p.market) as MarketRuntime).brokerCloses(p))
         this.closeRest(p, trip);
     }
     this.sink.lifecycle(undefined);
@@ -578,6 +594,7 @@ export class Engine {
       risk: initialStop === undefined ? 0 : Math.abs(ev.level - initialStop),
       best: Number.isNaN(fav) ? ev.level : fav,
       trailingActive: false,
+      levelsTick: this.tickCount,
       ladderNext: 0,
       ladderLock: undefined,
       virtualLevel,
@@ -608,8 +625,12 @@ export class Engine {
     const p = this.byDeal.get(ev.dealId);
     if (p === undefined) return;
     // Changed outside trailguard (or found on restart): the broker's levels win.
-    if (ev.stopLevel !== undefined) p.stopLevel = ev.stopLevel;
-    if (ev.limitLevel !== undefined) p.limitLevel = ev.limitLevel;
+    const stopLevel = ev.stopLevel ?? p.stopLevel;
+    const limitLevel = ev.limitLevel ?? p.limitLevel;
+    if (stopLevel === p.stopLevel && limitLevel === p.limitLevel) return;
+    p.stopLevel = stopLevel;
+    p.limitLevel = limitLevel;
+    p.levelsTick = this.tickCount;
   }
 
   private onClosed(ev: PositionClosedEvent): void {
@@ -641,7 +662,10 @@ export class Engine {
       }
     }
     if (info?.kind === 'close') p.pendingClose = Math.max(0, cleanSize(p.pendingClose - info.size, m.cfg.lotStep));
-    else this.realisedThisTick.add(p.strategy); // our own closes were counted when sent
+    // Our own closes were counted when sent; so was, live, a broker fill at the level the engine
+    // counted on the tick that reached it (a fill elsewhere is news: the guard looks again).
+    else if (!(m.brokerCloses(p) && Math.abs(ev.level - m.brokerFillLevel(p)) <= m.eps))
+      this.realisedThisTick.add(p.strategy);
     const size = Math.min(ev.size, p.size);
     const remaining = cleanSize(p.size - size, m.cfg.lotStep);
     const move = p.sign * (ev.level - p.entryPrice);
@@ -702,6 +726,7 @@ export class Engine {
         if (p !== undefined && p.stopLevel === info.level) {
           p.stopLevel = info.prevLevel;
           p.stopReason = info.prevReason;
+          p.levelsTick = this.tickCount;
         }
         this.alert('warn', `stop amend of ${info.dealId} to ${info.level} rejected by the broker: ${ev.reason}`, {
           dealId: info.dealId,
@@ -725,7 +750,7 @@ export class Engine {
       const now = { time };
       const flatDue = m.flatDue(now);
       for (const p of m.positions) {
-        if (p.closing || m.reachedByBroker(p)) continue;
+        if (p.closing || m.brokerCloses(p)) continue;
         const reason = timeExitDue(p, now, flatDue, m.maxHoldMs);
         if (reason !== undefined) this.closeRest(p, reason);
       }
@@ -851,6 +876,7 @@ export class Engine {
       size: broker.size,
       stopLevel: broker.stopLevel,
       limitLevel: broker.limitLevel,
+      levelsTick: this.tickCount,
     });
     m.positions.push(p);
     m.positions.sort((a, b) => a.entryTime - b.entryTime);

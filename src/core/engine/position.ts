@@ -44,6 +44,12 @@ export interface PositionState {
   pendingClose: number;
   /** A close of everything left is in flight: rules leave the position alone. */
   closing: boolean;
+  /**
+   * The engine's tick count when the position's broker stop or limit was last set (open, amend,
+   * restore): the broker checks those levels from its market's next tick on (SPEC §3: step 1 runs
+   * before the rules and entries of a tick).
+   */
+  levelsTick: number;
 }
 
 /** What opening or restoring a position knows of it; the rest starts the same for every position. */
@@ -87,6 +93,7 @@ export function newPosition(init: PositionInit): PositionState {
     virtualRejectedAt: undefined,
     pendingClose: Number.NaN,
     closing: false,
+    levelsTick: init.levelsTick,
   };
   p.size = init.size;
   p.originalSize = init.originalSize;
@@ -105,5 +112,5 @@ export function favourableIn(p: PositionState, m: { readonly bid: number; readon
 /** What the state file keeps of a position: lifecycle facts only, never the stop level (SPEC §6.3). */
 export type PositionSnapshot = Omit<
   PositionState,
-  'ownStrategy' | 'sign' | 'stopLevel' | 'limitLevel' | 'virtualRejectedAt' | 'pendingClose' | 'closing'
+  'ownStrategy' | 'sign' | 'stopLevel' | 'limitLevel' | 'virtualRejectedAt' | 'pendingClose' | 'closing' | 'levelsTick'
 >;

@@ -122,6 +122,38 @@ describe('a tick that reaches a broker stop or limit before the fill arrives (SP
     ]);
   });
 
+  it('the late fill, at the level the guard counted, is no news: a tick of another market does not look at the guard again', () => {
+    const setup = {
+      markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
+      strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+      entries: () => ({
+        [EURUSD]: scriptedEntry([
+          { at: 1, direction: 'BUY' as const, stopPoints: 20 },
+          { at: 3, direction: 'SELL' as const, stopPoints: 500 }, // on the stop's tick, the market flat
+        ]),
+      }),
+    };
+    const { late, now } = both(setup);
+    for (const [h, deliver] of [
+      [late.h, () => late.broker.deliver()],
+      [now, () => undefined],
+    ] as const) {
+      h.tick(1, 1.1, 1.1, EURUSD);
+      h.tick(2, 1.099, 1.099, EURUSD);
+      h.tick(3, 1.096, 1.1, EURUSD); // the stop at 1.098 fills at 1.096: −40, no trip; SELL at 1.096, −40 at the ask
+      deliver();
+      h.tick(4, 100, 100, DAX); // no position of s here, nothing realised: the guard is not looked at
+      h.tick(5, 1.096, 1.0965, EURUSD); // the SELL's tick: MTM −40 − 5 = −45, no trip
+    }
+    expect(brief(now.journal.rows)).toEqual([
+      'ENTRY BUY 1@1.1 stop=1.098 SIGNAL',
+      'EXIT BUY 1@1.096 stop=1.098 STOP pts=-40',
+      'ENTRY SELL 1@1.096 stop=1.146 SIGNAL',
+    ]);
+    expect(brief(late.h.journal.rows).sort()).toEqual(brief(now.journal.rows).sort());
+    expect(late.h.alerts).toEqual([]);
+  });
+
   it("a reached limit counts at the limit in the strategy's MTM, where the broker fills it", () => {
     const setup = {
       markets: [market({ strategy: 's' })],
@@ -140,6 +172,54 @@ describe('a tick that reaches a broker stop or limit before the fill arrives (SP
     late.broker.deliver();
     expect(late.h.runner.engine.strategyMtm('s')).toBe(10);
     expect(brief(late.h.journal.rows)).toEqual(brief(now.journal.rows));
+  });
+
+  it('a position opened on its market’s last tick is not the broker’s yet, even with its stop inside the spread', () => {
+    // The broker checks a position from its market's next tick on (step 1 runs before entries):
+    // a trip on another market's tick closes it, in the backtest as live.
+    const h = harness({
+      markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
+      strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+      entries: {
+        [EURUSD]: scriptedEntry([{ at: 1, direction: 'SELL', stopPoints: 500 }]),
+        [DAX]: scriptedEntry([{ at: 2, direction: 'SELL', stopPoints: 2 }]),
+      },
+    });
+    h.tick(1, 1.1, 1.1, EURUSD);
+    h.tick(2, 100, 103); // SELL at 100, stop 102: the ask is already beyond it
+    h.tick(3, 1.105, 1.105, EURUSD); // EURUSD −50, DAX −3 at its ask: trips
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY SELL 1@1.1 stop=1.15 SIGNAL',
+      'ENTRY SELL 1@100 stop=102 SIGNAL',
+      'EXIT SELL 1@1.105 stop=1.15 STRATEGY_DRAWDOWN pts=-50',
+      'EXIT SELL 1@103 stop=102 STRATEGY_DRAWDOWN pts=-3',
+    ]);
+  });
+
+  it('a stop moved on a tick onto its price (rounded to the decimals) is the broker’s from the next tick on', () => {
+    // Trailing 0.4 under 100 is 99.6, which the market's whole decimals round to the bid itself.
+    const seen: number[] = [];
+    const opener = scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50 }]);
+    const dax = market({ decimals: 0, exits: { trailing: { activateAt: 0, distance: 0.4 } } });
+    const h = harness({
+      markets: [dax],
+      entries: {
+        [DAX]: {
+          reason: 'SIGNAL',
+          onTick: (tick, candle, ctx) =>
+            watchingEntry(seen).onTick(tick, candle, ctx) ?? opener.onTick(tick, candle, ctx),
+        },
+      },
+    });
+    h.tick(1, 100);
+    h.tick(2, 100);
+    expect(h.actions.filter((a) => a.type === 'amendStop').map((a) => a.stopLevel)).toEqual([100]);
+    h.tick(3, 100); // the simulated broker fills it here
+    expect(seen, 'the position is in the market on the tick its stop moved').toEqual([0, 1, 0]);
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 1@100 stop=50 SIGNAL',
+      'EXIT BUY 1@100 stop=100 TRAILING_STOP pts=0',
+    ]);
   });
 
   it('a time exit falling due on the clock leaves a position whose stop the last tick reached to the broker', () => {

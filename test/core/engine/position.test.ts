@@ -28,7 +28,9 @@ describe('positions opened and restored', () => {
       size: 1,
       stopLevel: 94,
       limitLevel: undefined,
+      levelsTick: 0, // restored before any tick
     });
+    expect(original.levelsTick, 'opened on the first tick, its stop moved on the second').toBe(2);
     expect(back).toMatchObject({ sign: -1, trailingActive: true, best: 91, pendingClose: 0, closing: false });
   });
 });
