@@ -40,8 +40,16 @@ const unlimited = () =>
 
 let runs = 0;
 
-/** The journals of one scenario: live's against the fake IG, and the backtest's. */
-async function journals(s: Scenario): Promise<{ live: string; backtest: string; dir: string; logs: string[] }> {
+/**
+ * The journals of one scenario: live's against the fake IG, and the backtest's. Markets get a
+ * minimum stop distance of at least 1 point, as every IG market has: with 0, SPEC §3's clamp may
+ * put a stop on the price itself, which the simulated broker takes and IG (the fake) refuses.
+ */
+async function journals(scenario: Scenario): Promise<{ live: string; backtest: string; dir: string; logs: string[] }> {
+  const s: Scenario = {
+    ...scenario,
+    markets: scenario.markets.map((m) => ({ ...m, minStopDistance: Math.max(1, m.minStopDistance) })),
+  };
   const dir = join(DIR, `run-${++runs}`);
   mkdirSync(dir, { recursive: true });
   const files = materialise(s, dir);
