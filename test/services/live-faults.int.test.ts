@@ -1,10 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
 import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import type { FakeIg } from '../support/fake-ig/index.js';
-import { credentialsEnv, DAX, fakeIgFor, liveConfig, waitFor } from '../support/live-harness.js';
+import { credentialsEnv, DAX, fakeIgFor, liveConfig, unlimited, waitFor } from '../support/live-harness.js';
 
 const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 let fake: FakeIg | undefined;
@@ -15,13 +14,6 @@ afterEach(async () => {
   await fake?.close();
   fake = undefined;
 });
-
-const unlimited = () =>
-  new RateLimiter({
-    accountTrading: { max: 1e9, windowMs: 60_000 },
-    accountNonTrading: { max: 1e9, windowMs: 60_000 },
-    appNonTrading: { max: 1e9, windowMs: 60_000 },
-  });
 
 async function start(f: FakeIg) {
   const cfg = liveConfig(

@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeIg } from '../support/fake-ig/index.js';
 import { runBacktest } from '../../src/core/services/backtest.js';
 import { runLive, type LiveHandle } from '../../src/core/services/live.js';
-import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
 import {
   comparableRows,
   credentialsEnv,
@@ -13,6 +12,7 @@ import {
   fakeIgFor,
   liveConfig,
   readTicks,
+  unlimited,
   waitFor,
 } from '../support/live-harness.js';
 
@@ -28,14 +28,6 @@ exits:
   trailing: { activateAt: 20, distance: 10 }
   ladder: {}
   profitLock: { lockFraction: 0.3, minProfit: 15 }`;
-
-/** The fake has no allowances to respect; IG's would make this test wait minutes. */
-const unlimited = () =>
-  new RateLimiter({
-    accountTrading: { max: 1e9, windowMs: 60_000 },
-    accountNonTrading: { max: 1e9, windowMs: 60_000 },
-    appNonTrading: { max: 1e9, windowMs: 60_000 },
-  });
 
 let fake: FakeIg | undefined;
 afterEach(async () => {

@@ -17,11 +17,10 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
-import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
 import { runBacktest } from '../../src/core/services/backtest.js';
 import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import { startFakeIg } from '../support/fake-ig/index.js';
-import { comparableRows, credentialsEnv, waitFor } from '../support/live-harness.js';
+import { comparableRows, credentialsEnv, unlimited, waitFor } from '../support/live-harness.js';
 import { materialise, scenarioArb, START, type Scenario } from '../support/scenarios.js';
 
 const DIR = mkdtempSync(join(tmpdir(), 'tg-live-random-'));
@@ -29,14 +28,6 @@ const DIR = mkdtempSync(join(tmpdir(), 'tg-live-random-'));
 afterAll(() => {
   if (process.env.TG_KEEP_REFERENCE !== '1') rmSync(DIR, { recursive: true, force: true });
 });
-
-/** The fake has no allowances to respect; IG's would make this test wait minutes. */
-const unlimited = () =>
-  new RateLimiter({
-    accountTrading: { max: 1e9, windowMs: 60_000 },
-    accountNonTrading: { max: 1e9, windowMs: 60_000 },
-    appNonTrading: { max: 1e9, windowMs: 60_000 },
-  });
 
 let runs = 0;
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
 import { startFakeIg, type FakeIg, type FakeIgMarket } from './fake-ig/index.js';
 
 export const DAX = 'IX.D.DAX.DAILY.IP';
@@ -78,4 +79,13 @@ export function comparableRows(csv: string): string[] {
       const f = line.split(',');
       return [f[1], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12]].join(',');
     });
+}
+
+/** The fake has no allowances to respect; IG's would make a parity test wait minutes. */
+export function unlimited(): RateLimiter {
+  return new RateLimiter({
+    accountTrading: { max: 1e9, windowMs: 60_000 },
+    accountNonTrading: { max: 1e9, windowMs: 60_000 },
+    appNonTrading: { max: 1e9, windowMs: 60_000 },
+  });
 }
