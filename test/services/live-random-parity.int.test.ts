@@ -21,7 +21,7 @@ import { runBacktest } from '../../src/core/services/backtest.js';
 import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import { startFakeIg } from '../support/fake-ig/index.js';
 import { comparableRows, credentialsEnv, unlimited, waitFor } from '../support/live-harness.js';
-import { materialise, scenarioArb, START, type Scenario } from '../support/scenarios.js';
+import { materialise, scenarioArb, scenarioRuns, START, type Scenario } from '../support/scenarios.js';
 
 const DIR = mkdtempSync(join(tmpdir(), 'tg-live-random-'));
 /** TG_KEEP_REFERENCE=1 keeps the scenarios' files (configuration, ticks, signals, journals) to look at. */
@@ -142,14 +142,7 @@ describe('live against the fake IG gives the backtest journal, for random scenar
         );
         rmSync(dir, { recursive: true, force: true });
       }),
-      // A fixed seed, so that CI runs the same scenarios (~30 s); TG_LIVE_RUNS=N runs more, and
-      // TG_LIVE_SEED=S other ones.
-      {
-        numRuns: Number(process.env.TG_LIVE_RUNS ?? 200),
-        seed: Number(process.env.TG_LIVE_SEED ?? 20261122),
-        interruptAfterTimeLimit: 200_000,
-        endOnFailure: process.env.TG_NO_SHRINK === '1',
-      },
+      scenarioRuns('LIVE', 200, 20261122), // ~30 s
     );
     // Honest only if the scenarios trade.
     expect(rows).toBeGreaterThan(2000);

@@ -273,3 +273,18 @@ export function materialise(s: Scenario, dir: string): Files {
   const ticksCsv = `time,market,bid,ask\n${lines.join('\n')}\n`;
   return { config, ticks, ticksCsv };
 }
+
+/**
+ * fast-check's options for a property over scenarios: a fixed seed, so that CI runs the same
+ * scenarios; TG_<NAME>_RUNS=N and TG_<NAME>_SEED=S run more of them, or other ones; shrinking a
+ * failure stops after 200 s with the smallest scenario found so far, and TG_NO_SHRINK=1 reports
+ * the first failing one as it is.
+ */
+export function scenarioRuns(name: string, runs: number, seed: number): fc.Parameters<[Scenario]> {
+  return {
+    numRuns: Number(process.env[`TG_${name}_RUNS`] ?? runs),
+    seed: Number(process.env[`TG_${name}_SEED`] ?? seed),
+    interruptAfterTimeLimit: 200_000,
+    endOnFailure: process.env.TG_NO_SHRINK === '1',
+  };
+}

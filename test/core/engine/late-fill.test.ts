@@ -53,13 +53,14 @@ function both(options: {
   };
 }
 
-/** An entry that records how many open positions it sees on each tick. */
-function watchingEntry(seen: number[]): EntryStrategy {
+/** A scripted entry that also records how many open positions it sees on each tick. */
+function watchingEntry(seen: number[], script: Parameters<typeof scriptedEntry>[0]): EntryStrategy {
+  const opener = scriptedEntry(script);
   return {
     reason: 'SIGNAL',
-    onTick(_tick, _candle, ctx) {
+    onTick(tick, candle, ctx) {
       seen.push(ctx.positions.length);
-      return undefined;
+      return opener.onTick(tick, candle, ctx);
     },
   };
 }
@@ -67,16 +68,9 @@ function watchingEntry(seen: number[]): EntryStrategy {
 describe('a tick that reaches a broker stop or limit before the fill arrives (SPEC §3.2)', () => {
   it("entries see the market as the simulated broker leaves it: without the position the tick's stop closes", () => {
     const seen: number[] = [];
-    const opener = scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 5, limitPoints: 50 }]);
     const h = harness({
       markets: [market()],
-      entries: {
-        [DAX]: {
-          reason: 'SIGNAL',
-          onTick: (tick, candle, ctx) =>
-            watchingEntry(seen).onTick(tick, candle, ctx) ?? opener.onTick(tick, candle, ctx),
-        },
-      },
+      entries: { [DAX]: watchingEntry(seen, [{ at: 1, direction: 'BUY', stopPoints: 5, limitPoints: 50 }]) },
       broker: new LateFillBroker(new SimBroker([market()])),
     });
     h.tick(1, 100);
@@ -199,17 +193,10 @@ describe('a tick that reaches a broker stop or limit before the fill arrives (SP
   it('a stop moved on a tick onto its price (rounded to the decimals) is the broker’s from the next tick on', () => {
     // Trailing 0.4 under 100 is 99.6, which the market's whole decimals round to the bid itself.
     const seen: number[] = [];
-    const opener = scriptedEntry([{ at: 1, direction: 'BUY', stopPoints: 50 }]);
     const dax = market({ decimals: 0, exits: { trailing: { activateAt: 0, distance: 0.4 } } });
     const h = harness({
       markets: [dax],
-      entries: {
-        [DAX]: {
-          reason: 'SIGNAL',
-          onTick: (tick, candle, ctx) =>
-            watchingEntry(seen).onTick(tick, candle, ctx) ?? opener.onTick(tick, candle, ctx),
-        },
-      },
+      entries: { [DAX]: watchingEntry(seen, [{ at: 1, direction: 'BUY', stopPoints: 50 }]) },
     });
     h.tick(1, 100);
     h.tick(2, 100);

@@ -27,7 +27,7 @@ import { runBacktest } from '../../../src/core/services/backtest.js';
 import { importTicks } from '../../../src/core/services/ticks-import.js';
 import { referenceJournal } from '../../support/reference/index.js';
 import { referenceReadTicks } from '../../support/reference/ticks.js';
-import { materialise, scenarioArb, type Scenario } from '../../support/scenarios.js';
+import { materialise, scenarioArb, scenarioRuns, type Scenario } from '../../support/scenarios.js';
 
 const DIR = mkdtempSync(join(tmpdir(), 'tg-reference-'));
 /** TG_KEEP_REFERENCE=1 keeps the scenarios' files (configuration, ticks, signals, journal) to look at. */
@@ -101,15 +101,8 @@ describe('the backtest against an independent implementation of SPEC.md', () => 
         expect(fromCache, `the tick cache's journal, scenario files in ${dir}`).toBe(ours);
         rmSync(dir, { recursive: true, force: true });
       }),
-      // A fixed seed, so that CI runs the same scenarios; shrinking a failure stops after 200 s
-      // with the smallest scenario found so far (TG_KEEP_REFERENCE=1 keeps its files).
-      // TG_REFERENCE_RUNS=N and TG_REFERENCE_SEED=S run more scenarios, or other ones.
-      {
-        numRuns: Number(process.env.TG_REFERENCE_RUNS ?? 1000),
-        seed: Number(process.env.TG_REFERENCE_SEED ?? 20261121),
-        interruptAfterTimeLimit: 200_000,
-        endOnFailure: process.env.TG_NO_SHRINK === '1',
-      },
+      // TG_KEEP_REFERENCE=1 keeps a failing scenario's files.
+      scenarioRuns('REFERENCE', 1000, 20261121),
     );
     // Honest only if the scenarios trade: most of them must write rows.
     expect(rows).toBeGreaterThan(5000);
