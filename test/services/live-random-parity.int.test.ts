@@ -7,7 +7,8 @@
  * tick file; the two trade_history.csv must be equal row by row.
  *
  * The fake fills broker-side stops and limits as the simulated broker does (SPEC §3 step 1), after
- * it has pushed the tick: live meets the case of §3.2 where the tick arrives before the fill.
+ * it has pushed the tick: live meets the case of §3.2 where the tick arrives before the fill. The
+ * same scenarios also run with `broker: paper` (live's simulated broker on the fake's prices).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,10 @@ let runs = 0;
  * minimum stop distance of at least 1 point, as every IG market has: with 0, SPEC §3's clamp may
  * put a stop on the price itself, which the simulated broker takes and IG (the fake) refuses.
  */
-async function journals(scenario: Scenario): Promise<{ live: string; backtest: string; dir: string; logs: string[] }> {
+async function journals(
+  scenario: Scenario,
+  broker: 'ig' | 'paper',
+): Promise<{ live: string; backtest: string; dir: string; logs: string[] }> {
   const s: Scenario = {
     ...scenario,
     markets: scenario.markets.map((m) => ({ ...m, minStopDistance: Math.max(1, m.minStopDistance) })),
@@ -64,7 +68,7 @@ async function journals(scenario: Scenario): Promise<{ live: string; backtest: s
       configPath,
       stringify({
         ...files.config,
-        broker: { kind: 'ig', environment: 'demo', restUrl: fake.restUrl, streamUrl: fake.streamUrl },
+        broker: { kind: broker, environment: 'demo', restUrl: fake.restUrl, streamUrl: fake.streamUrl },
         stateDir: join(dir, 'state'),
         journal,
       }),
@@ -101,6 +105,7 @@ async function journals(scenario: Scenario): Promise<{ live: string; backtest: s
       fake.pushTick({ epic: t.market, bid: t.bid, ask: t.ask, time: t.time });
       await waitFor(() => live.ticks() === i + 1, `tick ${i} to reach live`);
       await live.idle();
+      if (broker === 'paper') continue; // the simulated broker fills at once, on live's own tick
       // Broker-side fills come back on the stream: wait until live knows every close the fake made.
       await waitFor(
         () => {
@@ -130,21 +135,30 @@ async function journals(scenario: Scenario): Promise<{ live: string; backtest: s
   }
 }
 
-describe('live against the fake IG gives the backtest journal, for random scenarios (SPEC §2)', () => {
-  it('gives the same trade_history.csv rows (times, deal ids and held seconds aside)', async () => {
-    let rows = 0;
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async (s) => {
-        const { live, backtest, dir, logs } = await journals(s);
-        rows += comparableRows(backtest).length;
-        expect(comparableRows(live), `scenario files in ${dir}; live said:\n${logs.join('\n')}`).toEqual(
-          comparableRows(backtest),
-        );
-        rmSync(dir, { recursive: true, force: true });
-      }),
-      scenarioRuns('LIVE', 200, 20261122), // ~30 s
-    );
-    // Honest only if the scenarios trade.
-    expect(rows).toBeGreaterThan(2000);
-  }, 400_000);
+describe('live gives the backtest journal, for random scenarios (SPEC §2)', () => {
+  it.each([
+    // IG (the fake) fills stops and limits after it pushed the tick; ~30 s.
+    { broker: 'ig' as const, name: 'LIVE', runs: 200, seed: 20261122, minRows: 2000 },
+    // `paper`: the simulated broker on the stream's prices, with its book saved as live goes.
+    { broker: 'paper' as const, name: 'LIVE_PAPER', runs: 50, seed: 20261123, minRows: 500 },
+  ])(
+    'against $broker: the same trade_history.csv rows (times, deal ids and held seconds aside)',
+    async ({ broker, name, runs, seed, minRows }) => {
+      let rows = 0;
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async (s) => {
+          const { live, backtest, dir, logs } = await journals(s, broker);
+          rows += comparableRows(backtest).length;
+          expect(comparableRows(live), `scenario files in ${dir}; live said:\n${logs.join('\n')}`).toEqual(
+            comparableRows(backtest),
+          );
+          rmSync(dir, { recursive: true, force: true });
+        }),
+        scenarioRuns(name, runs, seed),
+      );
+      // Honest only if the scenarios trade.
+      expect(rows).toBeGreaterThan(minRows);
+    },
+    400_000,
+  );
 });
