@@ -205,7 +205,7 @@ export class FakeIgBroker {
 
   // ---------------------------------------------------------------- prices
 
-  pushTick(t: { epic: string; bid: number; ask: number; time: number }): void {
+  pushTick(t: { epic: string; bid: number; ask: number; time: number }, options: { fillFirst?: boolean } = {}): void {
     const m = this.markets.get(t.epic);
     if (m === undefined) throw new Error(`fake IG: pushTick for unknown epic ${t.epic}`);
     if (!(t.bid <= t.ask)) throw new Error(`fake IG: crossed tick ${t.bid} > ${t.ask}`);
@@ -215,9 +215,10 @@ export class FakeIgBroker {
     m.low = Math.min(m.low, t.bid);
     m.updatedAt = t.time;
     this.marketClock = this.marketClock === undefined ? t.time : Math.max(this.marketClock, t.time);
-    // IG may deliver the tick before the fill (SPEC §3.2): the tick goes out first.
+    // IG may deliver the tick before the fill (SPEC §3.2): the tick goes out first, unless asked.
+    if (options.fillFirst === true) this.fillBrokerOrders(m, t.time);
     this.sink.tick(m, t.time);
-    this.fillBrokerOrders(m, t.time);
+    if (options.fillFirst !== true) this.fillBrokerOrders(m, t.time);
     this.flush();
   }
 

@@ -46,9 +46,10 @@ export interface FakeIg {
   readonly accountId: string;
   /**
    * Pushes a price: updates the market, emits CHART:{epic}:TICK (and MARKET:{epic}) to
-   * subscribers, then fills broker-side stops and limits (SPEC §3 step 1) with an OPU DELETED each.
+   * subscribers, then fills broker-side stops and limits (SPEC §3 step 1) with an OPU DELETED each
+   * (with `fillFirst`, the fills go out before the tick).
    */
-  pushTick(t: { epic: string; bid: number; ask: number; time: number }): void;
+  pushTick(t: { epic: string; bid: number; ask: number; time: number }, options?: { fillFirst?: boolean }): void;
   /** Closes (fully or partly) a position as if done on IG's platform: emits an OPU (channel WTP). */
   closeExternally(dealId: string, level?: number, size?: number): void;
   /** Opens a position as if made on IG's platform (for adoption tests): emits an OPU OPEN. */
@@ -139,7 +140,7 @@ export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
     identifier,
     password,
     accountId,
-    pushTick: (t) => broker.pushTick(t),
+    pushTick: (t, options) => broker.pushTick(t, options),
     closeExternally: (dealId, level, size) => broker.closeExternally(dealId, level, size),
     openExternally: (p) => broker.openExternally(p),
     positions: () => broker.positions(),
