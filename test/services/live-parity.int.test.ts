@@ -11,6 +11,7 @@ import {
   DAX,
   fakeIgFor,
   liveConfig,
+  positionsAgree,
   readTicks,
   unlimited,
   waitFor,
@@ -66,13 +67,7 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
       f.pushTick({ epic: DAX, bid: t.bid, ask: t.ask, time: t.time });
       await waitFor(() => live.ticks() === i + 1, `tick ${i} to reach live`);
       await live.idle();
-      // Broker-side fills come back on the stream: wait until live knows every close the fake made.
-      const atBroker = () => new Set(f.positions().map((p) => p.dealId));
-      await waitFor(() => {
-        const open = live.runner.engine.openPositions().map((v) => v.position.dealId);
-        const broker = atBroker();
-        return open.length === broker.size && open.every((d) => broker.has(d));
-      }, `positions to agree after tick ${i}`);
+      await positionsAgree(f, live, `positions to agree after tick ${i}`);
     }
     abort.abort();
     const result = await done;

@@ -22,7 +22,7 @@ import { stringify } from 'yaml';
 import { runBacktest } from '../../src/core/services/backtest.js';
 import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import { startFakeIg } from '../support/fake-ig/index.js';
-import { comparableRows, credentialsEnv, unlimited, waitFor } from '../support/live-harness.js';
+import { comparableRows, credentialsEnv, positionsAgree, unlimited, waitFor } from '../support/live-harness.js';
 import { materialise, scenarioArb, scenarioRuns, START, type Scenario } from '../support/scenarios.js';
 
 const DIR = mkdtempSync(join(tmpdir(), 'tg-live-random-'));
@@ -108,13 +108,9 @@ async function journals(
       await waitFor(() => live.ticks() === i + 1, `tick ${i} to reach live`);
       await live.idle();
       if (broker === 'paper') continue; // the simulated broker fills at once, on live's own tick
-      // Broker-side fills come back on the stream: wait until live knows every close the fake made.
-      await waitFor(
-        () => {
-          const broker = new Set(fake.positions().map((p) => p.dealId));
-          const open = live.runner.engine.openPositions().map((v) => v.position.dealId);
-          return open.length === broker.size && open.every((d) => broker.has(d));
-        },
+      await positionsAgree(
+        fake,
+        live,
         () =>
           `positions to agree after tick ${i} (${dir}): IG has ${JSON.stringify(fake.positions())}, live ${JSON.stringify(
             live.runner.engine.openPositions().map((v) => v.position),

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
+import type { LiveHandle } from '../../src/core/services/live.js';
 import { startFakeIg, type FakeIg, type FakeIgMarket } from './fake-ig/index.js';
 
 export const DAX = 'IX.D.DAX.DAILY.IP';
@@ -88,4 +89,13 @@ export function unlimited(): RateLimiter {
     accountNonTrading: { max: 1e9, windowMs: 60_000 },
     appNonTrading: { max: 1e9, windowMs: 60_000 },
   });
+}
+
+/** Waits until live's open positions are the fake's: broker-side fills come back on the stream. */
+export async function positionsAgree(fake: FakeIg, live: LiveHandle, what: string | (() => string)): Promise<void> {
+  await waitFor(() => {
+    const broker = new Set(fake.positions().map((p) => p.dealId));
+    const open = live.runner.engine.openPositions().map((v) => v.position.dealId);
+    return open.length === broker.size && open.every((d) => broker.has(d));
+  }, what);
 }

@@ -53,6 +53,12 @@ function both(options: {
   };
 }
 
+/** DAX and EURUSD (1 a point) both trading strategy `s`, which stops at an MTM of −50. */
+const GUARDED = {
+  markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
+  strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+};
+
 /** A scripted entry that also records how many open positions it sees on each tick. */
 function watchingEntry(seen: number[], script: Parameters<typeof scriptedEntry>[0]): EntryStrategy {
   const opener = scriptedEntry(script);
@@ -82,8 +88,7 @@ describe('a tick that reaches a broker stop or limit before the fill arrives (SP
 
   it('the strategy guard counts the position as closed at the fill, trips on that tick, and leaves its close to the broker', () => {
     const setup = {
-      markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
-      strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+      ...GUARDED,
       entries: () => ({
         [DAX]: scriptedEntry([
           { at: 1, direction: 'BUY' as const, stopPoints: 20 },
@@ -118,8 +123,7 @@ describe('a tick that reaches a broker stop or limit before the fill arrives (SP
 
   it('the late fill, at the level the guard counted, is no news: a tick of another market does not look at the guard again', () => {
     const setup = {
-      markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
-      strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+      ...GUARDED,
       entries: () => ({
         [EURUSD]: scriptedEntry([
           { at: 1, direction: 'BUY' as const, stopPoints: 20 },
@@ -172,8 +176,7 @@ describe('a tick that reaches a broker stop or limit before the fill arrives (SP
     // The broker checks a position from its market's next tick on (step 1 runs before entries):
     // a trip on another market's tick closes it, in the backtest as live.
     const h = harness({
-      markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],
-      strategies: { s: { guard: { maxDrawdown: -50, minPeak: 0 } } },
+      ...GUARDED,
       entries: {
         [EURUSD]: scriptedEntry([{ at: 1, direction: 'SELL', stopPoints: 500 }]),
         [DAX]: scriptedEntry([{ at: 2, direction: 'SELL', stopPoints: 2 }]),
