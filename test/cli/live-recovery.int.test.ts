@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FakeIg } from '../support/fake-ig/index.js';
+import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
 import { credentialsEnv, DAX, fakeIgFor, liveConfig, waitFor } from '../support/live-harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -163,5 +163,68 @@ describe('live recovery (built CLI against the fake IG)', () => {
     const again = await sync();
     expect(again.status, again.stderr).toBe(0);
     expect(rows(journal), 'a second sync writes nothing').toHaveLength(2);
+  }, 60_000);
+
+  it('SIGKILL between sending an open and reading its confirmation: the restart takes the position over with its ENTRY row, does not enter the signal again, and manages it', async () => {
+    let killOnOpen: (() => void) | undefined;
+    fake = await startFakeIg({
+      markets: [{ epic: DAX, bid: 100, ask: 101, minStopDistance: 0, decimals: 1 }],
+      // Killed as the open reaches IG: IG makes the deal, trailguard never reads the answer.
+      onRequest: (r) => {
+        if (r.method === 'POST' && r.path === '/positions/otc') killOnOpen?.();
+      },
+    });
+    const f = fake;
+    const cfg = liveConfig(
+      f,
+      `pointSize: 1
+decimals: 1
+lotStep: 0.1
+strategy: scalper
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  trailing: { activateAt: 10, distance: 5 }`,
+    );
+    writeFileSync(
+      join(cfg.dir, 'signals.csv'),
+      `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
+    );
+    const first = startLive(cfg.configPath, f);
+    await subscribed(f, first.output);
+    killOnOpen = () => first.child.kill('SIGKILL');
+    f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
+    await first.exited;
+    killOnOpen = undefined;
+    expect(f.positions(), first.output()).toHaveLength(1);
+    expect(rows(cfg.journal)).toEqual([]);
+    const dealId = f.positions()[0]!.dealId;
+
+    const second = startLive(cfg.configPath, f);
+    await subscribed(f, second.output);
+    expect(second.output()).toContain(
+      `${dealId}: opened by an earlier run that stopped before its confirmation; taken over (scalper)`,
+    );
+    expect(rows(cfg.journal)).toEqual([
+      `${new Date(T0).toISOString()},${DAX},${dealId},scalper,BUY,ENTRY,1,101,81,,,,SIGNAL,`,
+    ]);
+    // The signal is not entered again (the restart is within its time: it would be, unseen).
+    f.pushTick({ epic: DAX, bid: 112, ask: 113, time: T0 + 1000 }); // profit 11: trailing active, stop 107
+    await waitFor(
+      () => f.positions()[0]?.stopLevel === 107,
+      () => `the trailing amend:\n${second.output()}`,
+    );
+    expect(f.positions()).toHaveLength(1);
+    f.pushTick({ epic: DAX, bid: 106, ask: 107, time: T0 + 2000 }); // IG fills the stop at 106
+    await waitFor(
+      () => rows(cfg.journal).length === 2,
+      () => `the exit row:\n${second.output()}`,
+    );
+    expect(rows(cfg.journal)[1]).toMatch(
+      new RegExp(`,${dealId},scalper,BUY,EXIT,1,106,107,5,5,0\\.25,TRAILING_STOP,2$`),
+    );
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output()).toBe(0);
+    expect(f.positions()).toEqual([]);
+    expect(rows(cfg.journal)).toHaveLength(2);
   }, 60_000);
 });

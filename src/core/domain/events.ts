@@ -1,5 +1,5 @@
 /** What flows into the engine (events) and out of it (actions) — SPEC §2. */
-import type { Direction, EntryReason, ExitReason, Tick } from './types.js';
+import type { Direction, EntryReason, ExitReason, StopReason, Tick } from './types.js';
 
 /** A position the broker reports as opened, either for one of our `open` actions or found on the account. */
 export interface PositionOpenedEvent {
@@ -16,6 +16,12 @@ export interface PositionOpenedEvent {
   limitLevel?: number | undefined;
   /** Strategy for adopted positions; our own opens keep the strategy of the action. */
   strategy?: string | undefined;
+  /**
+   * An open of trailguard's own that no engine holds a `ref` for: an earlier run sent it and was
+   * stopped before its confirmation (found at start-up by its deal reference). What its action
+   * carried, so that it is managed as it would have been.
+   */
+  own?: { strategy: string; reason: EntryReason; virtual: boolean; stopReason: StopReason } | undefined;
 }
 
 /** The broker confirms new levels (our amend, or one made on the platform). */
@@ -82,6 +88,10 @@ export interface OpenAction {
   limitDistance?: number | undefined;
   strategy: string;
   reason: EntryReason;
+  /** The virtual stop applies (SPEC §3.1): stopLevel is the broker's safety stop. */
+  virtual: boolean;
+  /** The reason of a hit of the initial stop (SPEC §9): ATR_STOP when ATR-based, else STOP. */
+  stopReason: StopReason;
 }
 
 export interface AmendStopAction {

@@ -538,13 +538,8 @@ export class Engine {
     const limitLevel = limitDistance === undefined ? undefined : m.rounder.round(price + sign * limitDistance * m.ps);
     const ref = this.nextRef();
     const reason = m.entry?.reason ?? 'SIGNAL';
-    this.pending.set(ref, {
-      kind: 'open',
-      strategy,
-      reason,
-      virtual,
-      stopReason: atrBased && !virtual ? 'ATR_STOP' : 'STOP',
-    });
+    const stopReason: StopReason = atrBased && !virtual ? 'ATR_STOP' : 'STOP';
+    this.pending.set(ref, { kind: 'open', strategy, reason, virtual, stopReason });
     this.sink.action({
       type: 'open',
       ref,
@@ -558,6 +553,8 @@ export class Engine {
       limitDistance,
       strategy,
       reason,
+      virtual,
+      stopReason,
     });
   }
 
@@ -566,7 +563,8 @@ export class Engine {
     if (m === undefined || this.byDeal.has(ev.dealId)) return;
     const info = ev.ref === undefined ? undefined : this.pending.get(ev.ref);
     if (ev.ref !== undefined) this.pending.delete(ev.ref);
-    const open = info?.kind === 'open' ? info : undefined;
+    const open: PendingOpen | undefined =
+      info?.kind === 'open' ? info : ev.own === undefined ? undefined : { kind: 'open', ...ev.own };
     const sign = ev.direction === 'BUY' ? 1 : -1;
     const vs = m.cfg.exits.virtualStop;
     const ownStopPoints = ev.stopLevel === undefined ? undefined : Math.abs(ev.level - ev.stopLevel) / m.ps;

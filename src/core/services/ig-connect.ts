@@ -1,6 +1,11 @@
 import type { Config, MarketConfig } from '../domain/config.js';
 import { loadCredentials } from '../adapters/ig/credentials.js';
-import { minStopDistanceInPoints, type IgOpenPosition } from '../adapters/ig/mapper.js';
+import {
+  minStopDistanceInPoints,
+  parseOwnOpenReference,
+  strategyTag,
+  type IgOpenPosition,
+} from '../adapters/ig/mapper.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgRestClient, type IgLog, type IgSession } from '../adapters/ig/rest-client.js';
 import { findClose } from '../adapters/ig/history.js';
@@ -72,7 +77,25 @@ export async function applyDealingRules(
   return out;
 }
 
-export function brokerPositionFromIg(p: IgOpenPosition): BrokerPosition {
+/**
+ * IG's position in the reconciliation's words. A position trailguard opened itself carries its
+ * mark in the deal reference (ownOpenReference): `own` says how it was opened, its strategy the
+ * one of `config` whose tag it bears (undefined when none does: renamed since).
+ */
+export function brokerPositionFromIg(
+  p: IgOpenPosition,
+  config: Pick<Config, 'markets' | 'strategies'>,
+): BrokerPosition {
+  const mark = parseOwnOpenReference(p.dealReference);
+  let own: BrokerPosition['own'];
+  if (mark !== undefined) {
+    const names = [...Object.values(config.markets).map((m) => m.strategy), ...Object.keys(config.strategies)];
+    own = {
+      strategy: names.find((name) => strategyTag(name) === mark.strategyTag),
+      virtual: mark.virtual,
+      stopReason: mark.atrStop ? 'ATR_STOP' : 'STOP',
+    };
+  }
   return {
     dealId: p.dealId,
     market: p.market,
@@ -84,6 +107,7 @@ export function brokerPositionFromIg(p: IgOpenPosition): BrokerPosition {
     openedAt: p.openedAt,
     bid: p.bid,
     ask: p.ask,
+    own,
   };
 }
 

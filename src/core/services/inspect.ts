@@ -47,7 +47,7 @@ export async function listPositions(options: {
   for (const market of store.listMarkets())
     for (const p of store.readMarket(market)?.positions ?? []) saved.set(p.dealId, p);
   const { rest } = await connectIg(config, { env: options.env, log: options.log });
-  const atBroker = (await rest.getPositions()).map(brokerPositionFromIg);
+  const atBroker = (await rest.getPositions()).map((p) => brokerPositionFromIg(p, config));
   const rows: PositionRow[] = atBroker.map((b) => {
     const m = config.markets[b.market];
     const snap = saved.get(b.dealId);

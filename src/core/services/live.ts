@@ -23,7 +23,13 @@ import {
   trackManagedPositions,
   type Log,
 } from './ig-connect.js';
-import { reconcile, saveEngineState, type BrokerPosition, type ReconcileReport } from './reconcile.js';
+import {
+  reconcile,
+  saveEngineState,
+  unrecordedOwnOpens,
+  type BrokerPosition,
+  type ReconcileReport,
+} from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
 
@@ -160,12 +166,6 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
     const journalIndex = await JournalIndex.read(config.journal);
     const journal: Journal = options.dryRun ? new LogJournal(log) : new CsvJournal(config.journal, { durable: true });
-    const entries = await buildEntries(markets, {
-      signalsNotBefore: clock.now(),
-      signalsSeenUntil: store.readStrategies()?.entriesSeenUntil,
-      log: (level, message) => log(level, message),
-    });
-
     let broker: Broker;
     let igBroker: IgBroker | undefined;
     let sim: SimBroker | undefined;
@@ -176,7 +176,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       brokerPositions = sim.positions().map((p) => ({ ...p, level: 0, openedAt: 0 }));
       broker = options.dryRun ? new DryRunBroker(sim, log) : sim;
     } else {
-      brokerPositions = (await rest.getPositions()).map(brokerPositionFromIg);
+      brokerPositions = (await rest.getPositions()).map((p) => brokerPositionFromIg(p, config));
       if (options.dryRun) {
         sim = new SimBroker(markets, 'DRY');
         for (const p of brokerPositions) sim.seed({ ...p, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
@@ -186,6 +186,17 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         broker = igBroker;
       }
     }
+
+    // A signal whose open an earlier run sent but never saw confirmed (reconcile takes that
+    // position over) is not entered again: its market's signals count as seen up to that open.
+    const seenUntil = { ...store.readStrategies()?.entriesSeenUntil };
+    for (const p of unrecordedOwnOpens(store, journalIndex, markets, brokerPositions))
+      seenUntil[p.market] = Math.max(seenUntil[p.market] ?? -Infinity, p.openedAt);
+    const entries = await buildEntries(markets, {
+      signalsNotBefore: clock.now(),
+      signalsSeenUntil: seenUntil,
+      log: (level, message) => log(level, message),
+    });
 
     const dirty = new Set<string | undefined>();
     let journalRows = 0;
@@ -225,6 +236,11 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     });
     for (const r of report.closedWhileAway)
       log('warn', `${r.market} ${r.dealId} was closed while trailguard was away, at ${r.level} (${r.levelFrom})`);
+    for (const r of report.recoveredOpens)
+      log(
+        'warn',
+        `${r.market} ${r.dealId}: opened by an earlier run that stopped before its confirmation; taken over (${r.strategy})`,
+      );
     for (const r of report.unmanaged) log('warn', `${r.market} ${r.dealId} is not managed: ${r.reason}`);
     for (const r of report.unresolved) log('error', `${r.market} ${r.dealId}: ${r.reason}`);
     if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);

@@ -75,7 +75,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       onAlert: (a) => options.log(a.level === 'info' ? 'info' : a.level, a.message),
       onLifecycle: () => undefined,
     });
-    const brokerPositions = (await rest.getPositions()).map(brokerPositionFromIg);
+    const brokerPositions = (await rest.getPositions()).map((p) => brokerPositionFromIg(p, config));
     const report = await reconcile({
       runner,
       store,

@@ -1,6 +1,6 @@
 import type { MarketConfig } from '../domain/config.js';
 import type { PositionClosedEvent } from '../domain/events.js';
-import type { Direction } from '../domain/types.js';
+import type { Direction, EntryReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
 import type { PositionSnapshot } from '../engine/position.js';
 import type { StateStore } from '../ports/state-store.js';
@@ -22,6 +22,12 @@ export interface BrokerPosition {
   openedAt: number;
   bid?: number | undefined;
   ask?: number | undefined;
+  /**
+   * Set when trailguard opened the position itself (IG: its deal reference says so): how, for a
+   * position no state file and no journal row knows (a run stopped between sending the open and
+   * reading its confirmation). `strategy` is undefined when no configured strategy matches.
+   */
+  own?: { strategy: string | undefined; virtual: boolean; stopReason: StopReason } | undefined;
 }
 
 export interface CloseFound {
@@ -51,6 +57,8 @@ export interface ReconcileReport {
   }[];
   alreadyJournaled: { dealId: string; market: string }[];
   recoveredFromJournal: { dealId: string; market: string }[];
+  /** Opens of trailguard's own that an earlier run never saw confirmed: taken over, with their ENTRY row. */
+  recoveredOpens: { dealId: string; market: string; strategy: string }[];
   adopted: { dealId: string; market: string }[];
   unmanaged: { dealId: string; market: string; reason: string }[];
   unresolved: { dealId: string; market: string; reason: string }[];
@@ -63,8 +71,9 @@ export interface ReconcileReport {
  * - a saved position gone from the broker gets its real exit from the history (EXIT row
  *   CLOSED_EXTERNALLY) unless the journal already has its EXIT row (a crash after the row);
  * - a broker position we do not know: if the journal has its ENTRY row (a crash before the state
- *   file) it is resumed from that row; else adopted when the market's entry kind is `none`,
- *   otherwise reported and left alone.
+ *   file) it is resumed from that row; else, if trailguard opened it (a crash before its
+ *   confirmation), it is taken over with its ENTRY row as that run would have written it; else
+ *   adopted when the market's entry kind is `none`, otherwise reported and left alone.
  * Every journal row goes through the engine, exactly as in the main loop.
  */
 /**
@@ -81,6 +90,31 @@ export function saveEngineState(store: StateStore, engine: Engine, markets: Iter
   });
 }
 
+/**
+ * Broker positions trailguard opened itself that neither a state file nor the journal records: a
+ * run stopped between sending the open and reading its confirmation. reconcile takes them over.
+ */
+export function unrecordedOwnOpens(
+  store: StateStore,
+  journal: JournalIndex,
+  markets: readonly MarketConfig[],
+  brokerPositions: readonly BrokerPosition[],
+): BrokerPosition[] {
+  const saved = new Set<string>();
+  for (const m of markets) for (const p of store.readMarket(m.market)?.positions ?? []) saved.add(p.dealId);
+  const configured = new Map(markets.map((m) => [m.market, m]));
+  return brokerPositions.filter((p) => {
+    const kind = configured.get(p.market)?.entry.kind;
+    return (
+      p.own !== undefined &&
+      kind !== undefined &&
+      kind !== 'none' &&
+      !saved.has(p.dealId) &&
+      !journal.entries.has(p.dealId)
+    );
+  });
+}
+
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const { runner, store, journal } = deps;
   const engine = runner.engine;
@@ -89,6 +123,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     closedWhileAway: [],
     alreadyJournaled: [],
     recoveredFromJournal: [],
+    recoveredOpens: [],
     adopted: [],
     unmanaged: [],
     unresolved: [],
@@ -139,6 +174,29 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         limitLevel: p.limitLevel,
       });
       report.recoveredFromJournal.push({ dealId: p.dealId, market: p.market });
+      continue;
+    }
+    if (p.own !== undefined && entry === undefined && market.entry.kind !== 'none') {
+      // Ours, sent by a run that stopped before its confirmation: managed as that run would have.
+      const strategy = p.own.strategy ?? market.strategy;
+      runner.onBrokerEvent({
+        type: 'positionOpened',
+        time: p.openedAt,
+        dealId: p.dealId,
+        market: p.market,
+        direction: p.direction,
+        size: p.size,
+        level: p.level,
+        stopLevel: p.stopLevel,
+        limitLevel: p.limitLevel,
+        own: {
+          strategy,
+          reason: ENTRY_REASONS[market.entry.kind],
+          virtual: p.own.virtual,
+          stopReason: p.own.stopReason,
+        },
+      });
+      report.recoveredOpens.push({ dealId: p.dealId, market: p.market, strategy });
       continue;
     }
     if (market.entry.kind === 'none') {
@@ -206,6 +264,14 @@ async function closeAway(
   deps.runner.onBrokerEvent(event);
   report.closedWhileAway.push({ dealId: snap.dealId, market: snap.market, level, time: event.time, levelFrom });
 }
+
+/** The ENTRY reason of each entry kind's opens (the built-in entries' own `reason`). */
+const ENTRY_REASONS: Record<Exclude<MarketConfig['entry']['kind'], 'none'>, EntryReason> = {
+  signals: 'SIGNAL',
+  'ema-cross': 'EMA_CROSS',
+  breakout: 'BREAKOUT',
+  module: 'MODULE',
+};
 
 function snapshotFromJournal(entry: JournalEntry, live: BrokerPosition): PositionSnapshot {
   const risk = entry.stopLevel === undefined ? 0 : Math.abs(entry.price - entry.stopLevel);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { JournalIndex } from '../../../src/core/adapters/files/journal-index.js';
 import { JsonStateStore } from '../../../src/core/adapters/files/state-store.js';
 import { SimBroker } from '../../../src/core/adapters/sim/sim-broker.js';
+import type { ExitsConfig } from '../../../src/core/domain/config.js';
 import type { PositionSnapshot } from '../../../src/core/engine/position.js';
 import { reconcile, type BrokerPosition } from '../../../src/core/services/reconcile.js';
 import { EngineRunner } from '../../../src/core/services/run-engine.js';
@@ -45,6 +46,7 @@ const atBroker = (over: Partial<BrokerPosition> = {}): BrokerPosition => ({
 
 async function setup(options: {
   entryKind?: 'none' | 'signals';
+  exits?: ExitsConfig;
   journalText?: string;
   state?: PositionSnapshot[];
   broker: BrokerPosition[];
@@ -56,7 +58,7 @@ async function setup(options: {
   const journalPath = join(dir, 'trade_history.csv');
   if (options.journalText) writeFileSync(journalPath, options.journalText);
   const cfg = market({
-    exits: { trailing: { activateAt: 10, distance: 10 } },
+    exits: options.exits ?? { trailing: { activateAt: 10, distance: 10 } },
     entry: options.entryKind === 'signals' ? { kind: 'signals', file: 'x.csv', size: 1 } : { kind: 'none' },
   });
   const journal = new MemoryJournal();
@@ -146,6 +148,42 @@ describe('start-up reconciliation (live and sync)', () => {
     const reported = await setup({ entryKind: 'signals', broker: [atBroker({ dealId: 'X9' })] });
     expect(reported.journal.rows).toEqual([]);
     expect(reported.report.unmanaged.map((u) => u.dealId)).toEqual(['X9']);
+  });
+
+  it("a crash between sending an open and its confirmation: the position marked as trailguard's own is taken over with its ENTRY row", async () => {
+    // The mark (IG: the deal reference) says the virtual stop applies: IG's stop 90 is the
+    // safety stop, the virtual level 100 − 4 = 96 is the initial stop for R.
+    const own = { strategy: 'scalper', virtual: true, stopReason: 'STOP' as const };
+    const { report, journal, runner, store } = await setup({
+      entryKind: 'signals',
+      exits: { virtualStop: { distance: 4, safetyDistance: 10, cooldownMs: 1000 } },
+      broker: [atBroker({ dealId: 'X9', stopLevel: 90, own })],
+    });
+    expect(report.recoveredOpens).toEqual([{ dealId: 'X9', market: DAX, strategy: 'scalper' }]);
+    expect(report.unmanaged).toEqual([]);
+    expect(brief(journal.rows)).toEqual(['ENTRY BUY 1@100 stop=90 SIGNAL']);
+    expect(journal.rows[0]?.strategy).toBe('scalper');
+    const p = runner.engine.position('X9');
+    expect(p).toMatchObject({ strategy: 'scalper', virtualLevel: 96, initialStop: 96, risk: 4 });
+    expect(store.readMarket(DAX)?.positions.map((q) => q.dealId)).toEqual(['X9']);
+    // Managed at once: a bid through the virtual level closes it at market.
+    runner.processTick({ time: Date.parse('2024-03-14T12:00:01Z'), market: DAX, bid: 95, ask: 96 });
+    expect(brief(journal.rows).at(-1)).toBe('EXIT BUY 1@95 stop=90 VIRTUAL_STOP pts=-5');
+
+    // A strategy no longer configured falls back to the market's; a recorded entry is never written twice.
+    const renamed = await setup({
+      entryKind: 'signals',
+      broker: [atBroker({ dealId: 'X9', own: { ...own, strategy: undefined } })],
+    });
+    expect(renamed.report.recoveredOpens).toEqual([{ dealId: 'X9', market: DAX, strategy: 'default' }]);
+    const recorded = await setup({
+      entryKind: 'signals',
+      broker: [atBroker({ own })],
+      journalText: HEADER + ENTRY_ROW,
+    });
+    expect(recorded.report.recoveredFromJournal).toEqual([{ dealId: 'D1', market: DAX }]);
+    expect(recorded.report.recoveredOpens).toEqual([]);
+    expect(recorded.journal.rows).toEqual([]);
   });
 
   it('a partial close while away writes a PARTIAL row for the difference', async () => {

@@ -28,6 +28,8 @@ import type { Clock } from '../../ports/clock.js';
 import { findClose, type CloseRecord } from './history.js';
 import {
   dealReferenceFor,
+  ownOpenReference,
+  strategyTag,
   inferCloseCause,
   positionDealIdOf,
   type DealConfirmation,
@@ -51,8 +53,9 @@ export interface IgBrokerOptions {
   markets: readonly MarketConfig[];
   clock: Clock;
   /**
-   * Makes deal references unique across runs: an open's reference is `${runId}-${action.ref}`
-   * (hashed by dealReferenceFor when that does not fit IG's [A-Za-z0-9_-]{1,30}).
+   * Makes deal references unique across runs: an open's reference is `${runId}-${action.ref}` after
+   * trailguard's mark (ownOpenReference; hashed by dealReferenceFor when that does not fit IG's
+   * [A-Za-z0-9_-]{1,30}).
    */
   runId: string;
   /** How long a stop or limit reached by a tick may wait for its close before IG is asked (SPEC §3.2) [10 s]. */
@@ -408,7 +411,15 @@ export class IgBroker implements Broker {
   }
 
   private submitOpen(action: OpenAction): void {
-    const dealReference = dealReferenceFor(`${this.runId}-${action.ref}`);
+    // Marked as trailguard's own, so that a restart after a crash before the confirmation takes
+    // the position over (reconcile) instead of leaving it unmanaged.
+    const unique = `${this.runId}-${action.ref}`;
+    const dealReference =
+      ownOpenReference(unique, {
+        virtual: action.virtual,
+        atrStop: action.stopReason === 'ATR_STOP',
+        strategyTag: strategyTag(action.strategy),
+      }) ?? dealReferenceFor(unique);
     const record: OpenRecord = { action, dealReference, state: 'sending' };
     this.rememberOpen(record);
     this.opensSending += 1;

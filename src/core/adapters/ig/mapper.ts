@@ -94,6 +94,46 @@ export function dealReferenceFor(ref: string): string {
   return `${readable}-${hash}`.slice(0, 30);
 }
 
+/**
+ * What a restarted trailguard needs to take over an open of its own whose confirmation it never
+ * saw (killed between sending the deal and reading the answer), beyond what IG's position holds:
+ * whether the virtual stop applies (the broker stop is then the safety stop), whether the initial
+ * stop is ATR-based (the reason of its hit, SPEC §9), and the strategy, as a tag of its name.
+ * Nothing may be saved before a deal is sent (SPEC §3.2), so it travels in the deal reference.
+ */
+export interface OwnOpenMark {
+  virtual: boolean;
+  atrStop: boolean;
+  strategyTag: string;
+}
+
+/** `TG`, the flags (0–3: virtual + 2 × ATR), the strategy tag (4 characters), `-`, the unique part. */
+const OWN_OPEN_REFERENCE = /^TG([0-3])([A-Za-z0-9_-]{4})-[A-Za-z0-9_-]+$/;
+
+/** Four characters of a strategy name's SHA-256: enough to tell a configuration's strategies apart. */
+export function strategyTag(strategy: string): string {
+  return createHash('sha256').update(strategy).digest('base64url').slice(0, 4);
+}
+
+/**
+ * The deal reference of an open trailguard sends: its mark, then `unique` (unique across runs, so
+ * /confirms finds the deal); undefined when that does not fit IG's pattern (the caller then hashes
+ * `unique` with dealReferenceFor, and a restart cannot recognise the deal as its own).
+ */
+export function ownOpenReference(unique: string, mark: OwnOpenMark): string | undefined {
+  const flags = (mark.virtual ? 1 : 0) + (mark.atrStop ? 2 : 0);
+  const reference = `TG${flags}${mark.strategyTag}-${unique}`;
+  return DEAL_REFERENCE_PATTERN.test(reference) && OWN_OPEN_REFERENCE.test(reference) ? reference : undefined;
+}
+
+/** The mark of a deal reference made by ownOpenReference; undefined for any other reference. */
+export function parseOwnOpenReference(reference: string | undefined): OwnOpenMark | undefined {
+  const match = reference === undefined ? null : OWN_OPEN_REFERENCE.exec(reference);
+  if (match === null || !DEAL_REFERENCE_PATTERN.test(reference as string)) return undefined;
+  const flags = Number(match[1]);
+  return { virtual: (flags & 1) !== 0, atrStop: (flags & 2) !== 0, strategyTag: match[2] as string };
+}
+
 /** A fresh reference for a deal sent without one. */
 export function newDealReference(): string {
   return `TG-${randomUUID().replace(/-/g, '').slice(0, 24)}`;

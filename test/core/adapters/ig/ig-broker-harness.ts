@@ -9,6 +9,7 @@ import type { Tick } from '../../../../src/core/domain/types.js';
 import type { BrokerEvent } from '../../../../src/core/ports/broker.js';
 import { IgBroker, type IgBrokerOptions, type SetTimer } from '../../../../src/core/adapters/ig/ig-broker.js';
 import { RateLimiter } from '../../../../src/core/adapters/ig/limiter.js';
+import { ownOpenReference, strategyTag } from '../../../../src/core/adapters/ig/mapper.js';
 import { IgRestClient } from '../../../../src/core/adapters/ig/rest-client.js';
 import { IgStream, type IgTradeEvent } from '../../../../src/core/adapters/ig/stream.js';
 import { startFakeIg, type FakeIg } from '../../../support/fake-ig/index.js';
@@ -187,6 +188,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return h;
 }
 
+/** The deal reference the broker sends for openAction(ref): trailguard's mark, then RUN_ID-ref. */
+export function openReference(ref: string): string {
+  return ownOpenReference(`${RUN_ID}-${ref}`, {
+    virtual: false,
+    atrStop: false,
+    strategyTag: strategyTag('scalper'),
+  }) as string;
+}
+
 export function openAction(ref: string, over: Partial<OpenAction> = {}): OpenAction {
   return {
     type: 'open',
@@ -199,6 +209,8 @@ export function openAction(ref: string, over: Partial<OpenAction> = {}): OpenAct
     limitLevel: undefined,
     strategy: 'scalper',
     reason: 'SIGNAL',
+    virtual: false,
+    stopReason: 'STOP',
     ...over,
   };
 }

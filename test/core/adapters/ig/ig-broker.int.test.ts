@@ -14,6 +14,7 @@ import {
   countsFor,
   EPIC,
   openAction,
+  openReference,
   openThroughBroker,
   quiet,
   startHarness,
@@ -67,7 +68,7 @@ describe('IgBroker: our own deals', () => {
 
     const posts = requests(h, 'POST', '/positions/otc');
     expect(posts).toHaveLength(1);
-    expect(posts[0]?.body).toMatchObject({ dealReference: 'run7-A1', stopLevel: 17990, limitLevel: 18040 });
+    expect(posts[0]?.body).toMatchObject({ dealReference: openReference('A1'), stopLevel: 17990, limitLevel: 18040 });
     const [position] = h.ig.positions();
     expect(position).toBeDefined();
     const dealId = position?.dealId ?? '';
@@ -250,7 +251,7 @@ describe('IgBroker: our own deals', () => {
     h.broker.submit(openAction('A1'));
     await h.broker.drain();
     expect(requests(h, 'POST', '/positions/otc'), 'a deal is never re-sent').toHaveLength(1);
-    expect(requests(h, 'GET', '/confirms/run7-A1').length).toBeGreaterThan(0);
+    expect(requests(h, 'GET', `/confirms/${openReference('A1')}`).length).toBeGreaterThan(0);
     expect(h.events).toMatchObject([{ type: 'positionOpened', ref: 'A1', level: 18001, size: 1 }]);
   });
 
@@ -523,7 +524,7 @@ describe('IgBroker: updates fed by hand (their timing relative to REST answers i
     h.broker.onTradeEvent(
       opu({
         dealId: 'DIAAAAX',
-        dealReference: 'run7-A1',
+        dealReference: openReference('A1'),
         status: 'OPEN',
         level: 18001,
         size: 1,
@@ -550,7 +551,7 @@ describe('IgBroker: updates fed by hand (their timing relative to REST answers i
     h.broker.onTradeEvent(
       opu({
         dealId: 'DIAAAAX',
-        dealReference: 'run7-A1',
+        dealReference: openReference('A1'),
         status: 'OPEN',
         level: 18001,
         size: 1,

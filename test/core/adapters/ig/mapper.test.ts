@@ -14,12 +14,15 @@ import {
   marketRulesFromIg,
   minStopDistanceInPoints,
   newDealReference,
+  ownOpenReference,
   parseIgAmount,
+  parseOwnOpenReference,
   parseIgTime,
   positionFromIg,
   positionOpenedEvent,
   positionUpdateFromOpu,
   positionUpdateToEvents,
+  strategyTag,
   transactionFromIg,
   type MarketRules,
   type PositionUpdate,
@@ -89,6 +92,36 @@ describe('deal references', () => {
     expect(a).toMatch(DEAL_REFERENCE_PATTERN);
     expect(newDealReference()).not.toBe(a);
   });
+
+  it("marks trailguard's own opens: the mark comes back from the reference, nothing else reads as one", () => {
+    const tag = strategyTag('scalper');
+    expect(tag).toHaveLength(4);
+    expect(strategyTag('swing')).not.toBe(tag);
+    for (const [virtual, atrStop] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      const reference = ownOpenReference('mwr3cp2f-A12345', { virtual, atrStop, strategyTag: tag });
+      expect(reference).toMatch(DEAL_REFERENCE_PATTERN);
+      expect(parseOwnOpenReference(reference)).toEqual({ virtual, atrStop, strategyTag: tag });
+    }
+    // Too long for IG's 30 characters: no mark (the broker hashes the plain reference instead).
+    expect(
+      ownOpenReference('mwr3cp2f-A12345678901234', { virtual: false, atrStop: false, strategyTag: tag }),
+    ).toBeUndefined();
+    for (const other of [
+      undefined,
+      'mwr3cp2f-A1',
+      newDealReference(),
+      'TG4abcd-x',
+      'TG1abc-x',
+      'TG1abcd',
+      `TG1abcd-${'x'.repeat(30)}`,
+    ])
+      expect(parseOwnOpenReference(other)).toBeUndefined();
+  });
 });
 
 describe('positions', () => {
@@ -143,6 +176,8 @@ describe('confirms', () => {
     stopLevel: 15990,
     strategy: 's',
     reason: 'SIGNAL',
+    virtual: false,
+    stopReason: 'STOP',
   };
   const amend: AmendStopAction = {
     type: 'amendStop',
