@@ -20,6 +20,8 @@ export default class Sync extends BaseCommand {
       );
       for (const c of r.closedWhileAway) this.log(`  closed  ${c.market} ${c.dealId} at ${c.level} (${c.levelFrom})`);
       for (const o of r.recoveredOpens) this.log(`  taken over ${o.market} ${o.dealId} (${o.strategy})`);
+      for (const g of r.realisedFromJournal)
+        this.log(`  guard ${g.strategy}: P&L of ${g.rows} close rows not saved before, ${g.amount.toFixed(2)}, added`);
       for (const a of r.adopted) this.log(`  adopted ${a.market} ${a.dealId}`);
       for (const u of r.unmanaged) this.log(`  NOT MANAGED ${u.market} ${u.dealId}: ${u.reason}`);
       for (const u of r.unresolved) this.log(`  UNRESOLVED  ${u.market} ${u.dealId}: ${u.reason}`);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
 import { credentialsEnv, DAX, fakeIgFor, liveConfig, waitFor } from '../support/live-harness.js';
@@ -36,6 +36,21 @@ function startLive(
   return { child, output: () => output, exited };
 }
 
+/** `trailguard sync --json`; not spawnSync: the fake IG lives in this process and must keep answering. */
+function runSync(configPath: string, f: FakeIg) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    const child = spawn(process.execPath, [BIN, 'sync', '--config', configPath, '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, ...credentialsEnv(f) },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.once('exit', (status) => done({ status, stdout, stderr }));
+  });
+}
+
 const rows = (journal: string) =>
   existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').slice(1) : [];
 
@@ -48,6 +63,7 @@ lotStep: 0.1
 entry: { kind: signals, file: ./signals.csv, size: 1 }
 exits:
   trailing: { activateAt: 10, distance: 5 }`,
+    'strategies:\n  default:\n    guard: { maxDrawdown: -1000 }\n',
   );
   writeFileSync(
     join(cfg.dir, 'signals.csv'),
@@ -119,6 +135,15 @@ describe('live recovery (built CLI against the fake IG)', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited, second.output()).toBe(0);
     expect(rows(journal), second.output()).toHaveLength(2);
+
+    // The guard holds the exit's P&L once, and the journal rows it holds; a later start adds nothing.
+    const strategiesFile = join(dirname(stateFile), '_strategies.json');
+    const guard = () => JSON.parse(readFileSync(strategiesFile, 'utf8'));
+    expect(guard()).toMatchObject({ journalRows: 2, guards: { default: { realised: 18 } } });
+    const r = await runSync(configPath, f);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).report.realisedFromJournal).toEqual([]);
+    expect(guard()).toMatchObject({ journalRows: 2, guards: { default: { realised: 18 } } });
   }, 60_000);
 
   it('a position closed on IG while live is down is recorded by sync, once', async () => {
@@ -139,19 +164,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
     f.pushTick({ epic: DAX, bid: 104, ask: 105, time: T0 + 3000 });
     f.closeExternally(dealId, 104);
 
-    // Not spawnSync: the fake IG lives in this process and must keep answering.
-    const sync = () =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [BIN, 'sync', '--config', configPath, '--json'], {
-          cwd: ROOT,
-          env: { ...process.env, ...credentialsEnv(f) },
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += String(d)));
-        child.stderr.on('data', (d) => (stderr += String(d)));
-        child.once('exit', (status) => done({ status, stdout, stderr }));
-      });
+    const sync = () => runSync(configPath, f);
     const r = await sync();
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);

@@ -16,6 +16,12 @@ export interface StrategiesState {
    * executed or dropped already and are not executed again after a restart.
    */
   entriesSeenUntil?: Record<string, number> | undefined;
+  /**
+   * The journal's data rows when this was written: the guards' realised P&L holds every close
+   * among them. A close row beyond them was written by a run stopped before it saved the guards;
+   * start-up adds its P&L. Absent (written before this existed, or by `state clear`): nothing added.
+   */
+  journalRows?: number | undefined;
 }
 
 export interface StateStore {

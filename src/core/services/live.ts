@@ -204,7 +204,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       if (options.dryRun || dirty.size === 0) return;
       saveEngineState(
         store,
-        runner.engine,
+        runner,
         [...dirty].filter((m): m is string => m !== undefined),
       );
       dirty.clear();
@@ -223,6 +223,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       onAlert: (a) => log(a.level === 'info' ? 'info' : a.level, a.message),
       onLifecycle: (market) => dirty.add(market),
       onSettled: persist,
+      journalRowsBefore: journalIndex.rows,
     });
 
     const report = await reconcile({
@@ -240,6 +241,11 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       log(
         'warn',
         `${r.market} ${r.dealId}: opened by an earlier run that stopped before its confirmation; taken over (${r.strategy})`,
+      );
+    for (const r of report.realisedFromJournal)
+      log(
+        'warn',
+        `strategy ${r.strategy}: ${r.rows} close rows written after its guard was last saved; their P&L (${r.amount.toFixed(2)}) added to it`,
       );
     for (const r of report.unmanaged) log('warn', `${r.market} ${r.dealId} is not managed: ${r.reason}`);
     for (const r of report.unresolved) log('error', `${r.market} ${r.dealId}: ${r.reason}`);

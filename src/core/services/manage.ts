@@ -72,6 +72,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       broker: igBroker ?? NO_DEALS,
       journal,
       onJournalRow: (row) => rows.push(row),
+      journalRowsBefore: index.rows,
       onAlert: (a) => options.log(a.level === 'info' ? 'info' : a.level, a.message),
       onLifecycle: () => undefined,
     });
@@ -96,7 +97,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
 function persistAll(s: Session): void {
   saveEngineState(
     s.store,
-    s.runner.engine,
+    s.runner,
     s.markets.map((m) => m.market),
   );
 }

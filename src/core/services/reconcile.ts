@@ -3,8 +3,8 @@ import type { PositionClosedEvent } from '../domain/events.js';
 import type { Direction, EntryReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
 import type { PositionSnapshot } from '../engine/position.js';
-import type { StateStore } from '../ports/state-store.js';
-import type { Engine } from '../engine/engine.js';
+import type { StateStore, StrategiesState } from '../ports/state-store.js';
+import type { GuardState } from '../engine/rules/strategy-guard.js';
 import type { EngineRunner } from './run-engine.js';
 
 /** History look-ups reach this far past the local clock: IG's clock and ours may disagree a little. */
@@ -59,6 +59,8 @@ export interface ReconcileReport {
   recoveredFromJournal: { dealId: string; market: string }[];
   /** Opens of trailguard's own that an earlier run never saw confirmed: taken over, with their ENTRY row. */
   recoveredOpens: { dealId: string; market: string; strategy: string }[];
+  /** Close rows an earlier run wrote but stopped before it saved its guards: their P&L, added per strategy. */
+  realisedFromJournal: { strategy: string; rows: number; amount: number }[];
   adopted: { dealId: string; market: string }[];
   unmanaged: { dealId: string; market: string; reason: string }[];
   unresolved: { dealId: string; market: string; reason: string }[];
@@ -81,13 +83,43 @@ export interface ReconcileReport {
  * empty list deletes the file), the strategy guards, and how far each market's entries have read
  * (kept from earlier runs for markets this engine has not seen a tick of).
  */
-export function saveEngineState(store: StateStore, engine: Engine, markets: Iterable<string>): void {
+export function saveEngineState(store: StateStore, runner: EngineRunner, markets: Iterable<string>): void {
+  const engine = runner.engine;
   for (const market of markets) store.writeMarket({ version: 1, market, positions: engine.exportPositions(market) });
   store.writeStrategies({
     version: 1,
     guards: engine.exportGuards(),
     entriesSeenUntil: { ...store.readStrategies()?.entriesSeenUntil, ...engine.exportEntriesSeen() },
+    journalRows: runner.journalRows,
   });
+}
+
+/**
+ * The saved guards with the P&L of the journal's close rows that they do not hold yet: rows
+ * written after the guards were last saved (a run stopped between a close's row and its state).
+ */
+function guardsWithUnsavedCloses(
+  saved: StrategiesState,
+  journal: JournalIndex,
+  report: ReconcileReport,
+): Record<string, GuardState> {
+  const guards: Record<string, GuardState> = { ...saved.guards };
+  const from = saved.journalRows;
+  // A journal with fewer rows than the guards counted is another file: nothing to add from it.
+  if (from === undefined || journal.rows < from) return guards;
+  for (const close of journal.closes) {
+    if (close.row < from || !Number.isFinite(close.pnlAmount)) continue;
+    const state = guards[close.strategy] ?? { realised: 0, peak: 0, stopped: undefined };
+    guards[close.strategy] = { ...state, realised: state.realised + close.pnlAmount };
+    const line = report.realisedFromJournal.find((r) => r.strategy === close.strategy);
+    if (line === undefined)
+      report.realisedFromJournal.push({ strategy: close.strategy, rows: 1, amount: close.pnlAmount });
+    else {
+      line.rows++;
+      line.amount += close.pnlAmount;
+    }
+  }
+  return guards;
 }
 
 /**
@@ -124,6 +156,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     alreadyJournaled: [],
     recoveredFromJournal: [],
     recoveredOpens: [],
+    realisedFromJournal: [],
     adopted: [],
     unmanaged: [],
     unresolved: [],
@@ -133,7 +166,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const known = new Set<string>();
 
   const guards = store.readStrategies();
-  if (guards !== undefined) engine.restoreGuards(guards.guards);
+  if (guards !== undefined) engine.restoreGuards(guardsWithUnsavedCloses(guards, journal, report));
 
   for (const market of deps.markets) {
     const saved = store.readMarket(market.market);
@@ -224,7 +257,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   // Rewrite every market's state as the engine now holds it (drops positions settled above).
   saveEngineState(
     store,
-    engine,
+    runner,
     deps.markets.map((m) => m.market),
   );
   return report;

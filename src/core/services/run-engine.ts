@@ -17,6 +17,8 @@ export interface RunEngineOptions {
   onAction?: ((action: BrokerAction) => void) | undefined;
   /** Called once the actions of a tick or event have been handed to the broker (live persists state here). */
   onSettled?: (() => void) | undefined;
+  /** Data rows the journal held before this run (live: JournalIndex.rows); see journalRows. */
+  journalRowsBefore?: number | undefined;
 }
 
 /**
@@ -33,8 +35,11 @@ export class EngineRunner implements EngineSink {
   private readonly queue: (BrokerAction | undefined)[] = [];
   private queued = 0;
   private flushing = false;
+  /** The journal's data rows: those before this run and every row written since. */
+  journalRows: number;
 
   constructor(private readonly options: RunEngineOptions) {
+    this.journalRows = options.journalRowsBefore ?? 0;
     this.engine = new Engine(options.setup, this);
     options.broker.setEventHandler((event) => this.onBrokerEvent(event));
   }
@@ -72,6 +77,7 @@ export class EngineRunner implements EngineSink {
 
   journal(row: JournalRow): void {
     this.options.journal.append([row]);
+    this.journalRows++;
     this.options.onJournalRow?.(row);
   }
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { JournalIndex } from '../../../src/core/adapters/files/journal-index.js';
 import { JsonStateStore } from '../../../src/core/adapters/files/state-store.js';
 import { SimBroker } from '../../../src/core/adapters/sim/sim-broker.js';
-import type { ExitsConfig } from '../../../src/core/domain/config.js';
+import type { ExitsConfig, StrategyConfig } from '../../../src/core/domain/config.js';
+import type { StrategiesState } from '../../../src/core/ports/state-store.js';
 import type { PositionSnapshot } from '../../../src/core/engine/position.js';
 import { reconcile, type BrokerPosition } from '../../../src/core/services/reconcile.js';
 import { EngineRunner } from '../../../src/core/services/run-engine.js';
@@ -47,6 +48,8 @@ const atBroker = (over: Partial<BrokerPosition> = {}): BrokerPosition => ({
 async function setup(options: {
   entryKind?: 'none' | 'signals';
   exits?: ExitsConfig;
+  strategies?: Record<string, StrategyConfig>;
+  savedGuards?: StrategiesState;
   journalText?: string;
   state?: PositionSnapshot[];
   broker: BrokerPosition[];
@@ -55,6 +58,7 @@ async function setup(options: {
   const dir = mkdtempSync(join(tmpdir(), 'tg-rec-'));
   const store = new JsonStateStore(join(dir, 'state'));
   if (options.state) store.writeMarket({ version: 1, market: DAX, positions: options.state });
+  if (options.savedGuards) store.writeStrategies(options.savedGuards);
   const journalPath = join(dir, 'trade_history.csv');
   if (options.journalText) writeFileSync(journalPath, options.journalText);
   const cfg = market({
@@ -72,15 +76,17 @@ async function setup(options: {
       stopLevel: b.stopLevel,
       limitLevel: b.limitLevel,
     });
+  const index = await JournalIndex.read(journalPath);
   const runner = new EngineRunner({
-    setup: { markets: [cfg], strategies: {}, entries: new Map() },
+    setup: { markets: [cfg], strategies: options.strategies ?? {}, entries: new Map() },
     broker: sim,
     journal,
+    journalRowsBefore: index.rows,
   });
   const report = await reconcile({
     runner,
     store,
-    journal: await JournalIndex.read(journalPath),
+    journal: index,
     markets: [cfg],
     brokerPositions: options.broker,
     findClose: () => Promise.resolve(options.closeAt),
@@ -127,6 +133,33 @@ describe('start-up reconciliation (live and sync)', () => {
     expect(report.alreadyJournaled).toEqual([{ dealId: 'D1', market: DAX }]);
     expect(journal.rows).toEqual([]);
     expect(store.readMarket(DAX)).toBeUndefined();
+  });
+
+  it('a crash between a close row and the state file: the strategy guard gets the P&L of the rows it had not saved, once', async () => {
+    const exitRow = `2024-03-14T10:00:00.000Z,${DAX},D1,default,BUY,EXIT,1,120,120,20,20,2,TRAILING_STOP,7200\n`;
+    const guarded = (journalRows: number | undefined) =>
+      setup({
+        strategies: { default: { guard: { maxDrawdown: -1000, trailFraction: 0.5, minPeak: 0 } } },
+        savedGuards: { version: 1, guards: { default: { realised: 5, peak: 30, stopped: undefined } }, journalRows },
+        state: [saved],
+        broker: [],
+        journalText: HEADER + ENTRY_ROW + exitRow,
+      });
+    // Saved after the ENTRY row only: the EXIT row's 20 is not in the guard yet.
+    const behind = await guarded(1);
+    expect(behind.report.alreadyJournaled).toEqual([{ dealId: 'D1', market: DAX }]);
+    expect(behind.report.realisedFromJournal).toEqual([{ strategy: 'default', rows: 1, amount: 20 }]);
+    expect(behind.runner.engine.exportGuards().default).toMatchObject({ realised: 25, peak: 30 });
+    expect(behind.journal.rows).toEqual([]);
+    // Saved with the new count: a second start adds nothing.
+    expect(behind.store.readStrategies()).toMatchObject({ journalRows: 2, guards: { default: { realised: 25 } } });
+
+    for (const counted of [2, undefined, 3]) {
+      // Saved after both rows; written before the count existed (or by `state clear`); another journal.
+      const { report, runner } = await guarded(counted);
+      expect(report.realisedFromJournal, String(counted)).toEqual([]);
+      expect(runner.engine.exportGuards().default?.realised, String(counted)).toBe(5);
+    }
   });
 
   it('a crash between the ENTRY row and the state file: the position is resumed from the journal, no second ENTRY', async () => {

@@ -16,13 +16,18 @@ export interface JournalEntry {
 
 /**
  * What an existing trade_history.csv already says about each deal: its ENTRY row, whether it has
- * an EXIT row, and the size closed so far. Start-up recovery reads it so that a crash between a
- * journal row and the state file never leads to a lost or a duplicated row.
+ * an EXIT row, and the size closed so far; and the P&L of every close, in order. Start-up recovery
+ * reads it so that a crash between a journal row and the state file never leads to a lost or a
+ * duplicated row, nor to a strategy guard that missed the row's P&L.
  */
 export class JournalIndex {
   readonly entries = new Map<string, JournalEntry>();
   readonly exited = new Set<string>();
   readonly closedSize = new Map<string, number>();
+  /** Data rows in the file (the header and blank lines aside). */
+  rows = 0;
+  /** Every PARTIAL and EXIT row: its place among the data rows (0-based), strategy and P&L. */
+  readonly closes: { row: number; strategy: string; pnlAmount: number }[] = [];
 
   static async read(path: string): Promise<JournalIndex> {
     const index = new JournalIndex();
@@ -37,6 +42,7 @@ export class JournalIndex {
         header = fields;
         continue;
       }
+      const row = index.rows++;
       const get = (name: string) => fields[header?.indexOf(name) ?? -1] ?? '';
       const dealId = get('deal_id');
       const action = get('action');
@@ -56,6 +62,7 @@ export class JournalIndex {
       } else if (action === 'EXIT' || action === 'PARTIAL') {
         index.closedSize.set(dealId, (index.closedSize.get(dealId) ?? 0) + Number(get('size')));
         if (action === 'EXIT') index.exited.add(dealId);
+        index.closes.push({ row, strategy: get('strategy'), pnlAmount: Number(get('pnl_amount')) });
       }
     }
     return index;

@@ -47,6 +47,7 @@ const strategiesSchema = z.object({
     z.object({ realised: num, peak: num, stopped: z.enum(['STRATEGY_DRAWDOWN', 'STRATEGY_TRAIL']).optional() }),
   ),
   entriesSeenUntil: z.record(z.string(), num).optional(),
+  journalRows: z.number().int().nonnegative().optional(),
 });
 
 /** File name of a market: epics contain dots, never slashes; anything odd is escaped. */
