@@ -12,10 +12,14 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function session(f: FakeIg, options: { dryRun: boolean; paper: boolean }) {
+async function session(
+  f: FakeIg,
+  options: { dryRun: boolean; paper: boolean; prices?: number[]; activateAt?: number; extra?: string },
+) {
   const cfg = liveConfig(
     f,
-    `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nentry: { kind: signals, file: ./signals.csv, size: 1 }\nexits:\n  trailing: { activateAt: 10, distance: 5 }`,
+    `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nentry: { kind: signals, file: ./signals.csv, size: 1 }\nexits:\n  trailing: { activateAt: ${options.activateAt ?? 10}, distance: 5 }`,
+    options.extra,
   );
   if (options.paper) {
     writeFileSync(cfg.configPath, readFileSync(cfg.configPath, 'utf8').replace('kind: ig', 'kind: paper'));
@@ -42,7 +46,7 @@ async function session(f: FakeIg, options: { dryRun: boolean; paper: boolean }) 
     () => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`),
     () => logs.join('\n'),
   );
-  const prices = [100, 112, 120, 114];
+  const prices = options.prices ?? [100, 112, 120, 114];
   for (const [i, bid] of prices.entries()) {
     f.pushTick({ epic: DAX, bid, ask: bid + 1, time: T0 + i * 1000 });
     await waitFor(
@@ -91,5 +95,22 @@ describe('live modes', () => {
       .slice(1)
       .map((r) => r.split(',').slice(4, 13).join(','));
     expect(rows).toEqual(['BUY,ENTRY,1,101,81,,,,SIGNAL', 'BUY,EXIT,1,114,115,13,13,0.65,TRAILING_STOP']);
+  }, 60_000);
+
+  it('a graceful stop saves the guard peak and best price reached since the last lifecycle write (SPEC §4.6: a restart does not forget them)', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    // BUY at 101; MTM 4, 8, 6 after it, and no lifecycle event (trailing never activates).
+    const { cfg } = await session(fake, {
+      dryRun: false,
+      paper: false,
+      prices: [100, 105, 109, 107],
+      activateAt: 50,
+      extra: 'strategies:\n  default:\n    guard: { maxDrawdown: -1000, trailFraction: 0.9 }\n',
+    });
+    expect(fake.positions()).toHaveLength(1);
+    const saved = JSON.parse(readFileSync(join(cfg.stateDir, '_strategies.json'), 'utf8'));
+    expect(saved.guards.default).toEqual({ realised: 0, peak: 8 });
+    const market = JSON.parse(readFileSync(join(cfg.stateDir, `${DAX}.json`), 'utf8'));
+    expect(market.positions[0]).toMatchObject({ entryPrice: 101, best: 109 });
   }, 60_000);
 });

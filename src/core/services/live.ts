@@ -338,6 +338,10 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     await resyncing;
     await broker.drain();
     igBroker?.dispose(); // no settle check may fire after this
+    // Everything, not only what lifecycle events changed: the guards' peak and the positions' best
+    // prices move on plain ticks, and a restart must not forget them (SPEC §4.6, §6.3).
+    for (const m of markets) dirty.add(m.market);
+    dirty.add(undefined);
     persist();
     await journal.close();
     await recorder?.close();
