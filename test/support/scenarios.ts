@@ -280,7 +280,7 @@ export function materialise(s: Scenario, dir: string): Files {
  * failure stops after 200 s with the smallest scenario found so far, and TG_NO_SHRINK=1 reports
  * the first failing one as it is.
  */
-export function scenarioRuns(name: string, runs: number, seed: number): fc.Parameters<[Scenario]> {
+export function scenarioRuns<T = Scenario>(name: string, runs: number, seed: number): fc.Parameters<[T]> {
   return {
     numRuns: Number(process.env[`TG_${name}_RUNS`] ?? runs),
     seed: Number(process.env[`TG_${name}_SEED`] ?? seed),

@@ -2,6 +2,7 @@ import type { MarketConfig } from '../domain/config.js';
 import type { PositionClosedEvent } from '../domain/events.js';
 import type { Direction, EntryReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
+import { cleanSize } from '../engine/numeric.js';
 import type { PositionSnapshot } from '../engine/position.js';
 import type { StateStore, StrategiesState } from '../ports/state-store.js';
 import type { GuardState } from '../engine/rules/strategy-guard.js';
@@ -174,8 +175,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       known.add(snap.dealId);
       // The journal is the record of what was closed: a crash between a row and the state file
       // must not write the row twice.
+      // (In lots: 1 − 0.5 − 0.2 is 0.30000000000000004 in binary.)
       const tracked = journal.entries.has(snap.dealId)
-        ? snap.originalSize - (journal.closedSize.get(snap.dealId) ?? 0)
+        ? cleanSize(snap.originalSize - (journal.closedSize.get(snap.dealId) ?? 0), market.lotStep)
         : snap.size;
       const live = atBroker.get(snap.dealId);
       if (live !== undefined) {

@@ -219,6 +219,20 @@ describe('start-up reconciliation (live and sync)', () => {
     expect(recorded.journal.rows).toEqual([]);
   });
 
+  it('sizes from the journal are in lots: 1 − 0.5 − 0.2 is 0.3, not 0.30000000000000004', async () => {
+    const partial = (size: number) =>
+      `2024-03-14T09:00:00.000Z,${DAX},D1,default,BUY,PARTIAL,${size},120,90,20,${20 * size},2,PROFIT_TARGET,3600\n`;
+    const { report, journal, runner, store } = await setup({
+      state: [saved],
+      broker: [atBroker({ size: 0.3 })],
+      journalText: HEADER + ENTRY_ROW + partial(0.5) + partial(0.2),
+    });
+    expect(report.closedWhileAway).toEqual([]);
+    expect(journal.rows).toEqual([]);
+    expect(runner.engine.position('D1')?.size).toBe(0.3);
+    expect(store.readMarket(DAX)?.positions[0]?.size).toBe(0.3);
+  });
+
   it('a partial close while away writes a PARTIAL row for the difference', async () => {
     const { journal, runner } = await setup({
       state: [{ ...saved, size: 1 }],

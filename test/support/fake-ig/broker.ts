@@ -54,6 +54,17 @@ export interface FakeIgPosition {
   currency: string;
 }
 
+/** One deal on the fake account, in plain numbers (tests compare journals with it). */
+export interface FakeIgDeal {
+  kind: 'open' | 'close';
+  /** The position's deal id (for a close, the position it reduced). */
+  dealId: string;
+  dealReference: string;
+  size: number;
+  level: number;
+  time: number;
+}
+
 export interface MarketState {
   epic: string;
   bid: number;
@@ -115,6 +126,7 @@ export class FakeIgBroker {
   private readonly submitted = new Map<string, string>();
   private readonly activityLog: IgActivity[] = [];
   private readonly transactionLog: IgTransaction[] = [];
+  private readonly dealLog: FakeIgDeal[] = [];
   private readonly outbox: { field: TradeField; json: string }[] = [];
   private dealCounter = 0;
   private refCounter = 0;
@@ -189,6 +201,11 @@ export class FakeIgBroker {
 
   transactions(): IgTransaction[] {
     return [...this.transactionLog];
+  }
+
+  /** Every open and close made on the account so far, oldest first (copies). */
+  deals(): FakeIgDeal[] {
+    return this.dealLog.map((d) => ({ ...d }));
   }
 
   // ---------------------------------------------------------------- stream outbox
@@ -310,6 +327,7 @@ export class FakeIgBroker {
       currency: req.currencyCode,
     };
     this.open.push(p);
+    this.dealLog.push({ kind: 'open', dealId: p.dealId, dealReference, size: p.size, level: fill, time });
     const c: IgConfirm = {
       ...confirmBase(p, dealReference, time),
       affectedDeals: [{ dealId: p.dealId, status: 'OPENED' }],
@@ -585,6 +603,14 @@ export class FakeIgBroker {
       currency: this.currency,
     };
     this.open.push(position);
+    this.dealLog.push({
+      kind: 'open',
+      dealId: position.dealId,
+      dealReference: position.dealReference,
+      size: position.size,
+      level: position.level,
+      time,
+    });
     this.emit('OPU', opu(position, 'OPEN', position.level, position.size, time, CHANNEL.web));
     this.recordActivity(
       position,
@@ -635,6 +661,14 @@ export class FakeIgBroker {
   ): { full: boolean; profit: number } {
     const m = this.mustMarket(p.epic);
     const full = size >= p.size - EPS;
+    this.dealLog.push({
+      kind: 'close',
+      dealId: p.dealId,
+      dealReference: how.closingDealReference,
+      size,
+      level: fill,
+      time,
+    });
     const sign = p.direction === 'BUY' ? 1 : -1;
     const points = (sign * (fill - p.level)) / m.pointSize;
     const profit = roundTo(points * size * m.valuePerPoint, 2);

@@ -16,11 +16,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeIgBroker, type FakeIgMarket, type FakeIgPosition } from './broker.js';
+import { FakeIgBroker, type FakeIgDeal, type FakeIgMarket, type FakeIgPosition } from './broker.js';
 import { LightstreamerFake } from './lightstreamer.js';
 import { BASE_PATH, RestGateway, type FaultMatch, type FaultReply, type LoggedRequest } from './rest.js';
 
-export type { FakeIgMarket, FakeIgPosition } from './broker.js';
+export type { FakeIgDeal, FakeIgMarket, FakeIgPosition } from './broker.js';
 export type { FaultMatch, FaultReply, LoggedRequest } from './rest.js';
 
 export interface FakeIgOptions {
@@ -63,6 +63,8 @@ export interface FakeIg {
   }): string;
   /** Current open positions (copies). */
   positions(): FakeIgPosition[];
+  /** Every open and close (full or partial, ours, broker-side or external) so far, oldest first. */
+  deals(): FakeIgDeal[];
   /** Log of REST calls, oldest first (method is the effective one: `_method` wins). */
   requests(): LoggedRequest[];
   /** How many REST calls (of this method) came in: `requests().length` without copying the log. */
@@ -144,6 +146,7 @@ export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
     closeExternally: (dealId, level, size) => broker.closeExternally(dealId, level, size),
     openExternally: (p) => broker.openExternally(p),
     positions: () => broker.positions(),
+    deals: () => broker.deals(),
     requests: () => rest.requests(),
     requestCount: (method) => rest.requestCount(method),
     failNext: (match, reply) => rest.failNext(match, reply),
