@@ -88,6 +88,48 @@ async function subscribed(f: FakeIg, output: () => string) {
   await new Promise((r) => setTimeout(r, 300));
 }
 
+/**
+ * `live` (strategy scalper, signals: BUY 1 at T0 with stop 20) killed as its open reaches the fake
+ * IG: IG makes the deal (BUY at 101, stop 81), trailguard never reads the answer or writes a row.
+ */
+async function killedAtOpen() {
+  let killOnOpen: (() => void) | undefined;
+  fake = await startFakeIg({
+    markets: [{ epic: DAX, bid: 100, ask: 101, minStopDistance: 0, decimals: 1 }],
+    // Killed as the open reaches IG: IG makes the deal, trailguard never reads the answer.
+    onRequest: (r) => {
+      if (r.method === 'POST' && r.path === '/positions/otc') killOnOpen?.();
+    },
+  });
+  const f = fake;
+  const cfg = liveConfig(
+    f,
+    `pointSize: 1
+decimals: 1
+lotStep: 0.1
+strategy: scalper
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  trailing: { activateAt: 10, distance: 5 }`,
+    'strategies:\n  scalper:\n    guard: { maxDrawdown: -1000 }\n',
+  );
+  writeFileSync(
+    join(cfg.dir, 'signals.csv'),
+    `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
+  );
+  const first = startLive(cfg.configPath, f);
+  await subscribed(f, first.output);
+  killOnOpen = () => first.child.kill('SIGKILL');
+  f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
+  await first.exited;
+  killOnOpen = undefined;
+  expect(f.positions(), first.output()).toHaveLength(1);
+  expect(rows(cfg.journal)).toEqual([]);
+  const dealId = f.positions()[0]!.dealId;
+
+  return { f, cfg, dealId };
+}
+
 describe('live recovery (built CLI against the fake IG)', () => {
   it('SIGKILL with a position open: the restart resumes it; the journal has no lost and no duplicated row', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
@@ -146,6 +188,31 @@ describe('live recovery (built CLI against the fake IG)', () => {
     expect(guard()).toMatchObject({ journalRows: 2, guards: { default: { realised: 18 } } });
   }, 60_000);
 
+  it('stopped between an ENTRY row and saving how far its signals were read: the restart does not enter that signal again', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath, journal } = setup(f);
+    // What such a run leaves: IG's position and its ENTRY row; no state at all.
+    f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 });
+    const dealId = f.openExternally({ epic: DAX, direction: 'BUY', size: 1, level: 101, stopLevel: 81 });
+    const entry = `${new Date(T0).toISOString()},${DAX},${dealId},default,BUY,ENTRY,1,101,81,,,,SIGNAL,`;
+    writeFileSync(
+      journal,
+      `time,market,deal_id,strategy,direction,action,size,price,stop_level,pnl_points,pnl_amount,r_multiple,reason,held_seconds\n${entry}\n`,
+    );
+    const live = startLive(configPath, f);
+    await subscribed(f, live.output);
+    f.pushTick({ epic: DAX, bid: 102, ask: 103, time: T0 + 1000 }); // the signal of T0 is due on it, unseen
+    await new Promise((r) => setTimeout(r, 500));
+    live.child.kill('SIGTERM');
+    expect(await live.exited, live.output()).toBe(0);
+    expect(
+      f.deals().filter((d) => d.kind === 'open'),
+      live.output(),
+    ).toHaveLength(1);
+    expect(rows(journal)).toEqual([entry]);
+  }, 60_000);
+
   it('a position closed on IG while live is down is recorded by sync, once', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;
@@ -179,38 +246,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
   }, 60_000);
 
   it('SIGKILL between sending an open and reading its confirmation: the restart takes the position over with its ENTRY row, does not enter the signal again, and manages it', async () => {
-    let killOnOpen: (() => void) | undefined;
-    fake = await startFakeIg({
-      markets: [{ epic: DAX, bid: 100, ask: 101, minStopDistance: 0, decimals: 1 }],
-      // Killed as the open reaches IG: IG makes the deal, trailguard never reads the answer.
-      onRequest: (r) => {
-        if (r.method === 'POST' && r.path === '/positions/otc') killOnOpen?.();
-      },
-    });
-    const f = fake;
-    const cfg = liveConfig(
-      f,
-      `pointSize: 1
-decimals: 1
-lotStep: 0.1
-strategy: scalper
-entry: { kind: signals, file: ./signals.csv, size: 1 }
-exits:
-  trailing: { activateAt: 10, distance: 5 }`,
-    );
-    writeFileSync(
-      join(cfg.dir, 'signals.csv'),
-      `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
-    );
-    const first = startLive(cfg.configPath, f);
-    await subscribed(f, first.output);
-    killOnOpen = () => first.child.kill('SIGKILL');
-    f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
-    await first.exited;
-    killOnOpen = undefined;
-    expect(f.positions(), first.output()).toHaveLength(1);
-    expect(rows(cfg.journal)).toEqual([]);
-    const dealId = f.positions()[0]!.dealId;
+    const { f, cfg, dealId } = await killedAtOpen();
 
     const second = startLive(cfg.configPath, f);
     await subscribed(f, second.output);
@@ -239,5 +275,29 @@ exits:
     expect(await second.exited, second.output()).toBe(0);
     expect(f.positions()).toEqual([]);
     expect(rows(cfg.journal)).toHaveLength(2);
+  }, 60_000);
+
+  it("SIGKILL between sending an open and reading its confirmation, and IG closes it before the restart: its ENTRY and EXIT rows from IG's history, its P&L in the guard, the signal not entered again", async () => {
+    const { f, cfg, dealId } = await killedAtOpen();
+    f.pushTick({ epic: DAX, bid: 80, ask: 81, time: T0 + 1000 }); // no trailguard: IG fills the stop at 80
+    expect(f.positions()).toEqual([]);
+
+    const second = startLive(cfg.configPath, f);
+    await subscribed(f, second.output);
+    expect(rows(cfg.journal), second.output()).toEqual([
+      `${new Date(T0).toISOString()},${DAX},${dealId},scalper,BUY,ENTRY,1,101,81,,,,SIGNAL,`,
+      `${new Date(T0 + 1000).toISOString()},${DAX},${dealId},scalper,BUY,EXIT,1,80,81,-21,-21,-1.05,CLOSED_EXTERNALLY,1`,
+    ]);
+    f.pushTick({ epic: DAX, bid: 90, ask: 91, time: T0 + 2000 });
+    await new Promise((r) => setTimeout(r, 500));
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output()).toBe(0);
+    expect(
+      f.deals().filter((d) => d.kind === 'open'),
+      'no second open',
+    ).toHaveLength(1);
+    expect(rows(cfg.journal)).toHaveLength(2);
+    const strategies = JSON.parse(readFileSync(join(cfg.stateDir, '_strategies.json'), 'utf8'));
+    expect(strategies.guards.scalper).toMatchObject({ realised: -21 });
   }, 60_000);
 });

@@ -22,6 +22,12 @@ export interface StrategiesState {
    * start-up adds its P&L. Absent (written before this existed, or by `state clear`): nothing added.
    */
   journalRows?: number | undefined;
+  /**
+   * When this was written (epoch ms, the process's clock). An open a run sent after it was not
+   * confirmed before that run stopped, or it would have been written again: start-up looks for
+   * such opens in the broker's history from this time on (less the clock skew it allows).
+   */
+  savedAt?: number | undefined;
 }
 
 export interface StateStore {

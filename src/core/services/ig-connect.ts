@@ -12,6 +12,7 @@ import { findClose } from '../adapters/ig/history.js';
 import type { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { Engine } from '../engine/engine.js';
 import type { Clock } from '../ports/clock.js';
+import type { StateStore } from '../ports/state-store.js';
 import { CLOCK_SKEW_MS, type BrokerPosition, type ReconcileDeps } from './reconcile.js';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -78,24 +79,29 @@ export async function applyDealingRules(
 }
 
 /**
- * IG's position in the reconciliation's words. A position trailguard opened itself carries its
- * mark in the deal reference (ownOpenReference): `own` says how it was opened, its strategy the
- * one of `config` whose tag it bears (undefined when none does: renamed since).
+ * How trailguard opened a deal, from the mark in its reference (ownOpenReference); undefined for a
+ * deal it did not open. The strategy is the one of `config` whose tag the mark bears (undefined
+ * when none does: renamed since).
  */
+function ownOpenOf(
+  dealReference: string | undefined,
+  config: Pick<Config, 'markets' | 'strategies'>,
+): BrokerPosition['own'] {
+  const mark = parseOwnOpenReference(dealReference);
+  if (mark === undefined) return undefined;
+  const names = [...Object.values(config.markets).map((m) => m.strategy), ...Object.keys(config.strategies)];
+  return {
+    strategy: names.find((name) => strategyTag(name) === mark.strategyTag),
+    virtual: mark.virtual,
+    stopReason: mark.atrStop ? 'ATR_STOP' : 'STOP',
+  };
+}
+
+/** IG's position in the reconciliation's words (`own`: see ownOpenOf). */
 export function brokerPositionFromIg(
   p: IgOpenPosition,
   config: Pick<Config, 'markets' | 'strategies'>,
 ): BrokerPosition {
-  const mark = parseOwnOpenReference(p.dealReference);
-  let own: BrokerPosition['own'];
-  if (mark !== undefined) {
-    const names = [...Object.values(config.markets).map((m) => m.strategy), ...Object.keys(config.strategies)];
-    own = {
-      strategy: names.find((name) => strategyTag(name) === mark.strategyTag),
-      virtual: mark.virtual,
-      stopReason: mark.atrStop ? 'ATR_STOP' : 'STOP',
-    };
-  }
   return {
     dealId: p.dealId,
     market: p.market,
@@ -107,8 +113,49 @@ export function brokerPositionFromIg(
     openedAt: p.openedAt,
     bid: p.bid,
     ask: p.ask,
-    own,
+    own: ownOpenOf(p.dealReference, config),
   };
+}
+
+/**
+ * The opens trailguard made since its state was last saved that IG no longer holds, from IG's
+ * activity history, as they were opened: a run that stopped before reading an open's confirmation
+ * saved nothing after sending it (StrategiesState.savedAt), and IG may have closed the position
+ * since. Reconcile writes their rows (those the journal already has are left alone there).
+ */
+export async function ownOpensGoneSinceSave(
+  rest: IgRestClient,
+  config: Pick<Config, 'markets' | 'strategies'>,
+  store: StateStore,
+  clock: Clock,
+  open: readonly BrokerPosition[],
+): Promise<BrokerPosition[]> {
+  const savedAt = store.readStrategies()?.savedAt;
+  // Written by a version that marked no opens, or never: nothing of ours can be missing.
+  if (savedAt === undefined) return [];
+  const held = new Set(open.map((p) => p.dealId));
+  const activities = await rest.getActivity({ from: savedAt - CLOCK_SKEW_MS, to: clock.now() + CLOCK_SKEW_MS });
+  const out: BrokerPosition[] = [];
+  for (const a of activities) {
+    const opened = a.actions.find((x) => x.actionType === 'POSITION_OPENED');
+    const own = ownOpenOf(a.dealReference, config);
+    const dealId = opened?.affectedDealId ?? a.dealId;
+    if (a.status !== 'ACCEPTED' || opened === undefined || own === undefined || dealId === undefined) continue;
+    if (held.has(dealId) || a.market === undefined || a.direction === undefined) continue;
+    if (a.size === undefined || a.level === undefined) continue;
+    out.push({
+      dealId,
+      market: a.market,
+      direction: a.direction,
+      size: a.size,
+      level: a.level,
+      stopLevel: a.stopLevel,
+      limitLevel: a.limitLevel,
+      openedAt: a.time,
+      own,
+    });
+  }
+  return out;
 }
 
 /** Hands the positions the engine manages after reconciliation to the IG broker to follow. */

@@ -20,6 +20,7 @@ import {
   brokerPositionFromIg,
   connectIg,
   igCloseFinder,
+  ownOpensGoneSinceSave,
   trackManagedPositions,
   type Log,
 } from './ig-connect.js';
@@ -187,11 +188,17 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       }
     }
 
-    // A signal whose open an earlier run sent but never saw confirmed (reconcile takes that
-    // position over) is not entered again: its market's signals count as seen up to that open.
+    // No signal is entered twice: a market's signals count as seen up to its latest ENTRY row (a
+    // run stopped between that row and saving how far its entries read), and up to any open an
+    // earlier run sent but never saw confirmed (reconcile takes those positions over).
+    const ownOpensGone = paper ? [] : await ownOpensGoneSinceSave(rest, config, store, clock, brokerPositions);
     const seenUntil = { ...store.readStrategies()?.entriesSeenUntil };
-    for (const p of unrecordedOwnOpens(store, journalIndex, markets, brokerPositions))
-      seenUntil[p.market] = Math.max(seenUntil[p.market] ?? -Infinity, p.openedAt);
+    const seen = (market: string, time: number) => {
+      seenUntil[market] = Math.max(seenUntil[market] ?? -Infinity, time);
+    };
+    for (const [market, time] of journalIndex.lastEntry) seen(market, time);
+    for (const p of unrecordedOwnOpens(store, journalIndex, markets, [...brokerPositions, ...ownOpensGone]))
+      seen(p.market, p.openedAt);
     const entries = await buildEntries(markets, {
       signalsNotBefore: clock.now(),
       signalsSeenUntil: seenUntil,
@@ -206,6 +213,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         store,
         runner,
         [...dirty].filter((m): m is string => m !== undefined),
+        clock.now(),
       );
       dirty.clear();
       if (sim !== undefined && paper) {
@@ -233,6 +241,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       markets,
       brokerPositions,
       findClose: paper ? () => Promise.resolve(undefined) : igCloseFinder(rest, clock),
+      ownOpensGone,
       now: clock.now(),
     });
     for (const r of report.closedWhileAway)

@@ -14,6 +14,7 @@ import {
   brokerPositionFromIg,
   connectIg,
   igCloseFinder,
+  ownOpensGoneSinceSave,
   trackManagedPositions,
   type Log,
 } from './ig-connect.js';
@@ -48,6 +49,7 @@ interface Session {
   report: ReconcileReport;
   igBroker: IgBroker | undefined;
   lock: StateLock;
+  clock: Clock;
 }
 
 /** Lock, log in, reconcile: the start of `sync` and `close` (and of `live`, which has its own loop). */
@@ -84,10 +86,11 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       markets,
       brokerPositions,
       findClose: igCloseFinder(rest, options.clock),
+      ownOpensGone: await ownOpensGoneSinceSave(rest, config, store, options.clock, brokerPositions),
       now: options.clock.now(),
     });
     if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);
-    return { config, markets, rest, store, journal, rows, runner, report, igBroker, lock };
+    return { config, markets, rest, store, journal, rows, runner, report, igBroker, lock, clock: options.clock };
   } catch (error) {
     lock.release();
     throw error;
@@ -99,6 +102,7 @@ function persistAll(s: Session): void {
     s.store,
     s.runner,
     s.markets.map((m) => m.market),
+    s.clock.now(),
   );
 }
 

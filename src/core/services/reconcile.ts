@@ -44,6 +44,12 @@ export interface ReconcileDeps {
   brokerPositions: readonly BrokerPosition[];
   /** Where and when a position that is gone from the broker was closed (history endpoints). */
   findClose: (dealId: string, since: number, openLevel: number) => Promise<CloseFound | undefined>;
+  /**
+   * Opens of trailguard's own that the broker made and no longer holds, as they were opened (IG:
+   * from the activity history since a run that stopped without releasing its lock started).
+   * Those no state file and no journal row knows were opened and closed while no run saw them.
+   */
+  ownOpensGone?: readonly BrokerPosition[] | undefined;
   now: number;
 }
 
@@ -84,7 +90,7 @@ export interface ReconcileReport {
  * empty list deletes the file), the strategy guards, and how far each market's entries have read
  * (kept from earlier runs for markets this engine has not seen a tick of).
  */
-export function saveEngineState(store: StateStore, runner: EngineRunner, markets: Iterable<string>): void {
+export function saveEngineState(store: StateStore, runner: EngineRunner, markets: Iterable<string>, now: number): void {
   const engine = runner.engine;
   for (const market of markets) store.writeMarket({ version: 1, market, positions: engine.exportPositions(market) });
   store.writeStrategies({
@@ -92,6 +98,7 @@ export function saveEngineState(store: StateStore, runner: EngineRunner, markets
     guards: engine.exportGuards(),
     entriesSeenUntil: { ...store.readStrategies()?.entriesSeenUntil, ...engine.exportEntriesSeen() },
     journalRows: runner.journalRows,
+    savedAt: now,
   });
 }
 
@@ -213,25 +220,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     }
     if (p.own !== undefined && entry === undefined && market.entry.kind !== 'none') {
       // Ours, sent by a run that stopped before its confirmation: managed as that run would have.
-      const strategy = p.own.strategy ?? market.strategy;
-      runner.onBrokerEvent({
-        type: 'positionOpened',
-        time: p.openedAt,
-        dealId: p.dealId,
-        market: p.market,
-        direction: p.direction,
-        size: p.size,
-        level: p.level,
-        stopLevel: p.stopLevel,
-        limitLevel: p.limitLevel,
-        own: {
-          strategy,
-          reason: ENTRY_REASONS[market.entry.kind],
-          virtual: p.own.virtual,
-          stopReason: p.own.stopReason,
-        },
-      });
-      report.recoveredOpens.push({ dealId: p.dealId, market: p.market, strategy });
+      takeOver(deps, report, p, market, p.own);
       continue;
     }
     if (market.entry.kind === 'none') {
@@ -256,13 +245,62 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     }
   }
 
+  // Ours too, closed again before any run saved it: opened from its ENTRY row, or with its ENTRY
+  // row when the run never saw it confirmed; then its close from the history.
+  for (const p of deps.ownOpensGone ?? []) {
+    const market = configured.get(p.market);
+    if (p.own === undefined || market === undefined || market.entry.kind === 'none') continue;
+    if (known.has(p.dealId) || atBroker.has(p.dealId) || journal.exited.has(p.dealId)) continue;
+    known.add(p.dealId);
+    const entry = journal.entries.get(p.dealId);
+    if (entry === undefined) takeOver(deps, report, p, market, p.own);
+    else {
+      const size = cleanSize(entry.size - (journal.closedSize.get(p.dealId) ?? 0), market.lotStep);
+      engine.restorePosition(snapshotFromJournal(entry, { ...p, size }), { size });
+      report.recoveredFromJournal.push({ dealId: p.dealId, market: p.market });
+    }
+    const snap = engine.exportPositions(p.market).find((x) => x.dealId === p.dealId);
+    if (snap !== undefined) await closeAway(deps, report, snap, snap.size, undefined);
+  }
+
   // Rewrite every market's state as the engine now holds it (drops positions settled above).
   saveEngineState(
     store,
     runner,
     deps.markets.map((m) => m.market),
+    deps.now,
   );
   return report;
+}
+
+/** A position trailguard opened but no run saw confirmed: opened in the engine as its run would have. */
+function takeOver(
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+  p: BrokerPosition,
+  market: MarketConfig,
+  own: NonNullable<BrokerPosition['own']>,
+): void {
+  const strategy = own.strategy ?? market.strategy;
+  const kind = market.entry.kind;
+  deps.runner.onBrokerEvent({
+    type: 'positionOpened',
+    time: p.openedAt,
+    dealId: p.dealId,
+    market: p.market,
+    direction: p.direction,
+    size: p.size,
+    level: p.level,
+    stopLevel: p.stopLevel,
+    limitLevel: p.limitLevel,
+    own: {
+      strategy,
+      reason: kind === 'none' ? 'ADOPTED' : ENTRY_REASONS[kind],
+      virtual: own.virtual,
+      stopReason: own.stopReason,
+    },
+  });
+  report.recoveredOpens.push({ dealId: p.dealId, market: p.market, strategy });
 }
 
 async function closeAway(

@@ -50,6 +50,7 @@ async function setup(options: {
   exits?: ExitsConfig;
   strategies?: Record<string, StrategyConfig>;
   savedGuards?: StrategiesState;
+  ownOpensGone?: BrokerPosition[];
   journalText?: string;
   state?: PositionSnapshot[];
   broker: BrokerPosition[];
@@ -90,6 +91,7 @@ async function setup(options: {
     markets: [cfg],
     brokerPositions: options.broker,
     findClose: () => Promise.resolve(options.closeAt),
+    ownOpensGone: options.ownOpensGone,
     now: Date.parse('2024-03-14T12:00:00Z'),
   });
   return { report, journal, runner, store, dir };
@@ -217,6 +219,59 @@ describe('start-up reconciliation (live and sync)', () => {
     expect(recorded.report.recoveredFromJournal).toEqual([{ dealId: 'D1', market: DAX }]);
     expect(recorded.report.recoveredOpens).toEqual([]);
     expect(recorded.journal.rows).toEqual([]);
+  });
+
+  it("an open of trailguard's own that IG made and closed while no run saw it gets its ENTRY row and its close from the history, once", async () => {
+    const closedAt = Date.parse('2024-03-14T09:00:00Z');
+    const gone = atBroker({
+      dealId: 'X9',
+      stopLevel: 90,
+      own: { strategy: undefined, virtual: false, stopReason: 'STOP' },
+    });
+    const { report, journal, runner, store } = await setup({
+      entryKind: 'signals',
+      strategies: { default: { guard: { maxDrawdown: -1000, minPeak: 0 } } },
+      broker: [],
+      ownOpensGone: [gone],
+      closeAt: { level: 90, time: closedAt },
+    });
+    expect(brief(journal.rows)).toEqual([
+      'ENTRY BUY 1@100 stop=90 SIGNAL',
+      'EXIT BUY 1@90 stop=90 CLOSED_EXTERNALLY pts=-10',
+    ]);
+    expect(journal.rows[1]?.time).toBe(closedAt);
+    expect(report.recoveredOpens).toEqual([{ dealId: 'X9', market: DAX, strategy: 'default' }]);
+    expect(report.closedWhileAway).toEqual([
+      { dealId: 'X9', market: DAX, level: 90, time: closedAt, levelFrom: 'history' },
+    ]);
+    expect(runner.engine.exportGuards().default?.realised).toBe(-10);
+    expect(store.readMarket(DAX)).toBeUndefined();
+
+    // Its ENTRY row written, the state not (stopped between the two): opened from the row, then
+    // closed; with its EXIT row too, nothing is written.
+    const entryRow = `2024-03-14T08:00:00.000Z,${DAX},X9,default,BUY,ENTRY,1,100,90,,,,SIGNAL,\n`;
+    const fromRow = await setup({
+      entryKind: 'signals',
+      broker: [],
+      ownOpensGone: [gone],
+      journalText: HEADER + entryRow,
+      closeAt: { level: 90, time: closedAt },
+    });
+    expect(brief(fromRow.journal.rows)).toEqual(['EXIT BUY 1@90 stop= CLOSED_EXTERNALLY pts=-10']);
+    expect(fromRow.report.recoveredFromJournal).toEqual([{ dealId: 'X9', market: DAX }]);
+    expect(fromRow.report.recoveredOpens).toEqual([]);
+    const exitRow = `2024-03-14T09:00:00.000Z,${DAX},X9,default,BUY,EXIT,1,90,90,-10,-10,-1,STOP,3600\n`;
+    const recorded = await setup({
+      entryKind: 'signals',
+      broker: [],
+      ownOpensGone: [gone],
+      journalText: HEADER + entryRow + exitRow,
+    });
+    expect(recorded.journal.rows).toEqual([]);
+    expect(recorded.report.recoveredOpens).toEqual([]);
+    // Still at the broker: taken over there, once.
+    const held = await setup({ entryKind: 'signals', broker: [gone], ownOpensGone: [gone] });
+    expect(brief(held.journal.rows)).toEqual(['ENTRY BUY 1@100 stop=90 SIGNAL']);
   });
 
   it('sizes from the journal are in lots: 1 − 0.5 − 0.2 is 0.3, not 0.30000000000000004', async () => {

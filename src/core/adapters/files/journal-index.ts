@@ -24,6 +24,8 @@ export class JournalIndex {
   readonly entries = new Map<string, JournalEntry>();
   readonly exited = new Set<string>();
   readonly closedSize = new Map<string, number>();
+  /** Per market, the time of its latest ENTRY row. */
+  readonly lastEntry = new Map<string, number>();
   /** Data rows in the file (the header and blank lines aside). */
   rows = 0;
   /** Every PARTIAL and EXIT row: its place among the data rows (0-based), strategy and P&L. */
@@ -48,9 +50,12 @@ export class JournalIndex {
       const action = get('action');
       if (action === 'ENTRY') {
         const stop = get('stop_level');
+        const time = Date.parse(get('time'));
+        const market = get('market');
+        if (!((index.lastEntry.get(market) ?? -Infinity) >= time)) index.lastEntry.set(market, time);
         index.entries.set(dealId, {
-          time: Date.parse(get('time')),
-          market: get('market'),
+          time,
+          market,
           dealId,
           strategy: get('strategy'),
           direction: get('direction') as Direction,

@@ -48,6 +48,7 @@ const strategiesSchema = z.object({
   ),
   entriesSeenUntil: z.record(z.string(), num).optional(),
   journalRows: z.number().int().nonnegative().optional(),
+  savedAt: num.optional(),
 });
 
 /** File name of a market: epics contain dots, never slashes; anything odd is escaped. */
