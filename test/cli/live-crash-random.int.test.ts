@@ -41,11 +41,20 @@ interface CrashScenario {
    * ticks come before the next start.
    */
   kills: { after: number; atDeal: boolean; pauseMs: number; down: number }[];
+  /** The market's exits block (YAML), one of EXITS. */
+  exits?: string;
 }
+
+/** Exit rules: trailing with the ladder's partial closes and a time exit; a virtual stop (its closes are the engine's). */
+const EXITS = [
+  '  trailing: { activateAt: 4, distance: 3 }\n  ladder: {}\n  time: { maxHoldMinutes: 1 }',
+  '  virtualStop: { distance: 3, safetyDistance: 12, cooldownMs: 500 }\n  ladder: { rungs: [{ at: 1, lock: 0, close: 0.5 }] }',
+];
 
 const scenarioArb: fc.Arbitrary<CrashScenario> = fc
   .record({
     steps: fc.array(fc.integer({ min: -4, max: 4 }), { minLength: 30, maxLength: 60 }),
+    exits: fc.constantFrom(...EXITS),
     signals: fc.array(
       fc.record({
         at: fc.nat(),
@@ -64,13 +73,14 @@ const scenarioArb: fc.Arbitrary<CrashScenario> = fc
       { minLength: 1, maxLength: 3 },
     ),
   })
-  .map(({ steps, signals, kills }) => {
+  .map(({ steps, exits, signals, kills }) => {
     const bids: number[] = [];
     let bid = 1000;
     for (const step of steps) bids.push((bid += step));
     const n = bids.length;
     return {
       bids,
+      exits,
       signals: signals.map((s) => ({ ...s, at: s.at % n })).sort((a, b) => a.at - b.at),
       kills: kills.map((k) => ({ ...k, after: k.after % n })).sort((a, b) => a.after - b.after),
     };
@@ -150,9 +160,7 @@ lotStep: 0.1
 minStopDistance: 2
 entry: { kind: signals, file: ./signals.csv, size: 1 }
 exits:
-  trailing: { activateAt: 4, distance: 3 }
-  ladder: {}
-  time: { maxHoldMinutes: 1 }`,
+${s.exits ?? EXITS[0]}`,
     'strategies:\n  default:\n    guard: { maxDrawdown: -40 }\n',
   );
   writeFileSync(
