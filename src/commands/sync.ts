@@ -4,7 +4,7 @@ import { runSync, type SyncResult } from '../core/services/manage.js';
 
 export default class Sync extends BaseCommand {
   static override summary = 'Reconcile saved state with IG once (for cron).';
-  static override description = `Does what live does at start-up, and nothing else: positions closed on IG while trailguard was not running get their real exit from IG's history and an EXIT row (CLOSED_EXTERNALLY); a position trailguard opened but never saw confirmed (stopped between sending the deal and reading the answer) is taken over with its ENTRY row; positions opened outside trailguard are adopted on markets whose entry kind is none, reported otherwise. Exits 0 when state and IG agree afterwards, 1 when something is left unresolved or unmanaged.`;
+  static override description = `Does what live does at start-up, and nothing else: positions closed on IG while trailguard was not running get their real exit from IG's history and an EXIT row (CLOSED_EXTERNALLY); a position trailguard opened but never saw confirmed (stopped between sending the deal and reading the answer) is taken over with its ENTRY row (and its close, if IG has closed it since); positions opened outside trailguard are adopted on markets whose entry kind is none, reported otherwise. Exits 0 when state and IG agree afterwards, 1 when something is left unresolved or unmanaged.`;
   static override examples = [
     '<%= config.bin %> sync --config /home/me/trailguard.yaml',
     '# crontab: every 5 minutes on weekdays\n*/5 * * * 1-5 cd /home/me/trading && trailguard sync --json >> sync.log 2>&1',

@@ -121,7 +121,8 @@ export function brokerPositionFromIg(
  * The opens trailguard made since its state was last saved that IG no longer holds, from IG's
  * activity history, as they were opened: a run that stopped before reading an open's confirmation
  * saved nothing after sending it (StrategiesState.savedAt), and IG may have closed the position
- * since. Reconcile writes their rows (those the journal already has are left alone there).
+ * since. Reconcile writes the rows the journal lacks. The history is read as far as the rest
+ * client pages it (10,000 activities, amends included: days of a busy account).
  */
 export async function ownOpensGoneSinceSave(
   rest: IgRestClient,

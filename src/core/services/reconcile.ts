@@ -46,8 +46,8 @@ export interface ReconcileDeps {
   findClose: (dealId: string, since: number, openLevel: number) => Promise<CloseFound | undefined>;
   /**
    * Opens of trailguard's own that the broker made and no longer holds, as they were opened (IG:
-   * from the activity history since a run that stopped without releasing its lock started).
-   * Those no state file and no journal row knows were opened and closed while no run saw them.
+   * from the activity history since the state was last saved, StrategiesState.savedAt). Those
+   * the state does not know were opened and closed again while no run saw them.
    */
   ownOpensGone?: readonly BrokerPosition[] | undefined;
   now: number;
@@ -82,7 +82,10 @@ export interface ReconcileReport {
  * - a broker position we do not know: if the journal has its ENTRY row (a crash before the state
  *   file) it is resumed from that row; else, if trailguard opened it (a crash before its
  *   confirmation), it is taken over with its ENTRY row as that run would have written it; else
- *   adopted when the market's entry kind is `none`, otherwise reported and left alone.
+ *   adopted when the market's entry kind is `none`, otherwise reported and left alone;
+ * - an open of trailguard's own that the broker has closed again before any run saved it
+ *   (`ownOpensGone`) gets its ENTRY row (unless written) and its close from the history;
+ * - the strategy guards get the P&L of close rows written after they were last saved.
  * Every journal row goes through the engine, exactly as in the main loop.
  */
 /**
@@ -116,8 +119,9 @@ function guardsWithUnsavedCloses(
   // A journal with fewer rows than the guards counted is another file: nothing to add from it.
   if (from === undefined || journal.rows < from) return guards;
   for (const close of journal.closes) {
-    if (close.row < from || !Number.isFinite(close.pnlAmount)) continue;
-    const state = guards[close.strategy] ?? { realised: 0, peak: 0, stopped: undefined };
+    const state = guards[close.strategy];
+    // (A strategy without a saved guard had none when the rows were written.)
+    if (close.row < from || !Number.isFinite(close.pnlAmount) || state === undefined) continue;
     guards[close.strategy] = { ...state, realised: state.realised + close.pnlAmount };
     const line = report.realisedFromJournal.find((r) => r.strategy === close.strategy);
     if (line === undefined)
@@ -131,8 +135,9 @@ function guardsWithUnsavedCloses(
 }
 
 /**
- * Broker positions trailguard opened itself that neither a state file nor the journal records: a
- * run stopped between sending the open and reading its confirmation. reconcile takes them over.
+ * Positions trailguard opened itself (at the broker, or found in its history) that neither a state
+ * file nor the journal records: a run stopped between sending the open and reading its
+ * confirmation. reconcile takes them over.
  */
 export function unrecordedOwnOpens(
   store: StateStore,
