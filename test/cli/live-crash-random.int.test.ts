@@ -1,8 +1,8 @@
 /**
  * Crash recovery, at random moments: the built CLI's `live` runs against the fake IG on loopback
- * (REST and Lightstreamer) while a random walk of ticks comes in, and is killed with SIGKILL a few
- * times, at a random moment after a tick or just as a deal request reaches IG (the deal is made,
- * the answer never read). Each time a new `live` starts on the same state directory and journal,
+ * (REST and Lightstreamer) while a random walk of ticks comes in on two markets (one strategy and
+ * its guard over both), and is killed with SIGKILL a few times, at a random moment after a tick or
+ * just as a deal request reaches IG (the deal is made, the answer never read). Each time a new `live` starts on the same state directory and journal,
  * after up to three ticks with none running (IG still fills its stops on them). At the end `live` stops gracefully and
  * `sync` runs once.
  *
@@ -31,11 +31,14 @@ const BIN = join(ROOT, 'bin/run.js');
 const HEADER =
   'time,market,deal_id,strategy,direction,action,size,price,stop_level,pnl_points,pnl_amount,r_multiple,reason,held_seconds';
 
+/** A second market, with its own ticks and signals; one strategy (and its guard) over both. */
+const FTSE = 'IX.D.FTSE.DAILY.IP';
+
 interface CrashScenario {
-  /** Bids, one a second; ask = bid + 1. */
+  /** DAX bids, one a second; ask = bid + 1. FTSE's are 7,000 + (the DAX's step sum reversed). */
   bids: number[];
-  /** Signal rows: the tick they are due on, direction, stop distance. */
-  signals: { at: number; direction: 'BUY' | 'SELL'; stopPoints: number }[];
+  /** Signal rows: the tick they are due on, direction, stop distance, and the market (DAX unless `ftse`). */
+  signals: { at: number; direction: 'BUY' | 'SELL'; stopPoints: number; ftse?: boolean }[];
   /**
    * Kills: after which tick, whether at the next deal request or after a pause (ms), and how many
    * ticks come before the next start.
@@ -60,6 +63,7 @@ const scenarioArb: fc.Arbitrary<CrashScenario> = fc
         at: fc.nat(),
         direction: fc.constantFrom('BUY' as const, 'SELL' as const),
         stopPoints: fc.integer({ min: 4, max: 15 }),
+        ftse: fc.boolean(),
       }),
       { minLength: 2, maxLength: 8 },
     ),
@@ -122,6 +126,14 @@ function runCli(args: string[], f: FakeIg) {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The FTSE's bids: the DAX's steps taken backwards from 7,000, so the two markets differ. */
+function ftseBids(bids: readonly number[]): number[] {
+  const out: number[] = [];
+  let bid = 7000;
+  for (let i = bids.length - 1; i >= 0; i--) out.push((bid += bids[i]! - (bids[i - 1] ?? 1000)));
+  return out;
+}
+
 interface Row {
   dealId: string;
   action: string;
@@ -163,17 +175,23 @@ exits:
 ${s.exits ?? EXITS[0]}`,
     'strategies:\n  default:\n    guard: { maxDrawdown: -40 }\n',
   );
+  // The FTSE: the DAX's market block under another name (liveConfig's markets come last).
+  const daxBlock = readFileSync(cfg.configPath, 'utf8').split(`  ${DAX}:\n`)[1]!;
+  writeFileSync(cfg.configPath, `${readFileSync(cfg.configPath, 'utf8')}  ${FTSE}:\n${daxBlock}`);
   writeFileSync(
     join(cfg.dir, 'signals.csv'),
     `time,market,direction,size,stopPoints\n${s.signals
-      .map((g) => `${new Date(t0 + g.at * 1000).toISOString()},${DAX},${g.direction},1,${g.stopPoints}`)
+      .map(
+        (g) =>
+          `${new Date(t0 + g.at * 1000).toISOString()},${g.ftse === true ? FTSE : DAX},${g.direction},1,${g.stopPoints}`,
+      )
       .join('\n')}\n`,
   );
   const log: string[] = [];
   const start = async () => {
     const live = startLive(cfg.configPath, f);
     await waitFor(
-      () => f.subscriptions().includes(`CHART:${DAX}:TICK`),
+      () => f.subscriptions().includes(`CHART:${DAX}:TICK`) && f.subscriptions().includes(`CHART:${FTSE}:TICK`),
       () => live.output(),
       20_000,
     );
@@ -187,7 +205,11 @@ ${s.exits ?? EXITS[0]}`,
   };
   let live = await start();
   const kills = [...s.kills];
-  const push = (i: number) => f.pushTick({ epic: DAX, bid: s.bids[i]!, ask: s.bids[i]! + 1, time: t0 + i * 1000 });
+  const ftse = ftseBids(s.bids);
+  const push = (i: number) => {
+    f.pushTick({ epic: DAX, bid: s.bids[i]!, ask: s.bids[i]! + 1, time: t0 + i * 1000 });
+    f.pushTick({ epic: FTSE, bid: ftse[i]!, ask: ftse[i]! + 1, time: t0 + i * 1000 });
+  };
   for (let i = 0; i < s.bids.length; i++) {
     push(i);
     const kill = kills[0]?.after === i ? kills.shift() : undefined;
@@ -219,14 +241,17 @@ ${s.exits ?? EXITS[0]}`,
 
 describe('live killed at random moments (built CLI against the fake IG)', () => {
   it('the journal matches IG deal for deal, IG positions are all managed, the guard holds every close, no signal twice (property)', async () => {
-    let deals = 0;
+    const deals = { [DAX]: 0, [FTSE]: 0 };
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
         for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
         await fake?.close(); // left by a failing run while fast-check shrinks
         const killAtDeal: { kill: (() => void) | undefined } = { kill: undefined };
         fake = await startFakeIg({
-          markets: [{ epic: DAX, bid: 1000, ask: 1001, minStopDistance: 2, decimals: 1 }],
+          markets: [
+            { epic: DAX, bid: 1000, ask: 1001, minStopDistance: 2, decimals: 1 },
+            { epic: FTSE, bid: 7000, ask: 7001, minStopDistance: 2, decimals: 1 },
+          ],
           onRequest: (r) => {
             if (r.path.startsWith('/positions/otc') && r.method !== 'GET') killAtDeal.kill?.();
           },
@@ -240,7 +265,7 @@ describe('live killed at random moments (built CLI against the fake IG)', () => 
         const rows = journalRows(cfg.journal);
         const open = new Map(f.positions().map((p) => [p.dealId, p]));
         const opened = igDeals.filter((d) => d.kind === 'open');
-        deals += opened.length;
+        for (const o of opened) deals[o.epic as typeof DAX]++;
         for (const o of opened) {
           const mine = rows.filter((r) => r.dealId === o.dealId);
           expect(
@@ -265,10 +290,12 @@ describe('live killed at random moments (built CLI against the fake IG)', () => 
           why,
         ).toEqual([]);
 
-        const state = join(cfg.stateDir, `${DAX}.json`);
-        const saved = existsSync(state)
-          ? (JSON.parse(readFileSync(state, 'utf8')) as { positions: { dealId: string; size: number }[] }).positions
-          : [];
+        const saved = [DAX, FTSE].flatMap((market) => {
+          const state = join(cfg.stateDir, `${market}.json`);
+          return existsSync(state)
+            ? (JSON.parse(readFileSync(state, 'utf8')) as { positions: { dealId: string; size: number }[] }).positions
+            : [];
+        });
         expect(saved.map((p) => [p.dealId, p.size]).sort(), `state against IG\n${why}`).toEqual(
           [...open.values()].map((p) => [p.dealId, p.size]).sort(),
         );
@@ -292,6 +319,7 @@ describe('live killed at random moments (built CLI against the fake IG)', () => 
       },
     );
     // Honest only if the scenarios trade.
-    expect(deals).toBeGreaterThan(4);
+    expect(deals[DAX]).toBeGreaterThan(2);
+    expect(deals[FTSE]).toBeGreaterThan(2);
   }, 400_000);
 });

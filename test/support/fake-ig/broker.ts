@@ -59,6 +59,7 @@ export interface FakeIgDeal {
   kind: 'open' | 'close';
   /** The position's deal id (for a close, the position it reduced). */
   dealId: string;
+  epic: string;
   dealReference: string;
   size: number;
   level: number;
@@ -327,7 +328,7 @@ export class FakeIgBroker {
       currency: req.currencyCode,
     };
     this.open.push(p);
-    this.dealLog.push({ kind: 'open', dealId: p.dealId, dealReference, size: p.size, level: fill, time });
+    this.dealLog.push({ kind: 'open', dealId: p.dealId, epic: p.epic, dealReference, size: p.size, level: fill, time });
     const c: IgConfirm = {
       ...confirmBase(p, dealReference, time),
       affectedDeals: [{ dealId: p.dealId, status: 'OPENED' }],
@@ -606,6 +607,7 @@ export class FakeIgBroker {
     this.dealLog.push({
       kind: 'open',
       dealId: position.dealId,
+      epic: position.epic,
       dealReference: position.dealReference,
       size: position.size,
       level: position.level,
@@ -664,6 +666,7 @@ export class FakeIgBroker {
     this.dealLog.push({
       kind: 'close',
       dealId: p.dealId,
+      epic: p.epic,
       dealReference: how.closingDealReference,
       size,
       level: fill,
