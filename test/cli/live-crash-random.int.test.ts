@@ -17,17 +17,15 @@
  * - the guard's realised P&L is the sum of the journal's closes;
  * - no signal is entered twice: IG made at most one open per signal row.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
-import { credentialsEnv, DAX, liveConfig, waitFor } from '../support/live-harness.js';
+import { DAX, liveConfig, runCli, spawnLive, waitFor, type LiveProcess } from '../support/live-harness.js';
 import { scenarioRuns } from '../support/scenarios.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/run.js');
 const HEADER =
   'time,market,deal_id,strategy,direction,action,size,price,stop_level,pnl_points,pnl_amount,r_multiple,reason,held_seconds';
 
@@ -99,29 +97,10 @@ afterEach(async () => {
   fake = undefined;
 });
 
-function startLive(configPath: string, f: FakeIg) {
-  let output = '';
-  const child = spawn(process.execPath, [BIN, 'live', '--config', configPath, '--verbose'], {
-    cwd: ROOT,
-    env: { ...process.env, ...credentialsEnv(f) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d) => (output += String(d)));
-  child.stderr?.on('data', (d) => (output += String(d)));
-  children.push(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => output, exited };
-}
-
-function runCli(args: string[], f: FakeIg) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...credentialsEnv(f) } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.once('exit', (status) => done({ status, stdout, stderr }));
-  });
+function startLive(configPath: string, f: FakeIg): LiveProcess {
+  const live = spawnLive(configPath, f);
+  children.push(live.child);
+  return live;
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

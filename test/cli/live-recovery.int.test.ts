@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
-import { credentialsEnv, DAX, fakeIgFor, liveConfig, waitFor } from '../support/live-harness.js';
+import { DAX, fakeIgFor, liveConfig, runCli, spawnLive, waitFor, type LiveProcess } from '../support/live-harness.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/run.js');
 // Live executes only signals dated after it started: the scenario runs a little in the future.
 const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 
@@ -19,51 +17,29 @@ afterEach(async () => {
   fake = undefined;
 });
 
-function startLive(
-  configPath: string,
-  f: FakeIg,
-): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  let output = '';
-  const child = spawn(process.execPath, [BIN, 'live', '--config', configPath, '--verbose'], {
-    cwd: ROOT,
-    env: { ...process.env, ...credentialsEnv(f) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d) => (output += String(d)));
-  child.stderr?.on('data', (d) => (output += String(d)));
-  children.push(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => output, exited };
+function startLive(configPath: string, f: FakeIg): LiveProcess {
+  const live = spawnLive(configPath, f);
+  children.push(live.child);
+  return live;
 }
 
-/** `trailguard sync --json`; not spawnSync: the fake IG lives in this process and must keep answering. */
-function runSync(configPath: string, f: FakeIg) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, [BIN, 'sync', '--config', configPath, '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, ...credentialsEnv(f) },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.once('exit', (status) => done({ status, stdout, stderr }));
-  });
-}
+const runSync = (configPath: string, f: FakeIg) => runCli(['sync', '--config', configPath, '--json'], f);
 
 const rows = (journal: string) =>
   existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').slice(1) : [];
 
-function setup(f: FakeIg) {
+/** DAX under `strategy` (with a guard), signals: BUY 1 at T0 with stop 20; trailing from 10 points at 5. */
+function setup(f: FakeIg, strategy = 'default') {
   const cfg = liveConfig(
     f,
     `pointSize: 1
 decimals: 1
 lotStep: 0.1
+strategy: ${strategy}
 entry: { kind: signals, file: ./signals.csv, size: 1 }
 exits:
   trailing: { activateAt: 10, distance: 5 }`,
-    'strategies:\n  default:\n    guard: { maxDrawdown: -1000 }\n',
+    `strategies:\n  ${strategy}:\n    guard: { maxDrawdown: -1000 }\n`,
   );
   writeFileSync(
     join(cfg.dir, 'signals.csv'),
@@ -102,21 +78,7 @@ async function killedAtOpen() {
     },
   });
   const f = fake;
-  const cfg = liveConfig(
-    f,
-    `pointSize: 1
-decimals: 1
-lotStep: 0.1
-strategy: scalper
-entry: { kind: signals, file: ./signals.csv, size: 1 }
-exits:
-  trailing: { activateAt: 10, distance: 5 }`,
-    'strategies:\n  scalper:\n    guard: { maxDrawdown: -1000 }\n',
-  );
-  writeFileSync(
-    join(cfg.dir, 'signals.csv'),
-    `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
-  );
+  const cfg = setup(f, 'scalper');
   const first = startLive(cfg.configPath, f);
   await subscribed(f, first.output);
   killOnOpen = () => first.child.kill('SIGKILL');

@@ -1,6 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
 import type { LiveHandle } from '../../src/core/services/live.js';
 import { startFakeIg, type FakeIg, type FakeIgMarket } from './fake-ig/index.js';
@@ -25,6 +26,48 @@ export function readTicks(path: string): TickRow[] {
 export async function fakeIgFor(first: TickRow, market: Partial<FakeIgMarket> = {}): Promise<FakeIg> {
   return startFakeIg({
     markets: [{ epic: DAX, bid: first.bid, ask: first.ask, minStopDistance: 0, decimals: 1, ...market }],
+  });
+}
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/run.js');
+
+/** The built CLI's `live --verbose` as a process of its own, with the fake's credentials. */
+export interface LiveProcess {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function spawnLive(configPath: string, fake: FakeIg): LiveProcess {
+  let output = '';
+  const child = spawn(process.execPath, [BIN, 'live', '--config', configPath, '--verbose'], {
+    cwd: ROOT,
+    env: { ...process.env, ...credentialsEnv(fake) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d) => (output += String(d)));
+  child.stderr?.on('data', (d) => (output += String(d)));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, output: () => output, exited };
+}
+
+/** The built CLI with `args` and the fake's credentials; not spawnSync: the fake lives in this process and must keep answering. */
+export function runCli(
+  args: string[],
+  fake: FakeIg,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...credentialsEnv(fake) },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.once('exit', (status) => done({ status, stdout, stderr }));
   });
 }
 

@@ -1,5 +1,5 @@
 import type { MarketConfig } from '../domain/config.js';
-import type { PositionClosedEvent } from '../domain/events.js';
+import type { PositionClosedEvent, PositionOpenedEvent } from '../domain/events.js';
 import type { Direction, EntryReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
 import { cleanSize } from '../engine/numeric.js';
@@ -229,17 +229,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       continue;
     }
     if (market.entry.kind === 'none') {
-      runner.onBrokerEvent({
-        type: 'positionOpened',
-        time: p.openedAt,
-        dealId: p.dealId,
-        market: p.market,
-        direction: p.direction,
-        size: p.size,
-        level: p.level,
-        stopLevel: p.stopLevel,
-        limitLevel: p.limitLevel,
-      });
+      runner.onBrokerEvent(openedEvent(p));
       report.adopted.push({ dealId: p.dealId, market: p.market });
     } else {
       report.unmanaged.push({
@@ -278,6 +268,21 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   return report;
 }
 
+/** The broker's position as the event of its opening (no `ref`: no engine of this run sent it). */
+function openedEvent(p: BrokerPosition): PositionOpenedEvent {
+  return {
+    type: 'positionOpened',
+    time: p.openedAt,
+    dealId: p.dealId,
+    market: p.market,
+    direction: p.direction,
+    size: p.size,
+    level: p.level,
+    stopLevel: p.stopLevel,
+    limitLevel: p.limitLevel,
+  };
+}
+
 /** A position trailguard opened but no run saw confirmed: opened in the engine as its run would have. */
 function takeOver(
   deps: ReconcileDeps,
@@ -289,15 +294,7 @@ function takeOver(
   const strategy = own.strategy ?? market.strategy;
   const kind = market.entry.kind;
   deps.runner.onBrokerEvent({
-    type: 'positionOpened',
-    time: p.openedAt,
-    dealId: p.dealId,
-    market: p.market,
-    direction: p.direction,
-    size: p.size,
-    level: p.level,
-    stopLevel: p.stopLevel,
-    limitLevel: p.limitLevel,
+    ...openedEvent(p),
     own: {
       strategy,
       reason: kind === 'none' ? 'ADOPTED' : ENTRY_REASONS[kind],
