@@ -2,9 +2,10 @@
  * Crash recovery, at random moments: the built CLI's `live` runs against the fake IG on loopback
  * (REST and Lightstreamer) while a random walk of ticks comes in on two markets (one strategy and
  * its guard over both), and is killed with SIGKILL a few times, at a random moment after a tick or
- * just as a deal request reaches IG (the deal is made, the answer never read). Each time a new `live` starts on the same state directory and journal,
- * after up to three ticks with none running (IG still fills its stops on them). At the end `live` stops gracefully and
- * `sync` runs once.
+ * just as a deal request reaches IG (the deal is made, the answer never read). Each time a new
+ * `live` starts on the same state directory and journal, after up to three ticks with none running
+ * (IG still fills its stops on them), sometimes after a `sync` (as cron runs it). At the end `live`
+ * stops gracefully and `sync` runs once.
  *
  * Timing is left to chance on purpose (no waiting for a tick to be handled), so what is checked is
  * what must hold whatever the timing: the journal against IG's own record of deals, the state
@@ -38,10 +39,10 @@ interface CrashScenario {
   /** Signal rows: the tick they are due on, direction, stop distance, and the market (DAX unless `ftse`). */
   signals: { at: number; direction: 'BUY' | 'SELL'; stopPoints: number; ftse?: boolean }[];
   /**
-   * Kills: after which tick, whether at the next deal request or after a pause (ms), and how many
-   * ticks come before the next start.
+   * Kills: after which tick, whether at the next deal request or after a pause (ms), how many
+   * ticks come before the next start, and whether `sync` runs before it (as from cron).
    */
-  kills: { after: number; atDeal: boolean; pauseMs: number; down: number }[];
+  kills: { after: number; atDeal: boolean; pauseMs: number; down: number; sync?: boolean }[];
   /** The market's exits block (YAML), one of EXITS. */
   exits?: string;
 }
@@ -71,6 +72,7 @@ const scenarioArb: fc.Arbitrary<CrashScenario> = fc
         atDeal: fc.boolean(),
         pauseMs: fc.integer({ min: 0, max: 60 }),
         down: fc.integer({ min: 0, max: 3 }),
+        sync: fc.boolean(),
       }),
       { minLength: 1, maxLength: 3 },
     ),
@@ -206,6 +208,11 @@ ${s.exits ?? EXITS[0]}`,
     // Ticks go on while no trailguard runs: IG fills stops on them.
     for (let k = 0; k < kill.down && i + 1 < s.bids.length; k++) push(++i);
     while (kills[0] !== undefined && kills[0].after <= i) kills.shift();
+    if (kill.sync === true) {
+      const sync = await runCli(['sync', '--config', cfg.configPath, '--json'], f);
+      log.push(`--- sync while down (exit ${sync.status})\n${sync.stdout}\n${sync.stderr}`);
+      expect(sync.status, log.join('\n')).toBe(0);
+    }
     live = await start();
   }
   await pause(500);
