@@ -18,13 +18,12 @@
  * - the guard's realised P&L is the sum of the journal's closes;
  * - no signal is entered twice: IG made at most one open per signal row.
  */
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
-import { DAX, liveConfig, runCli, spawnLive, waitFor, type LiveProcess } from '../support/live-harness.js';
+import { DAX, liveConfig, runCli, liveProcesses, waitFor } from '../support/live-harness.js';
 import { scenarioRuns } from '../support/scenarios.js';
 
 const HEADER =
@@ -90,20 +89,14 @@ const scenarioArb: fc.Arbitrary<CrashScenario> = fc
     };
   });
 
-const children: ChildProcess[] = [];
 let fake: FakeIg | undefined;
+const lives = liveProcesses();
+const startLive = lives.start;
 afterEach(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  children.length = 0;
+  lives.killAll();
   await fake?.close();
   fake = undefined;
 });
-
-function startLive(configPath: string, f: FakeIg): LiveProcess {
-  const live = spawnLive(configPath, f);
-  children.push(live.child);
-  return live;
-}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -230,7 +223,7 @@ describe('live killed at random moments (built CLI against the fake IG)', () => 
     const deals = { [DAX]: 0, [FTSE]: 0 };
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
-        for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+        lives.killAll();
         await fake?.close(); // left by a failing run while fast-check shrinks
         const killAtDeal: { kill: (() => void) | undefined } = { kill: undefined };
         fake = await startFakeIg({

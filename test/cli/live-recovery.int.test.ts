@@ -1,27 +1,20 @@
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
-import { DAX, fakeIgFor, liveConfig, runCli, spawnLive, waitFor, type LiveProcess } from '../support/live-harness.js';
+import { DAX, fakeIgFor, liveConfig, runCli, liveProcesses, waitFor } from '../support/live-harness.js';
 
 // Live executes only signals dated after it started: the scenario runs a little in the future.
 const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 
 let fake: FakeIg | undefined;
-const children: ChildProcess[] = [];
+const lives = liveProcesses();
+const startLive = lives.start;
 afterEach(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  children.length = 0;
+  lives.killAll();
   await fake?.close();
   fake = undefined;
 });
-
-function startLive(configPath: string, f: FakeIg): LiveProcess {
-  const live = spawnLive(configPath, f);
-  children.push(live.child);
-  return live;
-}
 
 const runSync = (configPath: string, f: FakeIg) => runCli(['sync', '--config', configPath, '--json'], f);
 

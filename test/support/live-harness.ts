@@ -53,6 +53,22 @@ export function spawnLive(configPath: string, fake: FakeIg): LiveProcess {
   return { child, output: () => output, exited };
 }
 
+/** The live processes a test starts; `killAll` (in its afterEach) kills any still running. */
+export function liveProcesses(): { start: (configPath: string, fake: FakeIg) => LiveProcess; killAll: () => void } {
+  const children: ChildProcess[] = [];
+  return {
+    start: (configPath, fake) => {
+      const live = spawnLive(configPath, fake);
+      children.push(live.child);
+      return live;
+    },
+    killAll: () => {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      children.length = 0;
+    },
+  };
+}
+
 /** The built CLI with `args` and the fake's credentials; not spawnSync: the fake lives in this process and must keep answering. */
 export function runCli(
   args: string[],
