@@ -16,7 +16,7 @@
  * - every position IG holds is in its market's state file with IG's size (managed, not left
  *   alone), and `sync` finds nothing to settle;
  * - the guard's realised P&L is the sum of the journal's closes;
- * - no signal is entered twice: IG made at most one open per signal row.
+ * - no signal is entered twice: per market and direction, IG made no more opens than signal rows.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,6 +110,7 @@ function ftseBids(bids: readonly number[]): number[] {
 
 interface Row {
   dealId: string;
+  direction: string;
   action: string;
   size: number;
   price: number;
@@ -126,6 +127,7 @@ function journalRows(path: string): Row[] {
     return {
       dealId: f[2]!,
       strategy: f[3]!,
+      direction: f[4]!,
       action: f[5]!,
       size: Number(f[6]),
       price: Number(f[7]),
@@ -283,7 +285,17 @@ describe('live killed at random moments (built CLI against the fake IG)', () => 
         const realised = rows.reduce((sum, r) => sum + r.pnlAmount, 0);
         expect(strategies.guards.default.realised, `guard\n${why}`).toBeCloseTo(realised, 6);
 
-        expect(opened.length, `opens against signal rows\n${why}`).toBeLessThanOrEqual(s.signals.length);
+        // No signal twice: per market and direction, no more opens than signal rows.
+        const key = (market: string, direction: string) => `${market} ${direction}`;
+        const signalled = s.signals.map((g) => key(g.ftse === true ? FTSE : DAX, g.direction));
+        const directions = new Map(rows.filter((r) => r.action === 'ENTRY').map((r) => [r.dealId, r.direction]));
+        for (const o of opened) {
+          const k = key(o.epic, directions.get(o.dealId) ?? '?');
+          expect(
+            opened.filter((x) => key(x.epic, directions.get(x.dealId) ?? '?') === k).length,
+            `opens of ${k} against its signal rows\n${why}`,
+          ).toBeLessThanOrEqual(signalled.filter((x) => x === k).length);
+        }
         await f.close();
         fake = undefined;
         rmSync(cfg.dir, { recursive: true, force: true });
