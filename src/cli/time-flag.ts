@@ -5,7 +5,7 @@ import { UserError } from '../core/domain/errors.js';
  * `--from`/`--to`: epoch milliseconds, or an ISO-8601 date or time, read as signal and tick times
  * are (a time without a zone is in `timezone`, UTC by default).
  */
-export function parseTimeFlag(flag: string, value: string | undefined, timezone?: string): number | undefined {
+function parseTimeFlag(flag: string, value: string | undefined, timezone?: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseTimestamp(value, timezone);
   if (ms === undefined) {
@@ -14,4 +14,20 @@ export function parseTimeFlag(flag: string, value: string | undefined, timezone?
     );
   }
   return ms;
+}
+
+/** `--from` and `--to` together (`--to` exclusive): a window that can hold no tick is bad input. */
+export function parseTimeWindow(
+  from: string | undefined,
+  to: string | undefined,
+  timezone?: string,
+): { from: number | undefined; to: number | undefined } {
+  const window = { from: parseTimeFlag('--from', from, timezone), to: parseTimeFlag('--to', to, timezone) };
+  if (window.from !== undefined && window.to !== undefined && window.from >= window.to) {
+    throw new UserError(
+      `--from ${from} is not before --to ${to}: no tick can fall between them`,
+      '--from is inclusive and --to exclusive; swap them or widen the window',
+    );
+  }
+  return window;
 }

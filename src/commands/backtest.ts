@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { createProgress } from '../cli/progress.js';
 import { renderBacktest } from '../cli/render.js';
-import { parseTimeFlag } from '../cli/time-flag.js';
+import { parseTimeWindow } from '../cli/time-flag.js';
 import { runBacktest, type BacktestResult } from '../core/services/backtest.js';
 import { RANK_METRICS, runSweep, sweepTable, type RankMetric, type SweepResult } from '../core/services/sweep.js';
 
@@ -75,8 +75,7 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
       configPath: flags.config,
       tickFiles: argv as string[],
       outDir: flags.out,
-      from: parseTimeFlag('--from', flags.from, flags.timezone),
-      to: parseTimeFlag('--to', flags.to, flags.timezone),
+      ...parseTimeWindow(flags.from, flags.to, flags.timezone),
       markets: flags.market,
       format: flags.format as 'standard' | 'histdata' | 'dukascopy',
       strict: flags.strict,

@@ -192,6 +192,28 @@ describe('trailguard backtest (built CLI)', () => {
     expect(r.stderr).toContain('--from yesterday');
   });
 
+  it.each([
+    { why: 'after --to', from: '2024-03-15', to: '2024-03-14' },
+    { why: 'equal to --to (exclusive)', from: '2024-03-14T08:00:00Z', to: '1710403200000' },
+  ])('a --from $why is an input error, not an empty backtest', ({ from, to }) => {
+    const out = join(tmp(), 'out');
+    const r = cli(fixtureBacktest('trailing', out, '--from', from, '--to', to));
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr).toContain(`--from ${from} is not before --to ${to}`);
+    expect(existsSync(out), 'nothing is written').toBe(false);
+  });
+
+  it('an --out that is a file is an input error naming it, and the file is left alone', () => {
+    const file = join(tmp(), 'notes.txt');
+    writeFileSync(file, 'keep me\n');
+    const r = cli(fixtureBacktest('trailing', file, '--json'));
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toContain(
+      `cannot create the output directory ${file}: a file is in the way`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+  });
+
   it('a missing tick file is an input error naming it', () => {
     const r = cli(['backtest', 'nope.csv', '--config', 'fixtures/configs/trailing.yaml', '--out', tmp()]);
     expect(r.code).toBe(2);

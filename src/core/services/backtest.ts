@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
 import { ThreadedTickSource } from '../adapters/files/tick-thread/source.js';
 import { consumeInTimeOrder, type TickReadOptions } from '../adapters/files/ticks/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
+import { makeOutputDir } from '../adapters/files/output-dir.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
 import type { Config, MarketConfig } from '../domain/config.js';
@@ -133,7 +134,7 @@ interface RunPlan {
 
 /** Creates the run's output directory and opens its journal there, under its temporary name. */
 function openRun({ outDir, config, markets, entries }: RunPlan): Run {
-  mkdirSync(outDir, { recursive: true });
+  makeOutputDir(outDir);
   const tmpJournal = join(outDir, `.trade_history.csv.${process.pid}.tmp`);
   rmSync(tmpJournal, { force: true });
   const journal = new CsvJournal(tmpJournal, { durable: false, bufferRows: 1024 });

@@ -15,7 +15,7 @@
  * Values: `5..20:5` (5, 10, 15, 20; the step defaults to 1), or a list `5,9,12`; list items are
  * numbers, `true`, `false`, `null`, or text (`1m`, `Europe/London`).
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -24,6 +24,7 @@ import { stringify } from 'csv-stringify/sync';
 import { parse as parseYaml } from 'yaml';
 
 import { formatNumber } from '../adapters/files/journal-csv.js';
+import { makeOutputDir } from '../adapters/files/output-dir.js';
 import { startWorker } from '../adapters/threads/start-worker.js';
 import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
 import type { Config } from '../domain/config.js';
@@ -525,7 +526,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     const jobs = Math.min(wanted, total);
     await Promise.all(workers.splice(jobs).map((worker) => worker.terminate()));
     const outDir = resolve(options.outDir);
-    mkdirSync(outDir, { recursive: true });
+    makeOutputDir(outDir);
     const base: Omit<BacktestOptions, 'onProgress' | 'config' | 'outDir'> = {
       configPath: options.configPath,
       tickFiles: [...options.tickFiles],
