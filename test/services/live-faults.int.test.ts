@@ -1,9 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import type { FakeIg } from '../support/fake-ig/index.js';
-import { credentialsEnv, DAX, fakeIgFor, liveConfig, unlimited, waitFor } from '../support/live-harness.js';
+import { credentialsEnv, DAX, fakeIgFor, liveConfig, startLive, unlimited, waitFor } from '../support/live-harness.js';
 
 const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 let fake: FakeIg | undefined;
@@ -24,29 +23,23 @@ async function start(f: FakeIg) {
     join(cfg.dir, 'signals.csv'),
     `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
   );
-  const abort = new AbortController();
   const logs: string[] = [];
-  let handle: LiveHandle | undefined;
-  const done = runLive({
-    configPath: cfg.configPath,
-    dryRun: false,
-    env: credentialsEnv(f),
-    signal: abort.signal,
-    clock: { now: () => Date.now() },
-    log: (level, message) => logs.push(`${level} ${message}`),
-    limiter: unlimited(),
-    runId: 'faults',
-    onReady: (h) => (handle = h),
-  });
-  stop = () => {
-    abort.abort();
-    return done;
-  };
-  await waitFor(
-    () => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`),
+  const started = await startLive(
+    {
+      configPath: cfg.configPath,
+      dryRun: false,
+      env: credentialsEnv(f),
+      clock: { now: () => Date.now() },
+      log: (level, message) => logs.push(`${level} ${message}`),
+      limiter: unlimited(),
+      runId: 'faults',
+    },
+    f,
+    [DAX],
     () => logs.join('\n'),
   );
-  const live = handle!;
+  stop = started.stop;
+  const live = started.live;
   let time = T0;
   /** Pushes a tick and waits until live has processed it and every request is answered. */
   const tick = async (bid: number) => {

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import type { FakeIg } from '../support/fake-ig/index.js';
-import { credentialsEnv, DAX, fakeIgFor, liveConfig, waitFor } from '../support/live-harness.js';
+import { credentialsEnv, DAX, fakeIgFor, liveConfig, startLive, waitFor } from '../support/live-harness.js';
 
 const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 let fake: FakeIg | undefined;
@@ -29,34 +28,30 @@ async function session(
     `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
   );
   const record = join(cfg.dir, 'recorded.csv');
-  const abort = new AbortController();
   const logs: string[] = [];
-  let handle: LiveHandle | undefined;
-  const done = runLive({
-    configPath: cfg.configPath,
-    dryRun: options.dryRun,
-    record,
-    env: credentialsEnv(f),
-    signal: abort.signal,
-    clock: { now: () => Date.now() },
-    log: (level, message) => logs.push(`${level} ${message}`),
-    onReady: (h) => (handle = h),
-  });
-  await waitFor(
-    () => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`),
+  const { live, stop } = await startLive(
+    {
+      configPath: cfg.configPath,
+      dryRun: options.dryRun,
+      record,
+      env: credentialsEnv(f),
+      clock: { now: () => Date.now() },
+      log: (level, message) => logs.push(`${level} ${message}`),
+    },
+    f,
+    [DAX],
     () => logs.join('\n'),
   );
   const prices = options.prices ?? [100, 112, 120, 114];
   for (const [i, bid] of prices.entries()) {
     f.pushTick({ epic: DAX, bid, ask: bid + 1, time: T0 + i * 1000 });
     await waitFor(
-      () => handle!.ticks() === i + 1,
+      () => live.ticks() === i + 1,
       () => logs.join('\n'),
     );
-    await handle!.idle();
+    await live.idle();
   }
-  abort.abort();
-  const result = await done;
+  const result = await stop();
   return { cfg, record, logs, result };
 }
 

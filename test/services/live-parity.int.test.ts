@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeIg } from '../support/fake-ig/index.js';
 import { runBacktest } from '../../src/core/services/backtest.js';
-import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import {
   comparableRows,
   credentialsEnv,
@@ -13,6 +12,7 @@ import {
   liveConfig,
   positionsAgree,
   readTicks,
+  startLive,
   unlimited,
   waitFor,
 } from '../support/live-harness.js';
@@ -47,30 +47,27 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
       'strategies:\n  scalper:\n    guard: { maxDrawdown: -400 }\n',
     );
 
-    const abort = new AbortController();
-    let handle: LiveHandle | undefined;
     const logs: string[] = [];
-    const done = runLive({
-      configPath,
-      dryRun: false,
-      env: credentialsEnv(f),
-      signal: abort.signal,
-      clock: { now: () => Date.now() },
-      log: (level, message) => logs.push(`${level} ${message}`),
-      runId: 'parity',
-      limiter: unlimited(),
-      onReady: (h) => (handle = h),
-    });
-    await waitFor(() => handle !== undefined && f.subscriptions().includes(`CHART:${DAX}:TICK`), 'live to subscribe');
-    const live = handle!;
+    const { live, stop } = await startLive(
+      {
+        configPath,
+        dryRun: false,
+        env: credentialsEnv(f),
+        clock: { now: () => Date.now() },
+        log: (level, message) => logs.push(`${level} ${message}`),
+        runId: 'parity',
+        limiter: unlimited(),
+      },
+      f,
+      [DAX],
+    );
     for (const [i, t] of ticks.entries()) {
       f.pushTick({ epic: DAX, bid: t.bid, ask: t.ask, time: t.time });
       await waitFor(() => live.ticks() === i + 1, `tick ${i} to reach live`);
       await live.idle();
       await positionsAgree(f, live, `positions to agree after tick ${i}`);
     }
-    abort.abort();
-    const result = await done;
+    const result = await stop();
     expect(result.ticks).toBe(ticks.length);
 
     const out = mkdtempSync(join(tmpdir(), 'tg-parity-'));

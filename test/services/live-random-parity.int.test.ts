@@ -20,9 +20,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
 import { runBacktest } from '../../src/core/services/backtest.js';
-import { runLive, type LiveHandle } from '../../src/core/services/live.js';
 import { startFakeIg } from '../support/fake-ig/index.js';
-import { comparableRows, credentialsEnv, positionsAgree, unlimited, waitFor } from '../support/live-harness.js';
+import {
+  comparableRows,
+  credentialsEnv,
+  positionsAgree,
+  startLive,
+  unlimited,
+  waitFor,
+} from '../support/live-harness.js';
 import { materialise, scenarioArb, scenarioRuns, START, type Scenario } from '../support/scenarios.js';
 
 const DIR = mkdtempSync(join(tmpdir(), 'tg-live-random-'));
@@ -81,26 +87,20 @@ async function journals(
     // due from the first tick on. Clock events (time exits between ticks, which a backtest does not
     // have) are spaced out beyond the test: a time exit falls due on a tick, as in the backtest.
     let now = START;
-    const abort = new AbortController();
-    let handle: LiveHandle | undefined;
-    const done = runLive({
-      configPath,
-      dryRun: false,
-      env: credentialsEnv(fake),
-      signal: abort.signal,
-      clock: { now: () => now },
-      clockEventMs: 3_600_000,
-      log: (level, message) => logs.push(`${level} ${message}`),
-      runId: `random${runs}`,
-      limiter: unlimited(),
-      onReady: (h) => (handle = h),
-    });
-    await waitFor(
-      () =>
-        handle !== undefined && s.markets.every((m) => fake.subscriptions().includes(`CHART:${m.kind.market}:TICK`)),
-      'live to subscribe',
+    const { live, stop } = await startLive(
+      {
+        configPath,
+        dryRun: false,
+        env: credentialsEnv(fake),
+        clock: { now: () => now },
+        clockEventMs: 3_600_000,
+        log: (level, message) => logs.push(`${level} ${message}`),
+        runId: `random${runs}`,
+        limiter: unlimited(),
+      },
+      fake,
+      s.markets.map((m) => m.kind.market),
     );
-    const live = handle!;
     for (const [i, t] of files.ticks.entries()) {
       now = t.time;
       // IG may send a fill before or after the tick that caused it: every other scenario, before.
@@ -117,8 +117,7 @@ async function journals(
           )}; live said:\n${logs.slice(-30).join('\n')}`,
       );
     }
-    abort.abort();
-    await done;
+    await stop();
 
     const out = join(dir, 'backtest');
     await runBacktest({ configPath, tickFiles: [ticksPath], outDir: out, format: 'standard', strict: true });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RateLimiter } from '../../src/core/adapters/ig/limiter.js';
-import type { LiveHandle } from '../../src/core/services/live.js';
+import { runLive, type LiveHandle, type LiveOptions, type LiveResult } from '../../src/core/services/live.js';
 import { startFakeIg, type FakeIg, type FakeIgMarket } from './fake-ig/index.js';
 
 export const DAX = 'IX.D.DAX.DAILY.IP';
@@ -127,6 +127,39 @@ export async function waitFor(
     // Yield to I/O first (answers usually arrive within a few event-loop turns), then back off.
     await new Promise((r) => (spins++ < 50 ? setImmediate(r) : setTimeout(r, 2)));
   }
+}
+
+/**
+ * `runLive` in this process, once it has subscribed to `markets` on the fake; `stop()` ends it as
+ * SIGINT does and gives its result. The run's promise is watched from the start: a run that fails
+ * (at start-up, say) fails the wait with its own error instead of a time-out and an unhandled
+ * rejection, and a run that does not get ready in time is stopped before the wait throws.
+ */
+export async function startLive(
+  options: Omit<LiveOptions, 'onReady' | 'signal'>,
+  fake: FakeIg,
+  markets: readonly string[],
+  what: string | (() => string) = 'live to subscribe',
+): Promise<{ live: LiveHandle; stop: () => Promise<LiveResult> }> {
+  const abort = new AbortController();
+  let handle: LiveHandle | undefined;
+  let failure: { error: unknown } | undefined;
+  const done = runLive({ ...options, signal: abort.signal, onReady: (h) => (handle = h) });
+  done.catch((error: unknown) => (failure = { error }));
+  const stop = () => {
+    abort.abort();
+    return done;
+  };
+  try {
+    await waitFor(() => {
+      if (failure !== undefined) throw failure.error;
+      return handle !== undefined && markets.every((m) => fake.subscriptions().includes(`CHART:${m}:TICK`));
+    }, what);
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  return { live: handle!, stop };
 }
 
 /** Journal rows without the columns that differ between live and backtest (time, deal id, held). */
