@@ -214,6 +214,22 @@ describe('trailguard backtest (built CLI)', () => {
     expect(readFileSync(file, 'utf8')).toBe('keep me\n');
   });
 
+  it.each([
+    { what: 'backtest', command: ['backtest'], flags: ['--config', 'fixtures/configs/trailing.yaml', '--out', 'OUT'] },
+    {
+      what: 'backtest --sweep',
+      command: ['backtest'],
+      flags: ['--config', 'fixtures/configs/trailing.yaml', '--out', 'OUT', '--sweep', 'exits.trailing.distance=5,10'],
+    },
+    { what: 'ticks import', command: ['ticks', 'import'], flags: ['--out', 'OUT/cache.tgt'] },
+  ])('$what given a directory of tick files says so (exit 2), and writes nothing', ({ command, flags }) => {
+    const out = join(tmp(), 'out');
+    const r = cli([...command, 'fixtures/ticks', ...flags.map((f) => f.replace('OUT', out)), '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toContain('fixtures/ticks is a directory, not a tick file');
+    expect(existsSync(out), 'nothing is written').toBe(false);
+  });
+
   it('a missing tick file is an input error naming it', () => {
     const r = cli(['backtest', 'nope.csv', '--config', 'fixtures/configs/trailing.yaml', '--out', tmp()]);
     expect(r.code).toBe(2);

@@ -1,8 +1,9 @@
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
 import { ThreadedTickSource } from '../adapters/files/tick-thread/source.js';
+import { checkTickFiles } from '../adapters/files/ticks/chunks.js';
 import { consumeInTimeOrder, type TickReadOptions } from '../adapters/files/ticks/index.js';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { makeOutputDir } from '../adapters/files/output-dir.js';
@@ -10,7 +11,7 @@ import { SimBroker } from '../adapters/sim/sim-broker.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
 import type { Config, MarketConfig } from '../domain/config.js';
 import type { AlertAction } from '../domain/events.js';
-import { InvariantError, UserError } from '../domain/errors.js';
+import { InvariantError } from '../domain/errors.js';
 import type { Tick } from '../domain/types.js';
 import type { EntryStrategy } from '../entries/types.js';
 import type { TickBatch, TickSource } from '../ports/market-data.js';
@@ -233,12 +234,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
   if (new Set(list.map((options) => resolve(options.outDir))).size < list.length)
     throw new InvariantError('backtests run in one pass need an output directory each');
 
-  let totalBytes = 0;
-  for (const file of first.tickFiles) {
-    const info = existsSync(file) ? statSync(file) : undefined;
-    if (info === undefined || !info.isFile()) throw new UserError(`tick file not found: ${file}`);
-    totalBytes += info.size;
-  }
+  const totalBytes = checkTickFiles(first.tickFiles);
   const readerThread = first.readerThread ?? readerThreadByDefault(first.tickFiles, totalBytes);
   const defaultMarket =
     first.markets?.length === 1 ? first.markets[0] : markets.length === 1 ? markets[0]?.market : undefined;

@@ -25,6 +25,7 @@ import { parse as parseYaml } from 'yaml';
 
 import { formatNumber } from '../adapters/files/journal-csv.js';
 import { makeOutputDir } from '../adapters/files/output-dir.js';
+import { checkTickFiles } from '../adapters/files/ticks/chunks.js';
 import { startWorker } from '../adapters/threads/start-worker.js';
 import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
 import type { Config } from '../domain/config.js';
@@ -521,6 +522,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const early: Error[] = [];
   for (const worker of workers) worker.on('error', (error) => early.push(error));
   try {
+    checkTickFiles(options.tickFiles);
     const plan = await planSweep(options.configPath, options.sweeps, options.markets);
     const total = plan.combinations.length;
     const jobs = Math.min(wanted, total);

@@ -2,7 +2,7 @@
  * `ticks import` and `ticks info` (issue 4): tick files of any supported format into the binary
  * tick cache, and what a tick file holds.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   isTickCacheFile,
@@ -12,6 +12,7 @@ import {
   type MarketSummary,
 } from '../adapters/files/tick-cache/index.js';
 import { TickStatsBuilder, type MarketTickStats } from '../adapters/files/tick-cache/stats.js';
+import { checkTickFiles } from '../adapters/files/ticks/chunks.js';
 import { consumeInTimeOrder } from '../adapters/files/ticks/index.js';
 import { UserError } from '../domain/errors.js';
 import type { ReadStats } from '../ports/market-data.js';
@@ -45,18 +46,6 @@ export interface TicksImportResult {
   ticksPerSecond: number;
 }
 
-function checkFiles(files: readonly string[]): number {
-  if (files.length === 0) throw new UserError('no tick files given', 'pass one or more tick files');
-  let bytes = 0;
-  for (const file of files) {
-    if (!existsSync(file)) throw new UserError(`tick file not found: ${file}`, 'check the path');
-    const info = statSync(file);
-    if (!info.isFile()) throw new UserError(`${file} is not a file`);
-    bytes += info.size;
-  }
-  return bytes;
-}
-
 /**
  * Reads tick files through the same readers as `backtest` (so rows are validated, skipped and
  * counted exactly as a backtest of the files would) and writes the ticks, in the order a backtest
@@ -64,7 +53,7 @@ function checkFiles(files: readonly string[]): number {
  */
 export async function importTicks(options: TicksImportOptions): Promise<TicksImportResult> {
   const started = performance.now();
-  const inputBytes = checkFiles(options.files);
+  const inputBytes = checkTickFiles(options.files);
   const out = resolve(options.out);
   if (options.files.some((file) => resolve(file) === out)) {
     throw new UserError(`--out ${options.out} is one of the input files`, 'write the cache to a new file');
@@ -154,7 +143,7 @@ export interface TicksInfoResult {
 
 /** Reads tick files (caches verified block by block) and reports what they hold. */
 export async function describeTicks(options: TicksInfoOptions): Promise<TicksInfoResult> {
-  checkFiles(options.files);
+  checkTickFiles(options.files);
   if (!Number.isInteger(options.gaps) || options.gaps < 0)
     throw new UserError(`--gaps must be a whole number ≥ 0, got ${options.gaps}`);
   const source = openAnyTickSource({

@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../../../domain/errors.js';
@@ -14,7 +15,7 @@ export function fileError(file: string, error: unknown): UserError {
   if (error instanceof UserError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ENOENT') return new UserError(`tick file not found: ${file}`, 'check the path');
-  if (code === 'EISDIR') return new UserError(`${file} is a directory, not a tick file`);
+  if (code === 'EISDIR') return directoryError(file);
   if (code === 'EACCES' || code === 'EPERM') return new UserError(`cannot read ${file}: permission denied`);
   if (typeof code === 'string' && code.startsWith('Z_')) {
     return new UserError(
@@ -23,6 +24,24 @@ export function fileError(file: string, error: unknown): UserError {
     );
   }
   return new UserError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+function directoryError(file: string): UserError {
+  return new UserError(`${file} is a directory, not a tick file`, `name the files in it, e.g. ${join(file, '*.csv')}`);
+}
+
+/** The tick files' total size in bytes; none given, or one missing or not a file, is bad input naming it. */
+export function checkTickFiles(files: readonly string[]): number {
+  if (files.length === 0) throw new UserError('no tick files given', 'pass one or more tick files');
+  let bytes = 0;
+  for (const file of files) {
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (info === undefined) throw new UserError(`tick file not found: ${file}`, 'check the path');
+    if (info.isDirectory()) throw directoryError(file);
+    if (!info.isFile()) throw new UserError(`${file} is not a file`);
+    bytes += info.size;
+  }
+  return bytes;
 }
 
 /**
