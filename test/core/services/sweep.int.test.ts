@@ -100,8 +100,27 @@ describe('backtest --sweep', () => {
     );
   });
 
-  it('a failure inside a run (a missing tick file) is a UserError of the sweep, naming the pass', async () => {
+  it('a failure inside a run (a bad row under --strict) is a UserError of the sweep, naming the pass', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
+    const ticks = join(out, 'bad.csv');
+    writeFileSync(ticks, `${readFileSync(TICKS, 'utf8').split('\n').slice(0, 3).join('\n')}\nnot-a-time,1,2\n`);
+    const error = await runSweep({
+      configPath: CONFIG,
+      tickFiles: [ticks],
+      outDir: out,
+      format: 'standard',
+      strict: true,
+      sweeps: ['entry.fast=5,9'],
+      jobs: 1,
+      rank: 'net',
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    // One worker runs both combinations in one pass over the ticks: the error is the pass's.
+    expect((error as Error).message).toMatch(/^sweep combinations 1–2: .*bad\.csv, line 4: expected 4 fields/);
+  });
+
+  it('a missing tick file is found before any worker runs, and nothing is written', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tg-sweep-')), 'out');
     const error = await runSweep({
       configPath: CONFIG,
       tickFiles: [join(out, 'missing.csv')],
@@ -113,8 +132,8 @@ describe('backtest --sweep', () => {
       rank: 'net',
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
-    // One worker runs both combinations in one pass over the ticks: the error is the pass's.
-    expect((error as Error).message).toMatch(/sweep combinations 1–2: tick file not found/);
+    expect((error as Error).message).toBe(`tick file not found: ${join(out, 'missing.csv')}`);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('reports progress within a pass, as the share of the ticks read, up to every combination done', async () => {
