@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,4 +77,75 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
     expect(expected.length, 'the fixture must produce trades').toBeGreaterThan(4);
     expect(actual).toEqual(expected);
   }, 120_000);
+
+  it('live skips the stream ticks a backtest skips (crossed, non-positive, out of order): the same journal as a backtest of its recording', async () => {
+    const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 }, { minStopDistance: 2 });
+    const f = fake;
+    const cfg = liveConfig(
+      f,
+      `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nminStopDistance: 2\nentry: { kind: signals, file: ./signals.csv, size: 1 }\nexits:\n  trailing: { activateAt: 10, distance: 5 }`,
+    );
+    writeFileSync(
+      join(cfg.dir, 'signals.csv'),
+      `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
+    );
+    const record = join(cfg.dir, 'recorded.csv');
+    const logs: string[] = [];
+    const { live, stop } = await startLive(
+      {
+        configPath: cfg.configPath,
+        dryRun: false,
+        record,
+        env: credentialsEnv(f),
+        clock: { now: () => Date.now() },
+        log: (level, message) => logs.push(`${level} ${message}`),
+        limiter: unlimited(),
+        runId: 'skips',
+      },
+      f,
+      [DAX],
+    );
+    const ticks: [number, number, number, 'glitch'?][] = [
+      [T0, 100, 101], // BUY at 101, stop 81
+      [T0 + 1000, 103, 104],
+      [T0 + 2000, 125, 115, 'glitch'], // crossed: taken, it would activate trailing and move the stop to 120
+      [T0 + 3000, 104, 105], // ... and this tick would have stopped the position out at 104
+      [T0 + 1500, 130, 131, 'glitch'], // earlier than the last tick: taken, it would move the stop to 125
+      [T0 + 4000, 105, 0, 'glitch'], // non-positive ask
+      [T0 + 5000, 112, 113], // trailing activates: stop 107
+      [T0 + 6000, 106, 107], // IG fills the stop at 106
+    ];
+    for (const [i, [time, bid, ask, glitch]] of ticks.entries()) {
+      f.pushTick({ epic: DAX, bid, ask, time }, { glitch: glitch !== undefined });
+      await waitFor(() => live.ticks() === i + 1, `tick ${i} to reach live`);
+      await live.idle();
+    }
+    const result = await stop();
+    expect(result.ticks).toBe(ticks.length);
+    expect(result.skippedTicks).toEqual({ malformed: 0, crossed: 1, nonPositive: 1, outOfOrder: 1 });
+    expect(logs.filter((l) => l.includes('tick skipped'))).toEqual([
+      `warn ${DAX}: tick skipped, as a backtest skips it: crossed quote (bid 125 > ask 115)`,
+      `warn ${DAX}: tick skipped, as a backtest skips it: time ${new Date(T0 + 1500).toISOString()} is earlier than the previous tick's (${new Date(T0 + 3000).toISOString()})`,
+      `warn ${DAX}: tick skipped, as a backtest skips it: non-positive price (bid 105, ask 0)`,
+    ]);
+    const amends = f.requests().filter((r) => r.method === 'PUT');
+    expect(amends, 'one stop move, from the good tick').toHaveLength(1);
+    const rows = comparableRows(readFileSync(cfg.journal, 'utf8'));
+    expect(rows.map((r) => r.split(',').slice(2).join(','))).toEqual([
+      'BUY,ENTRY,1,101,81,,,,SIGNAL',
+      'BUY,EXIT,1,106,107,5,5,0.25,TRAILING_STOP',
+    ]);
+
+    const out = mkdtempSync(join(tmpdir(), 'tg-parity-'));
+    const backtest = await runBacktest({
+      configPath: cfg.configPath,
+      tickFiles: [record],
+      outDir: out,
+      format: 'standard',
+      strict: false,
+    });
+    expect(backtest.ticks.skipped).toEqual(result.skippedTicks);
+    expect(comparableRows(readFileSync(join(out, 'trade_history.csv'), 'utf8'))).toEqual(rows);
+  }, 60_000);
 });

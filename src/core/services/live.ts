@@ -13,6 +13,7 @@ import type { MarketConfig } from '../domain/config.js';
 import type { JournalRow, Tick } from '../domain/types.js';
 import type { Broker, BrokerAction, BrokerEventHandler } from '../ports/broker.js';
 import type { Clock } from '../ports/clock.js';
+import type { SkipKind } from '../ports/market-data.js';
 import type { Journal } from '../ports/journal.js';
 import { buildEntries } from './entries.js';
 import {
@@ -32,6 +33,7 @@ import {
   type ReconcileReport,
 } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
+import { StreamTickCheck } from './stream-ticks.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
 
 export interface LiveStatus {
@@ -80,7 +82,10 @@ export interface LiveResult {
   broker: 'ig' | 'paper';
   dryRun: boolean;
   reconcile: ReconcileReport;
+  /** Ticks received from the stream, skipped ones included. */
   ticks: number;
+  /** Ticks skipped by kind (StreamTickCheck); the first few are logged. */
+  skippedTicks: Record<SkipKind, number>;
   journalRows: number;
   openPositions: OpenPositionSummary[];
 }
@@ -140,6 +145,8 @@ export function describeAction(a: BrokerAction): string {
 }
 
 const PAPER_FILE = '_paper.json';
+/** Skipped ticks logged one by one; the rest are counted in the result. */
+const SKIPPED_TICKS_LOGGED = 10;
 
 function readPaperBook(stateDir: string): SimPosition[] {
   const path = join(stateDir, PAPER_FILE);
@@ -262,6 +269,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
 
     if (options.record !== undefined) recorder = new TickRecorder(options.record);
     let ticks = 0;
+    const tickCheck = new StreamTickCheck();
     let lastTickAt: number | undefined;
     let streamStatus = 'CONNECTING';
     let connectedBefore = false;
@@ -297,7 +305,10 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         recorder?.record(tick);
         ticks++;
         lastTickAt = clock.now();
-        runner.processTick(tick);
+        const skipped = tickCheck.check(tick);
+        if (skipped === undefined) runner.processTick(tick);
+        else if (tickCheck.skippedTotal <= SKIPPED_TICKS_LOGGED)
+          log('warn', `${tick.market}: tick skipped, as a backtest skips it: ${skipped.message}`);
       },
       onTradeEvent: (event) => igBroker?.onTradeEvent(event),
       onStatus: (status) => {
@@ -357,7 +368,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     recorder = undefined;
     log(
       'info',
-      `stopped: ${ticks} ticks, ${runner.engine.openPositions().length} positions still open and protected by their broker stops`,
+      `stopped: ${ticks} ticks${skippedNote(tickCheck)}, ${runner.engine.openPositions().length} positions still open and protected by their broker stops`,
     );
     return {
       markets: markets.map((m) => m.market),
@@ -365,6 +376,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       dryRun: options.dryRun,
       reconcile: report,
       ticks,
+      skippedTicks: { ...tickCheck.skipped },
       journalRows,
       openPositions: summariseOpen(runner.engine.openPositions()),
     };
@@ -374,6 +386,12 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     await recorder?.close();
     lock.release();
   }
+}
+
+function skippedNote({ skipped, skippedTotal }: StreamTickCheck): string {
+  if (skippedTotal === 0) return '';
+  const kinds = Object.entries(skipped).filter(([, n]) => n > 0);
+  return ` (${skippedTotal} skipped: ${kinds.map(([kind, n]) => `${kind} ${n}`).join(', ')})`;
 }
 
 /** A store that reads but never writes (dry-run must change nothing on disk). */

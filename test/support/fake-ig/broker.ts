@@ -223,9 +223,18 @@ export class FakeIgBroker {
 
   // ---------------------------------------------------------------- prices
 
-  pushTick(t: { epic: string; bid: number; ask: number; time: number }, options: { fillFirst?: boolean } = {}): void {
+  pushTick(
+    t: { epic: string; bid: number; ask: number; time: number },
+    options: { fillFirst?: boolean; glitch?: boolean } = {},
+  ): void {
     const m = this.markets.get(t.epic);
     if (m === undefined) throw new Error(`fake IG: pushTick for unknown epic ${t.epic}`);
+    if (options.glitch === true) {
+      // A bad price in the feed alone (crossed, non-positive, late): streamed as given; IG's own
+      // prices, and so its fills, do not move.
+      this.sink.tick({ ...m, bid: t.bid, ask: t.ask }, t.time);
+      return;
+    }
     if (!(t.bid <= t.ask)) throw new Error(`fake IG: crossed tick ${t.bid} > ${t.ask}`);
     m.bid = t.bid;
     m.ask = t.ask;

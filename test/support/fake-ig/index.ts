@@ -47,9 +47,13 @@ export interface FakeIg {
   /**
    * Pushes a price: updates the market, emits CHART:{epic}:TICK (and MARKET:{epic}) to
    * subscribers, then fills broker-side stops and limits (SPEC §3 step 1) with an OPU DELETED each
-   * (with `fillFirst`, the fills go out before the tick).
+   * (with `fillFirst`, the fills go out before the tick). A `glitch` is only streamed: a bad price
+   * in the feed (crossed, non-positive, late) that moves neither IG's prices nor its fills.
    */
-  pushTick(t: { epic: string; bid: number; ask: number; time: number }, options?: { fillFirst?: boolean }): void;
+  pushTick(
+    t: { epic: string; bid: number; ask: number; time: number },
+    options?: { fillFirst?: boolean; glitch?: boolean },
+  ): void;
   /** Closes (fully or partly) a position as if done on IG's platform: emits an OPU (channel WTP). */
   closeExternally(dealId: string, level?: number, size?: number): void;
   /** Opens a position as if made on IG's platform (for adoption tests): emits an OPU OPEN. */
