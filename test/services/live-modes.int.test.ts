@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/core/domain/errors.js';
 import type { FakeIg } from '../support/fake-ig/index.js';
 import { credentialsEnv, DAX, fakeIgFor, liveConfig, startLive, waitFor } from '../support/live-harness.js';
 
@@ -13,7 +14,7 @@ afterEach(async () => {
 
 async function session(
   f: FakeIg,
-  options: { dryRun: boolean; paper: boolean; prices?: number[]; activateAt?: number; extra?: string },
+  options: { dryRun: boolean; paper: boolean; prices?: number[]; activateAt?: number; extra?: string; record?: string },
 ) {
   const cfg = liveConfig(
     f,
@@ -27,7 +28,7 @@ async function session(
     join(cfg.dir, 'signals.csv'),
     `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
   );
-  const record = join(cfg.dir, 'recorded.csv');
+  const record = options.record ?? join(cfg.dir, 'recorded.csv');
   const logs: string[] = [];
   const { live, stop } = await startLive(
     {
@@ -78,6 +79,33 @@ describe('live modes', () => {
       `${DAX},114,115`,
     ]);
   }, 60_000);
+
+  it('a --record file that cannot be written stops live before it reaches IG (exit 2, naming the file)', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const record = join(liveConfig(fake, 'pointSize: 1\ndecimals: 1').dir, 'no-such-dir', 'ticks.csv');
+    const error = await session(fake, { dryRun: false, paper: false, record }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toContain(`cannot write the --record file ${record}`);
+    expect(fake.requests(), 'no request reached IG').toEqual([]);
+  }, 60_000);
+
+  it.skipIf(!existsSync('/dev/full'))(
+    'a recording that fails to write (a full disk) stops the recording, never live: positions are still managed',
+    async () => {
+      fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+      const { cfg, logs, result } = await session(fake, { dryRun: false, paper: false, record: '/dev/full' });
+      expect(logs.filter((l) => l.startsWith('error --record'))).toEqual([
+        'error --record /dev/full: ENOSPC: no space left on device, write; the recording stops, live goes on',
+      ]);
+      expect(result.ticks).toBe(4);
+      const rows = readFileSync(cfg.journal, 'utf8').trim().split('\n').slice(1);
+      expect(rows.map((r) => r.split(',').slice(4, 13).join(','))).toEqual([
+        'BUY,ENTRY,1,101,81,,,,SIGNAL',
+        'BUY,EXIT,1,114,115,13,13,0.65,TRAILING_STOP',
+      ]);
+    },
+    60_000,
+  );
 
   it('paper: the simulated broker fills on live prices; the journal is written, IG gets no deal', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });

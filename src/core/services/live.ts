@@ -168,6 +168,11 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
   let recorder: TickRecorder | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   try {
+    // Opened before anything else: a --record path that cannot be written stops live before IG.
+    if (options.record !== undefined)
+      recorder = new TickRecorder(options.record, (error) =>
+        log('error', `--record ${options.record}: ${error.message}; the recording stops, live goes on`),
+      );
     const store = new JsonStateStore(config.stateDir);
     const paper = config.broker.kind === 'paper';
     const { rest, session } = await connectIg(config, { env: options.env, log, limiter: options.limiter });
@@ -267,7 +272,6 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     for (const r of report.unresolved) log('error', `${r.market} ${r.dealId}: ${r.reason}`);
     if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);
 
-    if (options.record !== undefined) recorder = new TickRecorder(options.record);
     let ticks = 0;
     const tickCheck = new StreamTickCheck();
     let lastTickAt: number | undefined;
