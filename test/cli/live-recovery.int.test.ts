@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
+import { JOURNAL_HEADER } from '../../src/core/adapters/files/journal-csv.js';
 import { DAX, fakeIgFor, liveConfig, runCli, liveProcesses, waitFor } from '../support/live-harness.js';
 
 // Live executes only signals dated after it started: the scenario runs a little in the future.
@@ -254,5 +255,39 @@ describe('live recovery (built CLI against the fake IG)', () => {
     expect(rows(cfg.journal)).toHaveLength(2);
     const strategies = JSON.parse(readFileSync(join(cfg.stateDir, '_strategies.json'), 'utf8'));
     expect(strategies.guards.scalper).toMatchObject({ realised: -21 });
+  }, 60_000);
+
+  it('a journal that cannot be written (a full disk) stops live at once (exit 1), with no half row; sync then writes the ENTRY from IG', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath, journal, stateFile } = setup(f);
+    // An earlier session's trades fill the journal to 50 bytes under the 1 KB this live may write:
+    // the next row (~100 bytes) is written in part, then fails.
+    const pair = (id: string) =>
+      `2024-01-02T10:00:00.000Z,${DAX},${id},default,BUY,ENTRY,1,100,80,,,,SIGNAL,\n` +
+      `2024-01-02T10:05:00.000Z,${DAX},${id},default,BUY,EXIT,1,105,100,5,5,0.25,TRAILING_STOP,300\n`;
+    let earlier = `${JOURNAL_HEADER}`;
+    for (let n = 1; (earlier + pair(`OLD${n}`)).length <= 974; n++) earlier += pair(`OLD${n}`);
+    const last = `OLDX${'X'.repeat(Math.floor((974 - earlier.length) / 2))}`;
+    earlier = earlier.slice(0, earlier.lastIndexOf(`2024-01-02T10:00:00.000Z`)) + pair(last);
+    writeFileSync(journal, earlier);
+    expect(earlier.length).toBeGreaterThan(1024 - 60);
+
+    const first = startLive(configPath, f, { maxFileKb: 1 });
+    await subscribed(f, first.output);
+    f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
+    expect(await first.exited, first.output()).toBe(1);
+    expect(first.output()).toMatch(/cannot write the journal .*trade_history\.csv: EFBIG/);
+    expect(readFileSync(journal, 'utf8'), 'the journal as it was: no half row').toBe(earlier);
+    expect(existsSync(stateFile), 'nothing saved after the failed row').toBe(false);
+    expect(f.positions(), 'the deal IG made stays, with its stop').toMatchObject([{ level: 101, stopLevel: 81 }]);
+
+    const sync = await runSync(configPath, f);
+    expect(sync.status, sync.stderr).toBe(0);
+    const after = rows(journal);
+    expect(after.slice(0, -1).join('\n'), 'the earlier rows untouched').toBe(
+      earlier.trim().split('\n').slice(1).join('\n'),
+    );
+    expect(after.at(-1)).toMatch(new RegExp(`,${f.positions()[0]!.dealId},default,BUY,ENTRY,1,101,81,,,,SIGNAL,$`));
   }, 60_000);
 });

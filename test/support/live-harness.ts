@@ -40,9 +40,19 @@ export interface LiveProcess {
   exited: Promise<number | null>;
 }
 
-export function spawnLive(configPath: string, fake: FakeIg): LiveProcess {
+/**
+ * `trailguard live` in a process of its own. `maxFileKb` limits the size of every file it writes
+ * (the shell's `ulimit -f`), a real full disk for its journal: a write that would pass the limit
+ * writes what fits and then fails with EFBIG, as ENOSPC does.
+ */
+export function spawnLive(configPath: string, fake: FakeIg, options: { maxFileKb?: number } = {}): LiveProcess {
   let output = '';
-  const child = spawn(process.execPath, [BIN, 'live', '--config', configPath, '--verbose'], {
+  const argv = [process.execPath, BIN, 'live', '--config', configPath, '--verbose'];
+  const [command, ...args] =
+    options.maxFileKb === undefined
+      ? argv
+      : ['bash', '-c', `ulimit -f ${options.maxFileKb} && exec "$@"`, 'bash', ...argv];
+  const child = spawn(command!, args, {
     cwd: ROOT,
     env: { ...process.env, ...credentialsEnv(fake) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,11 +64,14 @@ export function spawnLive(configPath: string, fake: FakeIg): LiveProcess {
 }
 
 /** The live processes a test starts; `killAll` (in its afterEach) kills any still running. */
-export function liveProcesses(): { start: (configPath: string, fake: FakeIg) => LiveProcess; killAll: () => void } {
+export function liveProcesses(): {
+  start: (configPath: string, fake: FakeIg, options?: { maxFileKb?: number }) => LiveProcess;
+  killAll: () => void;
+} {
   const children: ChildProcess[] = [];
   return {
-    start: (configPath, fake) => {
-      const live = spawnLive(configPath, fake);
+    start: (configPath, fake, options) => {
+      const live = spawnLive(configPath, fake, options);
       children.push(live.child);
       return live;
     },

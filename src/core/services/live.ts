@@ -35,6 +35,7 @@ import {
 import { EngineRunner } from './run-engine.js';
 import { StreamTickCheck } from './stream-ticks.js';
 import { summariseOpen, type OpenPositionSummary } from './summary.js';
+import { WriteGuard } from './write-guard.js';
 
 export interface LiveStatus {
   stream: string;
@@ -178,7 +179,17 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const { rest, session } = await connectIg(config, { env: options.env, log, limiter: options.limiter });
     const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
     const journalIndex = await JournalIndex.read(config.journal);
-    const journal: Journal = options.dryRun ? new LogJournal(log) : new CsvJournal(config.journal, { durable: true });
+    let stopNow: (() => void) | undefined;
+    const writes = new WriteGuard((error) => {
+      log(
+        'error',
+        `${error.message}. live stops now, as after a crash: positions stay protected by their broker stops, and the next start recovers what was not written`,
+      );
+      stopNow?.();
+    });
+    const journal: Journal = options.dryRun
+      ? new LogJournal(log)
+      : writes.journal(new CsvJournal(config.journal, { durable: true }), config.journal);
     let broker: Broker;
     let igBroker: IgBroker | undefined;
     let sim: SimBroker | undefined;
@@ -221,19 +232,21 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let journalRows = 0;
     const persist = (): void => {
       if (options.dryRun || dirty.size === 0) return;
-      saveEngineState(
-        store,
-        runner,
-        [...dirty].filter((m): m is string => m !== undefined),
-        clock.now(),
-      );
-      dirty.clear();
-      if (sim !== undefined && paper) {
-        writeFileAtomic(
-          join(config.stateDir, PAPER_FILE),
-          `${JSON.stringify({ positions: sim.positions() }, null, 2)}\n`,
+      writes.write(`the state in ${config.stateDir}`, () => {
+        saveEngineState(
+          store,
+          runner,
+          [...dirty].filter((m): m is string => m !== undefined),
+          clock.now(),
         );
-      }
+        dirty.clear();
+        if (sim !== undefined && paper) {
+          writeFileAtomic(
+            join(config.stateDir, PAPER_FILE),
+            `${JSON.stringify({ positions: sim.positions() }, null, 2)}\n`,
+          );
+        }
+      });
     };
     const runner: EngineRunner = new EngineRunner({
       setup: { markets, strategies: config.strategies, entries },
@@ -306,15 +319,18 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       forcedTransport: 'WS-STREAMING',
       clock,
       onTick: (tick) => {
+        if (writes.failure !== undefined) return;
         recorder?.record(tick);
         ticks++;
         lastTickAt = clock.now();
         const skipped = tickCheck.check(tick);
-        if (skipped === undefined) runner.processTick(tick);
+        if (skipped === undefined) writes.run(() => runner.processTick(tick));
         else if (tickCheck.skippedTotal <= SKIPPED_TICKS_LOGGED)
           log('warn', `${tick.market}: tick skipped, as a backtest skips it: ${skipped.message}`);
       },
-      onTradeEvent: (event) => igBroker?.onTradeEvent(event),
+      onTradeEvent: (event) => {
+        if (writes.failure === undefined) writes.run(() => igBroker?.onTradeEvent(event));
+      },
       onStatus: (status) => {
         streamStatus = status;
         log('info', `stream ${status}`);
@@ -337,7 +353,8 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       ticks,
     });
     timer = setInterval(() => {
-      runner.onClock(clock.now());
+      if (writes.failure !== undefined) return;
+      writes.run(() => runner.onClock(clock.now()));
       options.onStatus?.(status());
     }, options.clockEventMs ?? 1000);
     options.onReady?.({
@@ -350,26 +367,32 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     });
 
     await new Promise<void>((resolve) => {
+      stopNow = resolve;
       if (options.signal.aborted) resolve();
       else options.signal.addEventListener('abort', () => resolve(), { once: true });
     });
 
     // Graceful stop: no new ticks, in-flight requests answered, state persisted. Positions stay
-    // protected by their broker stops.
+    // protected by their broker stops. After a write failure nothing more is written (WriteGuard).
     clearInterval(timer);
     timer = undefined;
     activeStream.disconnect();
     await resyncing;
     await broker.drain();
     igBroker?.dispose(); // no settle check may fire after this
-    // Everything, not only what lifecycle events changed: the guards' peak and the positions' best
-    // prices move on plain ticks, and a restart must not forget them (SPEC §4.6, §6.3).
-    for (const m of markets) dirty.add(m.market);
-    dirty.add(undefined);
-    persist();
-    await journal.close();
+    if (writes.failure === undefined) {
+      // Everything, not only what lifecycle events changed: the guards' peak and the positions' best
+      // prices move on plain ticks, and a restart must not forget them (SPEC §4.6, §6.3).
+      for (const m of markets) dirty.add(m.market);
+      dirty.add(undefined);
+      writes.run(persist);
+    }
+    await journal.close().catch((error: unknown) => {
+      if (writes.failure === undefined) throw error;
+    });
     await recorder?.close();
     recorder = undefined;
+    if (writes.failure !== undefined) throw writes.failure;
     log(
       'info',
       `stopped: ${ticks} ticks${skippedNote(tickCheck)}, ${runner.engine.openPositions().length} positions still open and protected by their broker stops`,

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import type { JournalRow } from '../../domain/types.js';
 import { round8 } from '../../engine/numeric.js';
@@ -116,11 +116,22 @@ export class CsvJournal implements Journal {
     this.write(formatJournalRows(rows));
   }
 
+  /**
+   * Appends `text` whole or not at all: a write that fails part-way (a full disk writes what fits,
+   * then fails) is cut back to where it started, so the file never ends in half a row that the
+   * next append would run into.
+   */
   private write(text: string): void {
     const fd = this.fd as number;
     const bytes = Buffer.from(text, 'utf8');
+    const start = fstatSync(fd).size;
     let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    if (this.options.durable) fsyncSync(fd);
+    try {
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      if (this.options.durable) fsyncSync(fd);
+    } catch (error) {
+      if (offset > 0) ftruncateSync(fd, start);
+      throw error;
+    }
   }
 }

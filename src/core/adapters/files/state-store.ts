@@ -68,9 +68,13 @@ export function writeFileAtomic(path: string, text: string, mode = 0o600): void 
     let offset = 0;
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
+    // A full disk: the old file stays whole, and no half-written temporary is left beside it.
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
   }
+  closeSync(fd);
   renameSync(tmp, path);
   const dir = openSync(join(path, '..'), 'r');
   try {

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { JsonStateStore, StateLock } from '../../../../src/core/adapters/files/state-store.js';
 import type { MarketState } from '../../../../src/core/ports/state-store.js';
 
+const STATE_STORE = join(import.meta.dirname, '../../../../src/core/adapters/files/state-store.ts');
+
 const state: MarketState = {
   version: 1,
   market: 'IX.D.DAX.DAILY.IP',
@@ -70,5 +72,27 @@ describe('JSON state store (SPEC §6.3)', () => {
     expect(readFileSync(join(dir, '.lock'), 'utf8').trim()).toBe(String(process.pid));
     lock.release();
     expect(existsSync(join(dir, '.lock'))).toBe(false);
+  });
+
+  it('a write that fails part-way (a full disk) keeps the old file whole and leaves no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-state-full-'));
+    const file = join(dir, 'IX.D.DAX.DAILY.IP.json');
+    writeFileSync(file, '{"old": true}\n');
+    // A process that may write files of 1 KB at most (`ulimit -f`): the 2 KB write fails with EFBIG.
+    const script = `import { writeFileAtomic } from ${JSON.stringify(STATE_STORE)};
+try { writeFileAtomic(${JSON.stringify(file)}, 'x'.repeat(2048)); } catch (error) { console.log(error.code); }`;
+    const child = spawn(
+      'bash',
+      ['-c', 'ulimit -f 1 && exec "$@"', 'bash', process.execPath, '--import', 'tsx', '-e', script],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    await new Promise((r) => child.once('exit', r));
+    expect(out.trim()).toBe('EFBIG');
+    expect(readFileSync(file, 'utf8')).toBe('{"old": true}\n');
+    expect(readdirSync(dir)).toEqual(['IX.D.DAX.DAILY.IP.json']);
   });
 });
