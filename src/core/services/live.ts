@@ -178,7 +178,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const paper = config.broker.kind === 'paper';
     const { rest, session } = await connectIg(config, { env: options.env, log, limiter: options.limiter });
     const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
-    const journalIndex = await JournalIndex.read(config.journal);
+    const journalIndex = await JournalIndex.read(config.journal, (message) => log('warn', message));
     let stopNow: (() => void) | undefined;
     const writes = new WriteGuard((error) => {
       log(

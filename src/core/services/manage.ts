@@ -63,7 +63,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
     const store = new JsonStateStore(config.stateDir);
     const { rest } = await connectIg(config, { env: options.env, log: options.log });
     const markets = await applyDealingRules(rest, selectMarkets(config, undefined), options.log);
-    const index = await JournalIndex.read(config.journal);
+    const index = await JournalIndex.read(config.journal, (message) => options.log('warn', message));
     const journal = new CsvJournal(config.journal, { durable: true });
     const rows: JournalRow[] = [];
     const igBroker = withBroker

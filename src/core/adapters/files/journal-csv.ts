@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import type { JournalRow } from '../../domain/types.js';
 import { round8 } from '../../engine/numeric.js';
@@ -65,6 +65,12 @@ export interface CsvJournalOptions {
   bufferRows?: number | undefined;
 }
 
+function endsWithNewline(fd: number, size: number): boolean {
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] === 0x0a;
+}
+
 /**
  * trade_history.csv, appended and never rewritten (SPEC §6.2). The header is written when the
  * file is new or empty. Shared unchanged by backtest and live.
@@ -79,9 +85,14 @@ export class CsvJournal implements Journal {
     private readonly options: CsvJournalOptions,
   ) {
     this.bufferRows = options.durable ? 0 : (options.bufferRows ?? 512);
-    const isNew = !existsSync(path) || statSync(path).size === 0;
-    this.fd = openSync(path, 'a', 0o644);
-    if (isNew) this.write(JOURNAL_HEADER);
+    this.fd = openSync(path, 'a+', 0o644);
+    const size = fstatSync(this.fd).size;
+    if (size === 0) this.write(JOURNAL_HEADER);
+    else if (!endsWithNewline(this.fd, size)) {
+      // Saved by an editor without a final newline, or cut short by a power loss: the next row
+      // must start a line of its own, or it would run into the last one (and be lost to it).
+      this.write('\n');
+    }
   }
 
   append(rows: readonly JournalRow[]): void {

@@ -31,17 +31,28 @@ export class JournalIndex {
   /** Every PARTIAL and EXIT row: its place among the data rows (0-based), strategy and P&L. */
   readonly closes: { row: number; strategy: string; pnlAmount: number }[] = [];
 
-  static async read(path: string): Promise<JournalIndex> {
+  /**
+   * `warn` hears of lines that are not rows: a field count other than the header's (a row cut
+   * short by a power loss, two rows run together, an edit). They are left out, of `rows` too.
+   */
+  static async read(path: string, warn?: (message: string) => void): Promise<JournalIndex> {
     const index = new JournalIndex();
     if (!existsSync(path)) return index;
     const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
     let header: string[] | undefined;
+    let lineNo = 0;
+    const malformed: number[] = [];
     for await (const line of lines) {
+      lineNo++;
       if (line.trim() === '') continue;
       // trailguard writes no quoted fields (no value contains a comma), so a split is exact.
       const fields = line.split(',');
       if (header === undefined) {
         header = fields;
+        continue;
+      }
+      if (fields.length !== header.length) {
+        malformed.push(lineNo);
         continue;
       }
       const row = index.rows++;
@@ -69,6 +80,12 @@ export class JournalIndex {
         if (action === 'EXIT') index.exited.add(dealId);
         index.closes.push({ row, strategy: get('strategy'), pnlAmount: Number(get('pnl_amount')) });
       }
+    }
+    if (malformed.length > 0) {
+      const where = `${malformed.slice(0, 5).join(', ')}${malformed.length > 5 ? ', …' : ''}`;
+      warn?.(
+        `${path}: ignored ${malformed.length} line(s) that are not ${header?.length}-field journal rows: line ${where}`,
+      );
     }
     return index;
   }

@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CsvJournal, JOURNAL_HEADER } from '../../../../src/core/adapters/files/journal-csv.js';
+import { JournalIndex } from '../../../../src/core/adapters/files/journal-index.js';
+import type { JournalRow } from '../../../../src/core/domain/types.js';
+
+const DAX = 'IX.D.DAX.DAILY.IP';
+const entry = (dealId: string): JournalRow => ({
+  time: Date.UTC(2024, 2, 14, 8),
+  market: DAX,
+  dealId,
+  strategy: 'default',
+  direction: 'BUY',
+  action: 'ENTRY',
+  size: 1,
+  price: 101,
+  stopLevel: 81,
+  reason: 'SIGNAL',
+});
+const ENTRY_A = `2024-03-14T08:00:00.000Z,${DAX},A,default,BUY,ENTRY,1,101,81,,,,SIGNAL,`;
+
+describe('trade_history.csv appended to a file someone else touched (SPEC §6.2)', () => {
+  it('a journal saved without a final newline gets one before the next row, so no row runs into another', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tg-journal-')), 'trade_history.csv');
+    writeFileSync(path, `${JOURNAL_HEADER}${ENTRY_A}`); // an editor dropped the final newline
+    const journal = new CsvJournal(path, { durable: true });
+    journal.append([entry('B')]);
+    await journal.close();
+    expect(readFileSync(path, 'utf8')).toBe(`${JOURNAL_HEADER}${ENTRY_A}\n${ENTRY_A.replace(',A,', ',B,')}\n`);
+    const index = await JournalIndex.read(path);
+    expect([...index.entries.keys()]).toEqual(['A', 'B']);
+    expect(index.rows).toBe(2);
+  });
+
+  it('lines that are not rows (cut short, run together) are ignored, left out of the row count, and reported with their line numbers', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tg-journal-')), 'trade_history.csv');
+    const torn = ENTRY_A.slice(0, 40);
+    const runTogether = `${ENTRY_A.replace(',A,', ',C,')}${ENTRY_A.replace(',A,', ',D,')}`;
+    writeFileSync(path, `${JOURNAL_HEADER}${ENTRY_A}\n${torn}\n${runTogether}\n\n${ENTRY_A.replace(',A,', ',E,')}\n`);
+    const warnings: string[] = [];
+    const index = await JournalIndex.read(path, (message) => warnings.push(message));
+    expect([...index.entries.keys()]).toEqual(['A', 'E']);
+    expect(index.rows).toBe(2);
+    expect(warnings).toEqual([`${path}: ignored 2 line(s) that are not 14-field journal rows: line 3, 4`]);
+  });
+});
