@@ -368,7 +368,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
 
     await new Promise<void>((resolve) => {
       stopNow = resolve;
-      if (options.signal.aborted) resolve();
+      if (options.signal.aborted || writes.failure !== undefined) resolve();
       else options.signal.addEventListener('abort', () => resolve(), { once: true });
     });
 
