@@ -286,7 +286,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);
 
     let ticks = 0;
-    const tickCheck = new StreamTickCheck();
+    const tickCheck = new StreamTickCheck((market, message) => log('warn', `${market}: ${message}`));
     let lastTickAt: number | undefined;
     let streamStatus = 'CONNECTING';
     let connectedBefore = false;
