@@ -37,46 +37,62 @@ afterEach(async () => {
 });
 
 describe('live against the fake IG gives the backtest journal (parity)', () => {
-  it('the same fixture ticks through live and through backtest give the same journal rows (times and deal ids aside)', async () => {
-    const ticks = readTicks(TICKS);
-    fake = await fakeIgFor(ticks[0]!, { minStopDistance: 6 });
-    const f = fake;
-    const { configPath, journal } = liveConfig(
-      f,
-      MARKET,
-      'strategies:\n  scalper:\n    guard: { maxDrawdown: -400 }\n',
-    );
+  it.each([
+    { rules: 'exit rules', exits: '', timeExits: 0 },
+    {
+      // The ticks are from 2024: by the local clock every position would be past due at once.
+      rules: 'exit rules and a time exit, clock events every 50 ms (on the feed’s clock)',
+      exits: '\n  time: { maxHoldMinutes: 4 }',
+      timeExits: 3,
+    },
+  ])(
+    'the same fixture ticks through live and through backtest give the same journal rows (times and deal ids aside): $rules',
+    async ({ exits, timeExits }) => {
+      const ticks = readTicks(TICKS);
+      fake = await fakeIgFor(ticks[0]!, { minStopDistance: 6 });
+      const f = fake;
+      const { configPath, journal } = liveConfig(
+        f,
+        MARKET + exits,
+        'strategies:\n  scalper:\n    guard: { maxDrawdown: -400 }\n',
+      );
 
-    const logs: string[] = [];
-    const { live, stop } = await startLive(
-      {
-        configPath,
-        dryRun: false,
-        env: credentialsEnv(f),
-        clock: { now: () => Date.now() },
-        log: (level, message) => logs.push(`${level} ${message}`),
-        runId: 'parity',
-        limiter: unlimited(),
-      },
-      f,
-      [DAX],
-    );
-    for (const [i, t] of ticks.entries()) {
-      f.pushTick({ epic: DAX, bid: t.bid, ask: t.ask, time: t.time });
-      await waitFor(() => live.ticks() === i + 1, `tick ${i} to reach live`);
-      await live.idle();
-      await positionsAgree(f, live, `positions to agree after tick ${i}`);
-    }
-    const result = await stop();
-    expect(result.ticks).toBe(ticks.length);
+      const logs: string[] = [];
+      const { live, stop } = await startLive(
+        {
+          configPath,
+          dryRun: false,
+          env: credentialsEnv(f),
+          clock: { now: () => Date.now() },
+          log: (level, message) => logs.push(`${level} ${message}`),
+          runId: 'parity',
+          limiter: unlimited(),
+          clockEventMs: 50,
+        },
+        f,
+        [DAX],
+      );
+      for (const [i, t] of ticks.entries()) {
+        f.pushTick({ epic: DAX, bid: t.bid, ask: t.ask, time: t.time });
+        await waitFor(() => live.ticks() === i + 1, `tick ${i} to reach live`);
+        await live.idle();
+        await positionsAgree(f, live, `positions to agree after tick ${i}`);
+      }
+      const result = await stop();
+      expect(result.ticks).toBe(ticks.length);
 
-    const out = mkdtempSync(join(tmpdir(), 'tg-parity-'));
-    await runBacktest({ configPath, tickFiles: [TICKS], outDir: out, format: 'standard', strict: true });
-    const expected = comparableRows(readFileSync(join(out, 'trade_history.csv'), 'utf8'));
-    const actual = comparableRows(readFileSync(journal, 'utf8'));
-    expect(expected.length, 'the fixture must produce trades').toBeGreaterThan(4);
-    expect(actual).toEqual(expected);
-  }, 120_000);
+      const out = mkdtempSync(join(tmpdir(), 'tg-parity-'));
+      await runBacktest({ configPath, tickFiles: [TICKS], outDir: out, format: 'standard', strict: true });
+      const expected = comparableRows(readFileSync(join(out, 'trade_history.csv'), 'utf8'));
+      const actual = comparableRows(readFileSync(journal, 'utf8'));
+      expect(expected.length, 'the fixture must produce trades').toBeGreaterThan(4);
+      expect(expected.filter((r) => r.includes(',TIME_EXIT')).length, 'time exits taken').toBeGreaterThanOrEqual(
+        timeExits,
+      );
+      expect(actual).toEqual(expected);
+    },
+    120_000,
+  );
 
   it('live skips the stream ticks a backtest skips (crossed, non-positive, out of order): the same journal as a backtest of its recording', async () => {
     const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;

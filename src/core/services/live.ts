@@ -146,6 +146,8 @@ export function describeAction(a: BrokerAction): string {
 }
 
 const PAPER_FILE = '_paper.json';
+/** How long a time exit waits for a tick of its market before a clock event takes it (clockEventTime). */
+export const CLOCK_EXIT_GRACE_MS = 5000;
 /** Skipped ticks logged one by one; the rest are counted in the result. */
 const SKIPPED_TICKS_LOGGED = 10;
 
@@ -288,6 +290,9 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let ticks = 0;
     const tickCheck = new StreamTickCheck((market, message) => log('warn', `${market}: ${message}`));
     let lastTickAt: number | undefined;
+    // The feed's clock: the latest accepted tick's time, and when (by the local clock) it came.
+    let feedTime: number | undefined;
+    let feedTimeAt = 0;
     let streamStatus = 'CONNECTING';
     let connectedBefore = false;
     let resyncing: Promise<void> | undefined;
@@ -324,8 +329,13 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         ticks++;
         lastTickAt = clock.now();
         const skipped = tickCheck.check(tick);
-        if (skipped === undefined) writes.run(() => runner.processTick(tick));
-        else if (tickCheck.skippedTotal <= SKIPPED_TICKS_LOGGED)
+        if (skipped === undefined) {
+          if (!(feedTime !== undefined && feedTime >= tick.time)) {
+            feedTime = tick.time;
+            feedTimeAt = lastTickAt;
+          }
+          writes.run(() => runner.processTick(tick));
+        } else if (tickCheck.skippedTotal <= SKIPPED_TICKS_LOGGED)
           log('warn', `${tick.market}: tick skipped, as a backtest skips it: ${skipped.message}`);
       },
       onTradeEvent: (event) => {
@@ -354,7 +364,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     });
     timer = setInterval(() => {
       if (writes.failure !== undefined) return;
-      writes.run(() => runner.onClock(clock.now()));
+      writes.run(() => runner.onClock(clockEventTime(clock.now(), feedTime, feedTimeAt)));
       options.onStatus?.(status());
     }, options.clockEventMs ?? 1000);
     options.onReady?.({
@@ -413,6 +423,18 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     await recorder?.close();
     lock.release();
   }
+}
+
+/**
+ * A clock event's time (SPEC §2: time exits "when no tick arrives"): the feed's clock carried on by
+ * the local time since its latest tick (the local clock alone before any tick), less
+ * CLOCK_EXIT_GRACE_MS. So a time exit that a tick would take is left to the tick, at that tick's
+ * price, as a backtest of the same ticks takes it (§2), and the clock takes it only when its market
+ * has been quiet that long since it came due; and recorded ticks replayed through live (their
+ * times in the past) are not all past due by the local clock.
+ */
+export function clockEventTime(now: number, feedTime: number | undefined, feedTimeAt: number): number {
+  return (feedTime === undefined ? now : feedTime + Math.max(0, now - feedTimeAt)) - CLOCK_EXIT_GRACE_MS;
 }
 
 function skippedNote({ skipped, skippedTotal }: StreamTickCheck): string {
