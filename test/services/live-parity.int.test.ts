@@ -38,24 +38,40 @@ afterEach(async () => {
 
 describe('live against the fake IG gives the backtest journal (parity)', () => {
   it.each([
-    { rules: 'exit rules', exits: '', timeExits: 0 },
+    { rules: 'exit rules', exits: '', timeExits: 0, signals: undefined },
     {
       // The ticks are from 2024: by the local clock every position would be past due at once.
       rules: 'exit rules and a time exit, clock events every 50 ms (on the feed’s clock)',
       exits: '\n  time: { maxHoldMinutes: 4 }',
       timeExits: 3,
+      signals: undefined,
+    },
+    {
+      // Dated by the 2024 ticks: before live's start-up by the local clock, not before the session's first tick.
+      rules: 'signals dated by the recorded ticks',
+      exits: '',
+      timeExits: 0,
+      signals: ['07:00:00.000,BUY', '07:31:00,SELL', '08:05:00,BUY', '08:40:00,SELL'],
     },
   ])(
     'the same fixture ticks through live and through backtest give the same journal rows (times and deal ids aside): $rules',
-    async ({ exits, timeExits }) => {
+    async ({ exits, timeExits, signals }) => {
       const ticks = readTicks(TICKS);
       fake = await fakeIgFor(ticks[0]!, { minStopDistance: 6 });
       const f = fake;
-      const { configPath, journal } = liveConfig(
+      const market =
+        signals === undefined
+          ? MARKET
+          : MARKET.replace(/entry: .*/, 'entry: { kind: signals, file: ./signals.csv, size: 1, stopPoints: 12 }');
+      const { configPath, journal, dir } = liveConfig(
         f,
-        MARKET + exits,
+        market + exits,
         'strategies:\n  scalper:\n    guard: { maxDrawdown: -400 }\n',
       );
+      if (signals !== undefined) {
+        const rows = signals.map((s) => s.split(',')).map(([t, d]) => `2024-03-14T${t}Z,${DAX},${d},1`);
+        writeFileSync(join(dir, 'signals.csv'), `time,market,direction,size\n${rows.join('\n')}\n`);
+      }
 
       const logs: string[] = [];
       const { live, stop } = await startLive(
@@ -89,6 +105,11 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
       expect(expected.filter((r) => r.includes(',TIME_EXIT')).length, 'time exits taken').toBeGreaterThanOrEqual(
         timeExits,
       );
+      if (signals !== undefined)
+        expect(
+          expected.filter((r) => r.includes(',ENTRY,')),
+          'every signal entered',
+        ).toHaveLength(signals.length);
       expect(actual).toEqual(expected);
     },
     120_000,

@@ -20,10 +20,7 @@ export interface EntryModule {
 }
 
 export interface BuildEntriesOptions {
-  /**
-   * Live: signal rows dated before this time are not executed (a signal from before the session
-   * started, or one already executed by a previous run, must not be entered late).
-   */
+  /** Live: the local clock at start-up; rows dated before the session are not executed (SignalsLiveOptions). */
   signalsNotBefore?: number | undefined;
   /** Live: per market, rows up to this time were seen by an earlier run (executed or dropped). */
   signalsSeenUntil?: Readonly<Record<string, number>> | undefined;
@@ -49,16 +46,24 @@ export async function buildEntries(
           signalFiles.set(e.file, rows);
         }
         const mine = rows.filter((r) => r.market === m.market);
-        const notBefore = options.signalsNotBefore ?? -Infinity;
         const seenUntil = options.signalsSeenUntil?.[m.market] ?? -Infinity;
-        const due = mine.filter((r) => r.time >= notBefore && r.time > seenUntil);
-        if (due.length < mine.length) {
+        const due = mine.filter((r) => r.time > seenUntil);
+        if (due.length < mine.length)
           options.log?.(
             'info',
-            `${m.market}: ${mine.length - due.length} signal rows dated before this session, or seen by an earlier run, are not executed`,
+            `${m.market}: ${mine.length - due.length} signal rows seen by an earlier run are not executed`,
           );
-        }
-        entries.set(m.market, signalsEntry(due));
+        const notBefore = options.signalsNotBefore;
+        entries.set(
+          m.market,
+          notBefore === undefined
+            ? signalsEntry(due)
+            : signalsEntry(due, {
+                notBefore,
+                onDropped: (n) =>
+                  options.log?.('info', `${m.market}: ${n} signal rows dated before this session are not executed`),
+              }),
+        );
         break;
       }
       case 'ema-cross':

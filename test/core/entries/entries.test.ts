@@ -30,6 +30,42 @@ describe('entries (SPEC §5)', () => {
     expect(h.actions[1]?.type === 'open' && h.actions[1].limitLevel).toBe(81);
   });
 
+  it.each([
+    {
+      why: 'live started at 1000, first tick at 1500: rows before 1000 are from before the session',
+      notBefore: 1000,
+      firstTick: 1500,
+      entered: ['ENTRY BUY 1@102 stop= SIGNAL'],
+      dropped: [2],
+    },
+    {
+      why: 'recorded ticks replayed (first tick at 300, before start-up): the session starts at 300',
+      notBefore: 1000,
+      firstTick: 300,
+      entered: ['ENTRY SELL 1@101 stop= SIGNAL', 'ENTRY BUY 1@102 stop= SIGNAL'],
+      dropped: [1],
+    },
+  ])('signals in live: $why', ({ notBefore, firstTick, entered, dropped }) => {
+    const counts: number[] = [];
+    const h = harness({
+      markets: [market()],
+      entries: {
+        [DAX]: signalsEntry(
+          [
+            { time: 200, market: DAX, direction: 'SELL', size: 1 },
+            { time: 300, market: DAX, direction: 'SELL', size: 1 },
+            { time: 1200, market: DAX, direction: 'BUY', size: 1 },
+          ],
+          { notBefore, onDropped: (n) => counts.push(n) },
+        ),
+      },
+    });
+    h.tick(firstTick, 101, 102);
+    h.tick(2000, 101, 102);
+    expect(brief(h.journal.rows)).toEqual(entered);
+    expect(counts, 'rows dropped, told at the first tick').toEqual(dropped);
+  });
+
   it('ema-cross: fast crossing above slow BUYs at the candle close; the opposite cross exits and reverses on the same tick', () => {
     const h = harness({
       markets: [market({ entry: { kind: 'ema-cross', timeframeMs: MIN, fast: 2, slow: 3, size: 1 } })],
