@@ -19,15 +19,16 @@ export interface SignalsLiveOptions {
  */
 export function signalsEntry(rows: readonly SignalRow[], live?: SignalsLiveOptions): EntryStrategy {
   let next = 0;
-  let started = live === undefined;
+  /** Live, until the session's first tick. */
+  let starting = live;
   return {
     reason: 'SIGNAL',
     onTick(tick) {
-      if (!started) {
-        started = true;
-        const from = Math.min((live as SignalsLiveOptions).notBefore, tick.time);
+      if (starting !== undefined) {
+        const from = Math.min(starting.notBefore, tick.time);
         while (next < rows.length && (rows[next] as SignalRow).time < from) next++;
-        if (next > 0) live?.onDropped?.(next);
+        if (next > 0) starting.onDropped?.(next);
+        starting = undefined;
       }
       if (next >= rows.length || (rows[next] as SignalRow).time > tick.time) return undefined;
       const due: EntryIntent[] = [];
