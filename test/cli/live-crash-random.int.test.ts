@@ -91,7 +91,7 @@ const scenarioArb: fc.Arbitrary<CrashScenario> = fc
 
 let fake: FakeIg | undefined;
 const lives = liveProcesses();
-const startLive = lives.start;
+const spawnLive = lives.start;
 afterEach(async () => {
   lives.killAll();
   await fake?.close();
@@ -165,7 +165,7 @@ ${s.exits ?? EXITS[0]}`,
   );
   const log: string[] = [];
   const start = async () => {
-    const live = startLive(cfg.configPath, f);
+    const live = spawnLive(cfg.configPath, f);
     await waitFor(
       () => f.subscriptions().includes(`CHART:${DAX}:TICK`) && f.subscriptions().includes(`CHART:${FTSE}:TICK`),
       () => live.output(),

@@ -10,7 +10,7 @@ const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 
 let fake: FakeIg | undefined;
 const lives = liveProcesses();
-const startLive = lives.start;
+const spawnLive = lives.start;
 afterEach(async () => {
   lives.killAll();
   await fake?.close();
@@ -73,7 +73,7 @@ async function killedAtOpen() {
   });
   const f = fake;
   const cfg = setup(f, 'scalper');
-  const first = startLive(cfg.configPath, f);
+  const first = spawnLive(cfg.configPath, f);
   await subscribed(f, first.output);
   killOnOpen = () => first.child.kill('SIGKILL');
   f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
@@ -92,7 +92,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
     const f = fake;
     const { configPath, journal, stateFile } = setup(f);
 
-    const first = startLive(configPath, f);
+    const first = spawnLive(configPath, f);
     await subscribed(f, first.output);
     f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
     await waitFor(
@@ -112,7 +112,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
     await first.exited;
     expect(rows(journal)).toHaveLength(1);
 
-    const second = startLive(configPath, f);
+    const second = spawnLive(configPath, f);
     await subscribed(f, second.output);
     expect(rows(journal), 'the restart writes no row for a position it resumes').toHaveLength(1);
     f.pushTick({ epic: DAX, bid: 125, ask: 126, time: T0 + 2000 }); // trailing continues: stop 120
@@ -156,7 +156,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
       journal,
       `time,market,deal_id,strategy,direction,action,size,price,stop_level,pnl_points,pnl_amount,r_multiple,reason,held_seconds\n${entry}\n`,
     );
-    const live = startLive(configPath, f);
+    const live = spawnLive(configPath, f);
     await subscribed(f, live.output);
     f.pushTick({ epic: DAX, bid: 102, ask: 103, time: T0 + 1000 }); // the signal of T0 is due on it, unseen
     await new Promise((r) => setTimeout(r, 500));
@@ -173,7 +173,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;
     const { configPath, journal, stateFile } = setup(f);
-    const live = startLive(configPath, f);
+    const live = spawnLive(configPath, f);
     await subscribed(f, live.output);
     f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 });
     await waitFor(
@@ -204,7 +204,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
   it('SIGKILL between sending an open and reading its confirmation: the restart takes the position over with its ENTRY row, does not enter the signal again, and manages it', async () => {
     const { f, cfg, dealId } = await killedAtOpen();
 
-    const second = startLive(cfg.configPath, f);
+    const second = spawnLive(cfg.configPath, f);
     await subscribed(f, second.output);
     expect(second.output()).toContain(
       `${dealId}: opened by an earlier run that stopped before its confirmation; taken over (scalper)`,
@@ -238,7 +238,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
     f.pushTick({ epic: DAX, bid: 80, ask: 81, time: T0 + 1000 }); // no trailguard: IG fills the stop at 80
     expect(f.positions()).toEqual([]);
 
-    const second = startLive(cfg.configPath, f);
+    const second = spawnLive(cfg.configPath, f);
     await subscribed(f, second.output);
     expect(rows(cfg.journal), second.output()).toEqual([
       `${new Date(T0).toISOString()},${DAX},${dealId},scalper,BUY,ENTRY,1,101,81,,,,SIGNAL,`,
@@ -273,7 +273,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
     writeFileSync(journal, earlier);
     expect(earlier.length).toBeGreaterThan(1024 - 60);
 
-    const first = startLive(configPath, f, { maxFileKb: 1 });
+    const first = spawnLive(configPath, f, { maxFileKb: 1 });
     await subscribed(f, first.output);
     f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 }); // the signal is due: BUY at 101, stop 81
     expect(await first.exited, first.output()).toBe(1);
