@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeIg } from '../support/fake-ig/index.js';
-import { credentialsEnv, DAX, fakeIgFor, liveConfig, startLive, unlimited, waitFor } from '../support/live-harness.js';
+import { DAX, fakeIgFor, liveConfig, startLive, unlimited, waitFor } from '../support/live-harness.js';
 
 const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 let fake: FakeIg | undefined;
@@ -27,9 +27,6 @@ async function start(f: FakeIg) {
   const started = await startLive(
     {
       configPath: cfg.configPath,
-      dryRun: false,
-      env: credentialsEnv(f),
-      clock: { now: () => Date.now() },
       log: (level, message) => logs.push(`${level} ${message}`),
       limiter: unlimited(),
       runId: 'faults',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/domain/errors.js';
 import type { FakeIg } from '../support/fake-ig/index.js';
-import { credentialsEnv, DAX, fakeIgFor, liveConfig, startLive, waitFor } from '../support/live-harness.js';
+import { DAX, fakeIgFor, liveConfig, startLive, waitFor } from '../support/live-harness.js';
 
 const T0 = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
 let fake: FakeIg | undefined;
@@ -35,8 +35,6 @@ async function session(
       configPath: cfg.configPath,
       dryRun: options.dryRun,
       record,
-      env: credentialsEnv(f),
-      clock: { now: () => Date.now() },
       log: (level, message) => logs.push(`${level} ${message}`),
     },
     f,

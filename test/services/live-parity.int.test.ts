@@ -6,7 +6,6 @@ import type { FakeIg } from '../support/fake-ig/index.js';
 import { runBacktest } from '../../src/core/services/backtest.js';
 import {
   comparableRows,
-  credentialsEnv,
   DAX,
   fakeIgFor,
   liveConfig,
@@ -77,9 +76,6 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
       const { live, stop } = await startLive(
         {
           configPath,
-          dryRun: false,
-          env: credentialsEnv(f),
-          clock: { now: () => Date.now() },
           log: (level, message) => logs.push(`${level} ${message}`),
           runId: 'parity',
           limiter: unlimited(),
@@ -132,10 +128,7 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
     const { live, stop } = await startLive(
       {
         configPath: cfg.configPath,
-        dryRun: false,
         record,
-        env: credentialsEnv(f),
-        clock: { now: () => Date.now() },
         log: (level, message) => logs.push(`${level} ${message}`),
         limiter: unlimited(),
         runId: 'skips',

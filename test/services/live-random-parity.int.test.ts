@@ -21,14 +21,7 @@ import { stringify } from 'yaml';
 
 import { runBacktest } from '../../src/core/services/backtest.js';
 import { startFakeIg } from '../support/fake-ig/index.js';
-import {
-  comparableRows,
-  credentialsEnv,
-  positionsAgree,
-  startLive,
-  unlimited,
-  waitFor,
-} from '../support/live-harness.js';
+import { comparableRows, positionsAgree, startLive, unlimited, waitFor } from '../support/live-harness.js';
 import { materialise, scenarioArb, scenarioRuns, START, type Scenario } from '../support/scenarios.js';
 
 const DIR = mkdtempSync(join(tmpdir(), 'tg-live-random-'));
@@ -90,8 +83,6 @@ async function journals(
     const { live, stop } = await startLive(
       {
         configPath,
-        dryRun: false,
-        env: credentialsEnv(fake),
         clock: { now: () => now },
         clockEventMs: 3_600_000,
         log: (level, message) => logs.push(`${level} ${message}`),

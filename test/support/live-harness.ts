@@ -143,13 +143,15 @@ export async function waitFor(
 }
 
 /**
- * `runLive` in this process, once it has subscribed to `markets` on the fake; `stop()` ends it as
+ * `runLive` in this process against `fake` (its credentials; not a dry run and the local clock
+ * unless `options` say otherwise), once it has subscribed to `markets`; `stop()` ends it as
  * SIGINT does and gives its result. The run's promise is watched from the start: a run that fails
  * (at start-up, say) fails the wait with its own error instead of a time-out and an unhandled
  * rejection, and a run that does not get ready in time is stopped before the wait throws.
  */
 export async function startLive(
-  options: Omit<LiveOptions, 'onReady' | 'signal'>,
+  options: Omit<LiveOptions, 'onReady' | 'signal' | 'env' | 'dryRun' | 'clock'> &
+    Partial<Pick<LiveOptions, 'dryRun' | 'clock'>>,
   fake: FakeIg,
   markets: readonly string[],
   what: string | (() => string) = 'live to subscribe',
@@ -157,7 +159,14 @@ export async function startLive(
   const abort = new AbortController();
   let handle: LiveHandle | undefined;
   let failure: { error: unknown } | undefined;
-  const done = runLive({ ...options, signal: abort.signal, onReady: (h) => (handle = h) });
+  const done = runLive({
+    dryRun: false,
+    clock: { now: () => Date.now() },
+    ...options,
+    env: credentialsEnv(fake),
+    signal: abort.signal,
+    onReady: (h) => (handle = h),
+  });
   done.catch((error: unknown) => (failure = { error }));
   const stop = () => {
     abort.abort();

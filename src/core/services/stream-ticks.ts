@@ -22,7 +22,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export class StreamTickCheck {
   readonly skipped: Record<SkipKind, number> = { malformed: 0, crossed: 0, nonPositive: 0, outOfOrder: 0 };
-  skippedTotal = 0;
+  get skippedTotal(): number {
+    const s = this.skipped;
+    return s.malformed + s.crossed + s.nonPositive + s.outOfOrder;
+  }
   private readonly lastTime = new Map<string, number>();
   private readonly outOfOrderRun = new Map<string, number>();
 
@@ -50,7 +53,6 @@ export class StreamTickCheck {
       this.outOfOrderRun.set(tick.market, run);
     }
     this.skipped[problem.kind]++;
-    this.skippedTotal++;
     return problem;
   }
 

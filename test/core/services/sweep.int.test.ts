@@ -17,6 +17,19 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const TICKS = join(ROOT, 'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv');
 const CONFIG = join(ROOT, 'fixtures/configs/demo.yaml');
 
+/** The error of a two-combination sweep on one job over `ticks` (what it rejects with). */
+const sweepError = (ticks: string, outDir: string, strict: boolean): Promise<unknown> =>
+  runSweep({
+    configPath: CONFIG,
+    tickFiles: [ticks],
+    outDir,
+    format: 'standard',
+    strict,
+    sweeps: ['entry.fast=5,9'],
+    jobs: 1,
+    rank: 'net',
+  }).catch((e: unknown) => e);
+
 describe('backtest --sweep', () => {
   it('a 2×2 sweep on the demo day: every combination ran, the best equals a single backtest with its parameters', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
@@ -104,16 +117,7 @@ describe('backtest --sweep', () => {
     const out = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
     const ticks = join(out, 'bad.csv');
     writeFileSync(ticks, `${readFileSync(TICKS, 'utf8').split('\n').slice(0, 3).join('\n')}\nnot-a-time,1,2\n`);
-    const error = await runSweep({
-      configPath: CONFIG,
-      tickFiles: [ticks],
-      outDir: out,
-      format: 'standard',
-      strict: true,
-      sweeps: ['entry.fast=5,9'],
-      jobs: 1,
-      rank: 'net',
-    }).catch((e: unknown) => e);
+    const error = await sweepError(ticks, out, true);
     expect(error).toBeInstanceOf(UserError);
     // One worker runs both combinations in one pass over the ticks: the error is the pass's.
     expect((error as Error).message).toMatch(/^sweep combinations 1–2: .*bad\.csv, line 4: expected 4 fields/);
@@ -121,16 +125,7 @@ describe('backtest --sweep', () => {
 
   it('a missing tick file is found before any worker runs, and nothing is written', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tg-sweep-')), 'out');
-    const error = await runSweep({
-      configPath: CONFIG,
-      tickFiles: [join(out, 'missing.csv')],
-      outDir: out,
-      format: 'standard',
-      strict: false,
-      sweeps: ['entry.fast=5,9'],
-      jobs: 1,
-      rank: 'net',
-    }).catch((e: unknown) => e);
+    const error = await sweepError(join(out, 'missing.csv'), out, false);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(`tick file not found: ${join(out, 'missing.csv')}`);
     expect(existsSync(out)).toBe(false);

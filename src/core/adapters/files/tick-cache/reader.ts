@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InvariantError, UserError } from '../../../domain/errors.js';
+import { fileError } from '../ticks/chunks.js';
 import {
   B,
   BLOCK_HEADER_BYTES,
@@ -108,10 +109,7 @@ export class TickCacheFile {
     try {
       fd = openSync(path, 'r');
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'ENOENT') throw new UserError(`tick file not found: ${path}`, 'check the path');
-      if (code === 'EISDIR') throw new UserError(`${path} is a directory, not a tick file`);
-      throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
+      throw fileError(path, error);
     }
     try {
       const size = fstatSync(fd).size;

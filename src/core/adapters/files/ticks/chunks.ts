@@ -14,7 +14,7 @@ export function isGzip(file: string): boolean {
 export function fileError(file: string, error: unknown): UserError {
   if (error instanceof UserError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT') return new UserError(`tick file not found: ${file}`, 'check the path');
+  if (code === 'ENOENT') return notFoundError(file);
   if (code === 'EISDIR') return directoryError(file);
   if (code === 'EACCES' || code === 'EPERM') return new UserError(`cannot read ${file}: permission denied`);
   if (typeof code === 'string' && code.startsWith('Z_')) {
@@ -24,6 +24,10 @@ export function fileError(file: string, error: unknown): UserError {
     );
   }
   return new UserError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+function notFoundError(file: string): UserError {
+  return new UserError(`tick file not found: ${file}`, 'check the path');
 }
 
 function directoryError(file: string): UserError {
@@ -36,7 +40,7 @@ export function checkTickFiles(files: readonly string[]): number {
   let bytes = 0;
   for (const file of files) {
     const info = statSync(file, { throwIfNoEntry: false });
-    if (info === undefined) throw new UserError(`tick file not found: ${file}`, 'check the path');
+    if (info === undefined) throw notFoundError(file);
     if (info.isDirectory()) throw directoryError(file);
     if (!info.isFile()) throw new UserError(`${file} is not a file`);
     bytes += info.size;
