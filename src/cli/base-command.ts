@@ -18,24 +18,37 @@ export abstract class BaseCommand extends Command {
   };
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (error instanceof UserError) {
-      const hint = error.hint ? `\n  ${error.hint}` : '';
-      return this.fail(`${error.message}${hint}`, 2, 'USER_ERROR');
-    }
+    if (error instanceof UserError) return this.fail(error.message, 2, 'USER_ERROR', error.hint);
     if (error instanceof BrokerRejected)
       return this.fail(`broker rejected: ${error.message}`, 1, error.code ?? 'BROKER_REJECTED');
     if (error instanceof BrokerUnavailable)
       return this.fail(`broker unavailable: ${error.message}`, 1, error.code ?? 'BROKER_UNAVAILABLE');
-    // oclif's own errors (flag parsing: exit 2) and exits pass through unchanged.
-    if (error instanceof Errors.CLIError || error.oclif !== undefined) return super.catch(error);
+    // `this.exit(n)`: the command has already said what it had to (see exitWith). oclif's own catch
+    // would print it as an error document under --json, after the result, and exit 1 whatever n.
+    if (error instanceof Errors.ExitError) throw error;
+    // oclif's flag and argument errors are bad input (exit 2). Under --json oclif would print the
+    // whole parse context (~90 KB: every command's flags, the home and config directories) and
+    // exit 1; the message is all a script needs.
+    if (this.jsonEnabled() && error instanceof Errors.CLIError)
+      return this.fail(error.message, error.oclif?.exit ?? 2, 'USAGE_ERROR');
     return super.catch(error);
   }
 
-  private fail(message: string, exit: number, code: string): never {
+  /**
+   * Ends a command whose work is done but not all of it succeeded (a close IG refused, a sync
+   * left unresolved): under --json the result is the one document printed, as on success, and
+   * the exit code says the rest.
+   */
+  protected exitWith(result: unknown, exit: number): never {
+    if (this.jsonEnabled()) this.logJson(result);
+    this.exit(exit);
+  }
+
+  private fail(message: string, exit: number, code: string, hint?: string): never {
     if (this.jsonEnabled()) {
-      this.logJson({ error: { code, message, exitCode: exit } });
+      this.logJson({ error: { code, message, ...(hint ? { hint } : {}), exitCode: exit } });
       this.exit(exit);
     }
-    this.error(message, { exit });
+    this.error(hint ? `${message}\n  ${hint}` : message, { exit });
   }
 }

@@ -33,17 +33,21 @@ export default class Close extends BaseCommand {
     const size = positiveNumber('--size', flags.size);
     const percent = positiveNumber('--percent', flags.percent);
     if (percent !== undefined && percent > 100) throw new UserError('--percent must be at most 100');
+    // Refused before logging in: reconciling on the way would already write rows and state.
+    if (!flags.yes && !process.stdin.isTTY)
+      throw new UserError('not a terminal: pass --yes to close without confirmation');
     const result = await runClose({
       configPath: flags.config,
       clock: systemClock,
       log: stderrLog({ verbose: false }),
       request: { dealId: args.dealId, market: flags.market, all: flags.all, size, percent },
-      confirm: async (targets) => {
+      confirm: async (targets, account) => {
         if (flags.yes) return true;
         const list = targets
           .map((t) => `  ${t.market} ${t.dealId} ${t.direction}: close ${t.closeSize} of ${t.size}`)
           .join('\n');
-        return confirmOnTerminal(`Close on IG:\n${list}\nProceed?`);
+        const where = `IG ${account.environment.toUpperCase()} account ${account.accountId}`;
+        return confirmOnTerminal(`Close on ${where}:\n${list}\nProceed?`);
       },
     });
     if (!this.jsonEnabled()) {
@@ -52,7 +56,7 @@ export default class Close extends BaseCommand {
         this.log(`${r.action} ${r.market} ${r.dealId} ${r.size} @ ${r.price}  ${r.pnlAmount?.toFixed(2) ?? ''}`);
       for (const f of result.failed) this.log(`FAILED ${f.dealId}: ${f.reason}`);
     }
-    if (result.failed.length > 0) this.exit(1);
+    if (result.failed.length > 0) this.exitWith(result, 1);
     return result;
   }
 }

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeIg } from '../support/fake-ig/index.js';
@@ -97,4 +98,131 @@ describe('positions, sync, close, state (built CLI against the fake IG)', () => 
     const cleared = await cli(f, ['state', 'clear', '--config', configPath, '--json']);
     expect(cleared.code, cleared.stderr).toBe(0);
   }, 60_000);
+
+  it('close --size: whole lots and at most the position, else exit 2 with nothing sent; no terminal and no --yes: refused before logging in', async () => {
+    fake = await fakeIgFor({ time: Date.now(), bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath } = liveConfig(f, `pointSize: 1\ndecimals: 1\nlotStep: 0.1`);
+    const dealId = f.openExternally({ epic: DAX, direction: 'BUY', size: 2, stopLevel: 80 });
+
+    const noTerminal = await cli(f, ['close', dealId, '--config', configPath]);
+    expect(noTerminal.code).toBe(2);
+    expect(noTerminal.stderr).toContain('--yes');
+    expect(f.requestCount(), 'not even a login').toBe(0);
+
+    for (const size of ['0.15', '1e-9', '2.5']) {
+      const r = await cli(f, ['close', dealId, '--size', size, '--yes', '--config', configPath, '--json']);
+      expect(r.code, `${size}: ${r.stdout}`).toBe(2);
+      expect(JSON.parse(r.stdout).error.message).toContain(`--size ${Number(size)}`);
+    }
+    expect(f.requestCount('DELETE'), 'no close sent').toBe(0);
+    expect(f.positions()[0]?.size).toBe(2);
+
+    const whole = await cli(f, ['close', dealId, '--size', '2', '--yes', '--config', configPath, '--json']);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(JSON.parse(whole.stdout).closed).toMatchObject([{ action: 'EXIT', size: 2 }]);
+  }, 60_000);
+
+  it('--json prints one document: a close IG refused gives the result (exit 1), a sync not in agreement its report (exit 1)', async () => {
+    fake = await fakeIgFor({ time: Date.now(), bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath } = liveConfig(f, `pointSize: 1\ndecimals: 1\nlotStep: 0.1`);
+    const dealId = f.openExternally({ epic: DAX, direction: 'BUY', size: 1, stopLevel: 80 });
+    expect((await cli(f, ['sync', '--config', configPath])).code).toBe(0);
+
+    f.failNext({ method: 'DELETE', path: /positions\/otc/ }, { status: 500, times: 5 });
+    const close = await cli(f, ['close', dealId, '--yes', '--config', configPath, '--json']);
+    expect(close.code, close.stderr).toBe(1);
+    const result = JSON.parse(close.stdout); // one document, or this throws
+    expect(result).toMatchObject({ closed: [], failed: [{ dealId }], targets: [{ dealId }] });
+
+    // A market whose entry kind is not none does not adopt: the platform's position is unmanaged.
+    const other = liveConfig(
+      f,
+      `pointSize: 1\ndecimals: 1\nentry: { kind: ema-cross, timeframe: 1m, fast: 3, slow: 5, size: 1 }`,
+    );
+    const sync = await cli(f, ['sync', '--config', other.configPath, '--json']);
+    expect(sync.code, sync.stderr).toBe(1);
+    expect(JSON.parse(sync.stdout)).toMatchObject({ inSync: false, report: { unmanaged: [{ dealId }] } });
+  }, 60_000);
+
+  it('a state directory held by a running process: sync does nothing and exits 0 (for cron), close refuses (exit 2)', async () => {
+    fake = await fakeIgFor({ time: Date.now(), bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath, stateDir } = liveConfig(f, `pointSize: 1\ndecimals: 1`);
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(join(stateDir, '.lock'), `${process.pid}\n`); // this test runner: alive, as live would be
+    const sync = await cli(f, ['sync', '--config', configPath, '--json']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(JSON.parse(sync.stdout).skipped).toContain(`in use by process ${process.pid}`);
+    expect(f.requestCount(), 'IG not reached').toBe(0);
+    const close = await cli(f, ['close', '--all', '--yes', '--config', configPath]);
+    expect(close.code).toBe(2);
+    expect(close.stderr).toContain('in use by process');
+  }, 60_000);
+
+  it('flag and argument errors under --json: exit 2 and a short error document', async () => {
+    fake = await fakeIgFor({ time: Date.now(), bid: 100, ask: 101 });
+    for (const args of [
+      ['close', '--all', '--market', DAX, '--json'],
+      ['close', '--all', '--bogus', '--json'],
+      ['state', 'show', 'A', 'B', '--json'],
+    ]) {
+      const r = await cli(fake, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout.length, 'no parse context').toBeLessThan(2000);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'USAGE_ERROR', exitCode: 2 });
+    }
+  }, 60_000);
+});
+
+describe('state show and clear (built CLI, paper broker)', () => {
+  function paperDir(): { dir: string; configPath: string; stateDir: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-state-'));
+    const configPath = join(dir, 'trailguard.yaml');
+    writeFileSync(
+      configPath,
+      `broker: { kind: paper }\nstateDir: ./state\nmarkets:\n  ${DAX}:\n    pointSize: 1\n    decimals: 1\n`,
+    );
+    const stateDir = join(dir, 'state');
+    mkdirSync(stateDir);
+    return { dir, configPath, stateDir };
+  }
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it("the paper broker's book is not a market's state; a market neither configured nor saved is an input error", () => {
+    const { configPath, stateDir } = paperDir();
+    writeFileSync(join(stateDir, '_paper.json'), JSON.stringify({ version: 2, positions: [] }));
+    const show = run(['state', 'show', '--config', configPath, '--json']);
+    expect(show.code, show.stderr).toBe(0);
+    expect(JSON.parse(show.stdout).markets).toEqual([]);
+
+    const typo = run(['state', 'clear', 'IX.D.DAX.DAILY.I', '--config', configPath]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('IX.D.DAX.DAILY.I is not in');
+    expect(run(['state', 'show', 'IX.D.DAX.DAILY.I', '--config', configPath]).code).toBe(2);
+    expect(run(['state', 'show', DAX, '--config', configPath]).code).toBe(0);
+  });
+
+  it('a damaged _strategies.json: clear refuses without --force (nothing deleted) and replaces it with --force', () => {
+    const { configPath, stateDir } = paperDir();
+    const strategies = join(stateDir, '_strategies.json');
+    writeFileSync(strategies, '{"version":1,');
+    const market = join(stateDir, `${DAX}.json`);
+    writeFileSync(market, JSON.stringify({ version: 1, market: DAX, positions: [] }));
+
+    const refused = run(['state', 'clear', '--config', configPath]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('_strategies.json');
+    expect(refused.stderr.replace(/\s*›\s*/g, ' '), 'the hint, unwrapped').toContain('state clear --force');
+    expect(existsSync(market), 'nothing cleared').toBe(true);
+
+    const forced = run(['state', 'clear', '--force', '--config', configPath]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(existsSync(market)).toBe(false);
+    expect(JSON.parse(readFileSync(strategies, 'utf8'))).toMatchObject({ version: 1, guards: {} });
+  });
 });

@@ -8,7 +8,7 @@ import {
 } from '../adapters/ig/mapper.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgRestClient, type IgLog, type IgSession } from '../adapters/ig/rest-client.js';
-import { findClose } from '../adapters/ig/history.js';
+import { findCloses } from '../adapters/ig/history.js';
 import type { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { Engine } from '../engine/engine.js';
 import type { Clock } from '../ports/clock.js';
@@ -177,9 +177,9 @@ export function trackManagedPositions(broker: IgBroker, engine: Engine): void {
 }
 
 /** Reconciliation's history look-up on IG: activity first, then transactions (matched by opening level and time). */
-export function igCloseFinder(rest: IgRestClient, clock: Clock): ReconcileDeps['findClose'] {
+export function igCloseFinder(rest: IgRestClient, clock: Clock): ReconcileDeps['findCloses'] {
   return (dealId, since, openLevel) =>
-    findClose(rest, {
+    findCloses(rest, {
       dealId,
       since,
       until: clock.now() + CLOCK_SKEW_MS,

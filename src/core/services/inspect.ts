@@ -95,6 +95,7 @@ export async function showState(options: {
 }): Promise<StateShowResult> {
   const config = await loadConfig(options.configPath);
   const store = new JsonStateStore(config.stateDir);
+  if (options.market !== undefined) checkMarketKnown(config, store, options.market, options.configPath);
   const names = options.market !== undefined ? [options.market] : store.listMarkets();
   const markets = names.map((m) => store.readMarket(m)).filter((m): m is MarketState => m !== undefined);
   return { stateDir: config.stateDir, markets, guards: store.readStrategies()?.guards ?? {} };
@@ -122,6 +123,7 @@ export async function clearState(options: {
   lock.acquire();
   try {
     const store = new JsonStateStore(config.stateDir);
+    if (options.market !== undefined) checkMarketKnown(config, store, options.market, options.configPath);
     const targets = options.market !== undefined ? [options.market] : store.listMarkets();
     if (!options.force && config.broker.kind === 'ig' && targets.length > 0) {
       const { rest } = await connectIg(config, { env: options.env, log: options.log });
@@ -135,14 +137,47 @@ export async function clearState(options: {
         );
       }
     }
-    for (const m of targets) store.deleteMarket(m);
     const all = options.market === undefined;
+    // Read before anything is deleted: without --force a damaged file stops the whole clear.
+    const entriesSeenUntil = all ? entriesSeenToKeep(store, options) : undefined;
+    for (const m of targets) store.deleteMarket(m);
     if (all) {
-      store.writeStrategies({ version: 1, guards: {}, entriesSeenUntil: store.readStrategies()?.entriesSeenUntil });
+      store.writeStrategies({ version: 1, guards: {}, entriesSeenUntil });
       removePaperBook(config.stateDir);
     }
     return { cleared: targets, guardsCleared: all };
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * A market named on the command line must be configured or have a saved state file (a market
+ * since removed from the configuration): a mistyped epic is an input error, not "nothing saved".
+ */
+function checkMarketKnown(config: Config, store: JsonStateStore, market: string, configPath: string): void {
+  if (config.markets[market] === undefined && !store.listMarkets().includes(market))
+    throw new UserError(
+      `market ${market} is not in ${configPath} and has no saved state in ${config.stateDir}`,
+      `configured markets: ${Object.keys(config.markets).join(', ')}`,
+    );
+}
+
+/**
+ * How far each market's entries have read, kept through a full clear (the guards are reset, the
+ * signals already entered stay entered). A damaged `_strategies.json` is what `--force` clears:
+ * its reading positions are lost, and each market's signals then count as seen up to its latest
+ * ENTRY row in the journal, as after any start (docs/decisions.md 39).
+ */
+function entriesSeenToKeep(
+  store: JsonStateStore,
+  options: { force: boolean; log: Log },
+): Record<string, number> | undefined {
+  try {
+    return store.readStrategies()?.entriesSeenUntil;
+  } catch (error) {
+    if (!(options.force && error instanceof UserError)) throw error;
+    options.log('warn', `${error.message}: replaced (--force); the strategy guards are reset`);
+    return undefined;
   }
 }

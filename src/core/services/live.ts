@@ -267,7 +267,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       journal: journalIndex,
       markets,
       brokerPositions,
-      findClose: paper ? () => Promise.resolve(undefined) : igCloseFinder(rest, clock),
+      findCloses: paper ? () => Promise.resolve([]) : igCloseFinder(rest, clock),
       ownOpensGone,
       now: clock.now(),
     });

@@ -1,6 +1,6 @@
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
-import { JsonStateStore, StateLock } from '../adapters/files/state-store.js';
+import { JsonStateStore, StateInUse, StateLock } from '../adapters/files/state-store.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { IgRestClient } from '../adapters/ig/rest-client.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
@@ -18,7 +18,7 @@ import {
   trackManagedPositions,
   type Log,
 } from './ig-connect.js';
-import { reconcile, saveEngineState, reconcileInSync, type ReconcileReport } from './reconcile.js';
+import { emptyReport, reconcile, saveEngineState, reconcileInSync, type ReconcileReport } from './reconcile.js';
 import { EngineRunner } from './run-engine.js';
 
 export interface ManageOptions {
@@ -50,6 +50,13 @@ interface Session {
   igBroker: IgBroker | undefined;
   lock: StateLock;
   clock: Clock;
+  account: IgAccount;
+}
+
+/** The IG account a session acts on, for the confirmation of a close. */
+export interface IgAccount {
+  environment: 'demo' | 'live';
+  accountId: string;
 }
 
 /** Lock, log in, reconcile: the start of `sync` and `close` (and of `live`, which has its own loop). */
@@ -61,7 +68,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
   lock.acquire();
   try {
     const store = new JsonStateStore(config.stateDir);
-    const { rest } = await connectIg(config, { env: options.env, log: options.log });
+    const { rest, session } = await connectIg(config, { env: options.env, log: options.log });
     const markets = await applyDealingRules(rest, selectMarkets(config, undefined), options.log);
     const index = await JournalIndex.read(config.journal, (message) => options.log('warn', message));
     const journal = new CsvJournal(config.journal, { durable: true });
@@ -85,12 +92,28 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       journal: index,
       markets,
       brokerPositions,
-      findClose: igCloseFinder(rest, options.clock),
+      findCloses: igCloseFinder(rest, options.clock),
+      // sync only: `close` goes on to close the position, which would end its rows without it.
+      deferUnknownPartials: !withBroker,
       ownOpensGone: await ownOpensGoneSinceSave(rest, config, store, options.clock, brokerPositions),
       now: options.clock.now(),
     });
     if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);
-    return { config, markets, rest, store, journal, rows, runner, report, igBroker, lock, clock: options.clock };
+    const account = { environment: config.broker.environment, accountId: session.accountId };
+    return {
+      config,
+      markets,
+      rest,
+      store,
+      journal,
+      rows,
+      runner,
+      report,
+      igBroker,
+      lock,
+      clock: options.clock,
+      account,
+    };
   } catch (error) {
     lock.release();
     throw error;
@@ -110,11 +133,23 @@ export interface SyncResult {
   inSync: boolean;
   report: ReconcileReport;
   journalRows: JournalRow[];
+  /**
+   * Why nothing was done: `live` (or another command) holds the state directory. A running `live`
+   * records what happens on IG as it goes, so for the cron job this is not a failure.
+   */
+  skipped?: string | undefined;
 }
 
 /** `trailguard sync`: live's start-up reconciliation as a one-shot (cron). */
 export async function runSync(options: ManageOptions): Promise<SyncResult> {
-  const s = await openSession(options, false);
+  let s: Session;
+  try {
+    s = await openSession(options, false);
+  } catch (error) {
+    if (!(error instanceof StateInUse)) throw error;
+    const skipped = `state directory ${error.dir} is in use by process ${error.pid}: nothing done (a running live records what happens on IG itself)`;
+    return { inSync: true, report: emptyReport(), journalRows: [], skipped };
+  }
   try {
     await s.journal.close();
     return { inSync: reconcileInSync(s.report), report: s.report, journalRows: s.rows };
@@ -151,7 +186,10 @@ export interface CloseResult {
  * anything is sent; returning false sends nothing.
  */
 export async function runClose(
-  options: ManageOptions & { request: CloseRequest; confirm: (targets: CloseTarget[]) => Promise<boolean> },
+  options: ManageOptions & {
+    request: CloseRequest;
+    confirm: (targets: CloseTarget[], account: IgAccount) => Promise<boolean>;
+  },
 ): Promise<CloseResult> {
   const { request } = options;
   const s = await openSession(options, true);
@@ -171,7 +209,7 @@ export async function runClose(
     const targets: CloseTarget[] = chosen.map((p) => {
       const market = s.markets.find((m) => m.market === p.market) as MarketConfig;
       let closeSize = p.size;
-      if (request.size !== undefined) closeSize = Math.min(request.size, p.size);
+      if (request.size !== undefined) closeSize = checkedSize(request.size, p, market);
       if (request.percent !== undefined) {
         closeSize = Math.floor((p.size * request.percent) / 100 / market.lotStep + 1e-9) * market.lotStep;
         closeSize = Number(closeSize.toFixed(8));
@@ -181,7 +219,7 @@ export async function runClose(
     const zero = targets.filter((t) => !(t.closeSize > 0));
     if (zero.length > 0)
       throw new UserError(`the size to close of ${zero.map((t) => t.dealId).join(', ')} rounds to 0 lots`);
-    if (!(await options.confirm(targets))) {
+    if (!(await options.confirm(targets, s.account))) {
       await s.journal.close();
       return { closed: [], failed: [], targets };
     }
@@ -202,4 +240,21 @@ export async function runClose(
   } finally {
     s.lock.release();
   }
+}
+
+/**
+ * `--size` as asked, or an input error: a size IG would refuse or mis-size (not a whole number of
+ * the market's lots), or one larger than the position, where a typo would otherwise close all of
+ * it (leaving out `--size` closes all). A size equal to the position closes it.
+ */
+function checkedSize(size: number, p: { dealId: string; size: number }, market: MarketConfig): number {
+  const lots = size / market.lotStep;
+  if (Math.abs(lots - Math.round(lots)) > 1e-9)
+    throw new UserError(`--size ${size}: not a multiple of ${market.market}'s lot step ${market.lotStep}`);
+  if (size > p.size + market.lotStep * 1e-9)
+    throw new UserError(
+      `--size ${size} is more than ${p.dealId}'s size ${p.size}`,
+      'leave out --size to close the whole position',
+    );
+  return Math.min(size, p.size);
 }

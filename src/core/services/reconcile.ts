@@ -31,9 +31,14 @@ export interface BrokerPosition {
   own?: { strategy: string | undefined; virtual: boolean; stopReason: StopReason } | undefined;
 }
 
+/** A close of a position in the broker's history. */
 export interface CloseFound {
   level: number;
   time: number;
+  /** Size closed, when the history says. */
+  size?: number | undefined;
+  /** True for the close that closed the position, false for a partial one; undefined when not said. */
+  full?: boolean | undefined;
 }
 
 export interface ReconcileDeps {
@@ -42,8 +47,18 @@ export interface ReconcileDeps {
   journal: JournalIndex;
   markets: readonly MarketConfig[];
   brokerPositions: readonly BrokerPosition[];
-  /** Where and when a position that is gone from the broker was closed (history endpoints). */
-  findClose: (dealId: string, since: number, openLevel: number) => Promise<CloseFound | undefined>;
+  /**
+   * Where and when the broker closed a position, in full or in parts, since it opened (history
+   * endpoints): every close found, oldest first.
+   */
+  findCloses: (dealId: string, since: number, openLevel: number) => Promise<readonly CloseFound[]>;
+  /**
+   * `sync`: a partial close that is not in the history yet is left for a later run (reported
+   * unresolved, no row) rather than written at the last price. `live` writes it at the last
+   * price: it goes on managing the position, and a later close of the rest would end the deal's
+   * rows without it.
+   */
+  deferUnknownPartials?: boolean | undefined;
   /**
    * Opens of trailguard's own that the broker made and no longer holds, as they were opened (IG:
    * from the activity history since the state was last saved, StrategiesState.savedAt). Those
@@ -71,6 +86,20 @@ export interface ReconcileReport {
   adopted: { dealId: string; market: string }[];
   unmanaged: { dealId: string; market: string; reason: string }[];
   unresolved: { dealId: string; market: string; reason: string }[];
+}
+
+export function emptyReport(): ReconcileReport {
+  return {
+    resumed: [],
+    closedWhileAway: [],
+    alreadyJournaled: [],
+    recoveredFromJournal: [],
+    recoveredOpens: [],
+    realisedFromJournal: [],
+    adopted: [],
+    unmanaged: [],
+    unresolved: [],
+  };
 }
 
 /**
@@ -163,17 +192,7 @@ export function unrecordedOwnOpens(
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const { runner, store, journal } = deps;
   const engine = runner.engine;
-  const report: ReconcileReport = {
-    resumed: [],
-    closedWhileAway: [],
-    alreadyJournaled: [],
-    recoveredFromJournal: [],
-    recoveredOpens: [],
-    realisedFromJournal: [],
-    adopted: [],
-    unmanaged: [],
-    unresolved: [],
-  };
+  const report = emptyReport();
   const configured = new Map(deps.markets.map((m) => [m.market, m]));
   const atBroker = new Map(deps.brokerPositions.map((p) => [p.dealId, p]));
   const known = new Set<string>();
@@ -193,10 +212,20 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         : snap.size;
       const live = atBroker.get(snap.dealId);
       if (live !== undefined) {
-        engine.restorePosition(snap, { size: tracked, stopLevel: live.stopLevel, limitLevel: live.limitLevel });
-        if (live.size < tracked - 1e-9) {
-          await closeAway(deps, report, snap, tracked - live.size, live);
-        }
+        const missing = cleanSize(tracked - live.size, market.lotStep);
+        const closes = missing > 0 ? await closesOf(deps, snap, missing, market.lotStep) : undefined;
+        // Deferred only while the journal remembers the size (its ENTRY row less its closes).
+        const defer =
+          missing > 0 && closes === undefined && deps.deferUnknownPartials === true && journal.entries.has(snap.dealId);
+        const levels = { stopLevel: live.stopLevel, limitLevel: live.limitLevel };
+        engine.restorePosition(snap, { size: defer ? live.size : tracked, ...levels });
+        if (defer)
+          report.unresolved.push({
+            dealId: snap.dealId,
+            market: snap.market,
+            reason: `IG closed ${missing} of it, which is not in its history yet: its row waits for a later sync`,
+          });
+        else if (missing > 0) writeClosesAway(deps, report, snap, missing, closes, live);
         report.resumed.push({ dealId: snap.dealId, market: snap.market, size: live.size, stopLevel: live.stopLevel });
         continue;
       }
@@ -205,7 +234,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         continue; // the state file is rewritten below without it
       }
       engine.restorePosition(snap, { size: tracked });
-      await closeAway(deps, report, snap, tracked, undefined);
+      await closeAway(deps, report, snap, tracked);
     }
   }
 
@@ -255,7 +284,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       report.recoveredFromJournal.push({ dealId: p.dealId, market: p.market });
     }
     const snap = engine.exportPositions(p.market).find((x) => x.dealId === p.dealId);
-    if (snap !== undefined) await closeAway(deps, report, snap, snap.size, undefined);
+    if (snap !== undefined) await closeAway(deps, report, snap, snap.size);
   }
 
   // Rewrite every market's state as the engine now holds it (drops positions settled above).
@@ -305,39 +334,89 @@ function takeOver(
   report.recoveredOpens.push({ dealId: p.dealId, market: p.market, strategy });
 }
 
+/** A position gone from the broker: its closes from the history, or unresolved until they are there. */
 async function closeAway(
   deps: ReconcileDeps,
   report: ReconcileReport,
   snap: PositionSnapshot,
   size: number,
-  live: BrokerPosition | undefined,
 ): Promise<void> {
-  const found = await deps.findClose(snap.dealId, snap.entryTime, snap.entryPrice);
-  let level = found?.level;
-  let levelFrom: 'history' | 'last price' = 'history';
-  if (level === undefined) {
-    const price = snap.direction === 'BUY' ? live?.bid : live?.ask;
-    if (price === undefined) {
-      report.unresolved.push({
-        dealId: snap.dealId,
-        market: snap.market,
-        reason: 'closed at the broker but its exit is not in the history yet; kept in state, run sync again later',
-      });
-      return;
-    }
-    level = price;
-    levelFrom = 'last price';
+  const lotStep = deps.markets.find((m) => m.market === snap.market)?.lotStep ?? 0;
+  const closes = await closesOf(deps, snap, size, lotStep);
+  if (closes === undefined) {
+    report.unresolved.push({
+      dealId: snap.dealId,
+      market: snap.market,
+      reason: 'closed at the broker but its exit is not in the history yet; kept in state, run sync again later',
+    });
+    return;
   }
-  const event: PositionClosedEvent = {
-    type: 'positionClosed',
-    time: found?.time ?? deps.now,
-    dealId: snap.dealId,
-    size,
-    level,
-    cause: 'external',
-  };
-  deps.runner.onBrokerEvent(event);
-  report.closedWhileAway.push({ dealId: snap.dealId, market: snap.market, level, time: event.time, levelFrom });
+  writeClosesAway(deps, report, snap, size, closes, undefined);
+}
+
+/**
+ * The closes that took `size` of a position while no run saw them: the latest closes in the
+ * history whose sizes add up to it, one row each at its own level and time (the earlier ones are
+ * those the journal has). When the history's sizes do not add up (not said, or more than is
+ * missing), the latest close takes the whole size, at its level. Undefined when the history does
+ * not show them yet: none, or fewer than are missing and no full close among them.
+ */
+async function closesOf(
+  deps: ReconcileDeps,
+  snap: PositionSnapshot,
+  size: number,
+  lotStep: number,
+): Promise<CloseFound[] | undefined> {
+  const all = await deps.findCloses(snap.dealId, snap.entryTime, snap.entryPrice);
+  const latest = all.at(-1);
+  if (latest === undefined) return undefined;
+  const picked: CloseFound[] = [];
+  let sum = 0;
+  for (let i = all.length - 1; i >= 0 && sum < size - 1e-9; i--) {
+    const c = all[i] as CloseFound;
+    if (c.size === undefined) return [{ ...latest, size }];
+    picked.unshift(c);
+    sum = cleanSize(sum + c.size, lotStep);
+  }
+  if (Math.abs(sum - size) <= 1e-9) return picked;
+  if (sum > size || latest.full === true) return [{ ...latest, size }];
+  return undefined;
+}
+
+/**
+ * The rows of closes made while away (CLOSED_EXTERNALLY). `closes` undefined: a partial close of
+ * a position IG still holds that its history does not show yet, at the last price.
+ */
+function writeClosesAway(
+  deps: ReconcileDeps,
+  report: ReconcileReport,
+  snap: PositionSnapshot,
+  size: number,
+  closes: readonly CloseFound[] | undefined,
+  live: BrokerPosition | undefined,
+): void {
+  const lastPrice = snap.direction === 'BUY' ? live?.bid : live?.ask;
+  const found: readonly (CloseFound & { from: 'history' | 'last price' })[] =
+    closes?.map((c) => ({ ...c, from: 'history' as const })) ??
+    (lastPrice === undefined ? [] : [{ level: lastPrice, time: deps.now, size, from: 'last price' as const }]);
+  for (const c of found) {
+    const event: PositionClosedEvent = {
+      type: 'positionClosed',
+      time: c.time,
+      dealId: snap.dealId,
+      size: c.size ?? size,
+      level: c.level,
+      cause: 'external',
+    };
+    deps.runner.onBrokerEvent(event);
+    report.closedWhileAway.push({
+      dealId: snap.dealId,
+      market: snap.market,
+      level: c.level,
+      time: c.time,
+      levelFrom: c.from,
+    });
+  }
 }
 
 /** The ENTRY reason of each entry kind's opens (the built-in entries' own `reason`). */

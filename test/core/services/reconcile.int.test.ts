@@ -8,7 +8,7 @@ import { SimBroker } from '../../../src/core/adapters/sim/sim-broker.js';
 import type { ExitsConfig, StrategyConfig } from '../../../src/core/domain/config.js';
 import type { StrategiesState } from '../../../src/core/ports/state-store.js';
 import type { PositionSnapshot } from '../../../src/core/engine/position.js';
-import { reconcile, type BrokerPosition } from '../../../src/core/services/reconcile.js';
+import { reconcile, type BrokerPosition, type CloseFound } from '../../../src/core/services/reconcile.js';
 import { EngineRunner } from '../../../src/core/services/run-engine.js';
 import { brief, DAX, market, MemoryJournal } from '../../support/engine-harness.js';
 
@@ -55,6 +55,9 @@ async function setup(options: {
   state?: PositionSnapshot[];
   broker: BrokerPosition[];
   closeAt?: { level: number; time: number };
+  /** The history's closes, oldest first (else closeAt alone). */
+  closes?: CloseFound[];
+  deferUnknownPartials?: boolean;
 }) {
   const dir = mkdtempSync(join(tmpdir(), 'tg-rec-'));
   const store = new JsonStateStore(join(dir, 'state'));
@@ -90,7 +93,8 @@ async function setup(options: {
     journal: index,
     markets: [cfg],
     brokerPositions: options.broker,
-    findClose: () => Promise.resolve(options.closeAt),
+    findCloses: () => Promise.resolve(options.closes ?? (options.closeAt ? [options.closeAt] : [])),
+    deferUnknownPartials: options.deferUnknownPartials,
     ownOpensGone: options.ownOpensGone,
     now: Date.parse('2024-03-14T12:00:00Z'),
   });
@@ -296,5 +300,86 @@ describe('start-up reconciliation (live and sync)', () => {
     });
     expect(brief(journal.rows)).toEqual(['PARTIAL BUY 0.6@110 stop=120 CLOSED_EXTERNALLY pts=10']);
     expect(runner.engine.position('D1')?.size).toBe(0.4);
+  });
+
+  it('closes in several parts while away: one row each, at its own level and time, after those the journal has', async () => {
+    const t = (h: number) => Date.parse(`2024-03-14T${String(h).padStart(2, '0')}:00:00Z`);
+    const ownPartial = `2024-03-14T09:00:00.000Z,${DAX},D1,default,BUY,PARTIAL,0.2,120,90,20,4,2,PROFIT_TARGET,3600\n`;
+    const closes: CloseFound[] = [
+      { level: 120, time: t(9), size: 0.2, full: false }, // trailguard's own, already a row
+      { level: 110, time: t(10), size: 0.3, full: false },
+      { level: 130, time: t(11), size: 0.1, full: false },
+    ];
+    const held = await setup({
+      state: [{ ...saved, size: 0.8 }],
+      broker: [atBroker({ size: 0.4 })],
+      journalText: HEADER + ENTRY_ROW + ownPartial,
+      closes,
+    });
+    expect(brief(held.journal.rows)).toEqual([
+      'PARTIAL BUY 0.3@110 stop=120 CLOSED_EXTERNALLY pts=10',
+      'PARTIAL BUY 0.1@130 stop=120 CLOSED_EXTERNALLY pts=30',
+    ]);
+    expect(held.journal.rows.map((r) => r.time)).toEqual([t(10), t(11)]);
+    expect(held.runner.engine.position('D1')?.size).toBe(0.4);
+
+    // Gone: the rest closed in two parts, the second a full close.
+    const gone = await setup({
+      state: [{ ...saved, size: 0.8 }],
+      broker: [],
+      journalText: HEADER + ENTRY_ROW + ownPartial,
+      closes: [...closes.slice(0, 2), { level: 140, time: t(11), size: 0.5, full: true }],
+    });
+    expect(brief(gone.journal.rows)).toEqual([
+      'PARTIAL BUY 0.3@110 stop= CLOSED_EXTERNALLY pts=10',
+      'EXIT BUY 0.5@140 stop= CLOSED_EXTERNALLY pts=40',
+    ]);
+    expect(gone.report.unresolved).toEqual([]);
+    expect(gone.store.readMarket(DAX)).toBeUndefined();
+  });
+
+  it('a position gone while its full close is not in the history yet (only a partial is) stays unresolved', async () => {
+    const { report, journal, store } = await setup({
+      state: [saved],
+      broker: [],
+      closes: [{ level: 110, time: 5, size: 0.5, full: false }],
+    });
+    expect(journal.rows).toEqual([]);
+    expect(report.unresolved.map((u) => u.dealId)).toEqual(['D1']);
+    expect(store.readMarket(DAX)?.positions[0]?.size).toBe(1);
+  });
+
+  it('history sizes that do not add up: the latest close takes the whole difference, at its level', async () => {
+    const { journal } = await setup({
+      state: [saved],
+      broker: [atBroker({ size: 0.4 })],
+      closes: [{ level: 115, time: 5, size: 0.9, full: false }],
+    });
+    expect(brief(journal.rows)).toEqual(['PARTIAL BUY 0.6@115 stop=120 CLOSED_EXTERNALLY pts=15']);
+  });
+
+  it('sync: a partial close not in the history yet waits (unresolved, no row) and a later sync writes it from the history', async () => {
+    const first = await setup({
+      state: [saved],
+      broker: [atBroker({ size: 0.4 })],
+      journalText: HEADER + ENTRY_ROW,
+      deferUnknownPartials: true,
+    });
+    expect(first.journal.rows).toEqual([]);
+    expect(first.report.unresolved).toMatchObject([{ dealId: 'D1', market: DAX }]);
+    expect(first.runner.engine.position('D1')?.size).toBe(0.4);
+    const kept = first.store.readMarket(DAX)?.positions[0];
+    expect(kept?.size).toBe(0.4);
+
+    // The next sync: the journal still says 1 (its ENTRY row), IG 0.4, and the history has the close now.
+    const second = await setup({
+      state: [kept as PositionSnapshot],
+      broker: [atBroker({ size: 0.4 })],
+      journalText: HEADER + ENTRY_ROW,
+      closes: [{ level: 112, time: 7, size: 0.6, full: false }],
+      deferUnknownPartials: true,
+    });
+    expect(brief(second.journal.rows)).toEqual(['PARTIAL BUY 0.6@112 stop=120 CLOSED_EXTERNALLY pts=12']);
+    expect(second.report.unresolved).toEqual([]);
   });
 });

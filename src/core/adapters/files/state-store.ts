@@ -51,9 +51,13 @@ const strategiesSchema = z.object({
   savedAt: num.optional(),
 });
 
-/** File name of a market: epics contain dots, never slashes; anything odd is escaped. */
+/**
+ * File name of a market: epics contain dots, never slashes; anything odd is escaped, and so is a
+ * leading `_`, which marks trailguard's own files (`_strategies.json`, the paper broker's
+ * `_paper.json`): they are never read as a market's.
+ */
 function fileOf(market: string): string {
-  return `${market.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}.json`;
+  return `${market.replace(/[^A-Za-z0-9._-]|^_/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}.json`;
 }
 function marketOf(file: string): string {
   return decodeURIComponent(file.slice(0, -'.json'.length));
@@ -91,7 +95,11 @@ export class JsonStateStore implements StateStore {
   }
 
   readMarket(market: string): MarketState | undefined {
-    return this.read(join(this.dir, fileOf(market)), marketSchema) as MarketState | undefined;
+    return this.read(
+      join(this.dir, fileOf(market)),
+      marketSchema,
+      `inspect it, or remove it with \`trailguard state clear ${market} --force\` once IG shows the position is handled`,
+    ) as MarketState | undefined;
   }
 
   writeMarket(state: MarketState): void {
@@ -106,7 +114,7 @@ export class JsonStateStore implements StateStore {
   listMarkets(): string[] {
     if (!existsSync(this.dir)) return [];
     return readdirSync(this.dir)
-      .filter((f) => f.endsWith('.json') && f !== STRATEGIES_FILE)
+      .filter((f) => f.endsWith('.json') && !f.startsWith('_'))
       .map(marketOf)
       .sort();
   }
@@ -116,30 +124,44 @@ export class JsonStateStore implements StateStore {
   }
 
   readStrategies(): StrategiesState | undefined {
-    return this.read(join(this.dir, STRATEGIES_FILE), strategiesSchema) as StrategiesState | undefined;
+    return this.read(
+      join(this.dir, STRATEGIES_FILE),
+      strategiesSchema,
+      'inspect it, or reset every strategy guard with `trailguard state clear --force`',
+    ) as StrategiesState | undefined;
   }
 
   writeStrategies(state: StrategiesState): void {
     writeFileAtomic(join(this.dir, STRATEGIES_FILE), `${JSON.stringify(state, null, 2)}\n`);
   }
 
-  private read(path: string, schema: z.ZodType): unknown {
+  private read(path: string, schema: z.ZodType, hint: string): unknown {
     if (!existsSync(path)) return undefined;
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      throw new UserError(
-        `state file ${path} is not valid JSON: ${(error as Error).message}`,
-        'inspect it, or remove it with `trailguard state clear` once IG shows the position is handled',
-      );
+      throw new UserError(`state file ${path} is not valid JSON: ${(error as Error).message}`, hint);
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new UserError(`state file ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+      throw new UserError(`state file ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`, hint);
     }
     return parsed.data;
+  }
+}
+
+/** The state directory's lock is held by a running process (`live`, or another command). */
+export class StateInUse extends UserError {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `state directory ${dir} is in use by process ${pid}`,
+      'stop the other trailguard first (only one process may manage a state directory)',
+    );
   }
 }
 
@@ -167,12 +189,8 @@ export class StateLock {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const pid = Number(readFileSync(this.path, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-          throw new UserError(
-            `state directory ${join(this.path, '..')} is in use by process ${pid}`,
-            'stop the other trailguard first (only one process may manage a state directory)',
-          );
-        }
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+          throw new StateInUse(join(this.path, '..'), pid);
         unlinkSync(this.path); // stale: its process is gone
       }
     }

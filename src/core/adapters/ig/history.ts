@@ -66,6 +66,11 @@ export function closeFromActivity(
   activities: readonly ActivityRecord[],
   query: FindCloseQuery,
 ): CloseRecord | undefined {
+  return pick(closesFromActivity(activities, query), query);
+}
+
+/** Every close (full or partial) of `query.dealId` in the activity list, oldest first. */
+export function closesFromActivity(activities: readonly ActivityRecord[], query: FindCloseQuery): CloseRecord[] {
   const candidates: CloseRecord[] = [];
   for (const a of activities) {
     if (a.status !== 'ACCEPTED' || a.level === undefined) continue;
@@ -86,7 +91,7 @@ export function closeFromActivity(
       source: 'activity',
     });
   }
-  return pick(candidates, query);
+  return candidates.sort((a, b) => a.time - b.time);
 }
 
 /** The close of the position described by `query.position` in the transaction list, if any. */
@@ -94,9 +99,17 @@ export function closeFromTransactions(
   transactions: readonly TransactionRecord[],
   query: FindCloseQuery,
 ): CloseRecord | undefined {
+  return pick(closesFromTransactions(transactions, query), query);
+}
+
+/** Every close of the position described by `query.position` in the transaction list, oldest first. */
+export function closesFromTransactions(
+  transactions: readonly TransactionRecord[],
+  query: FindCloseQuery,
+): CloseRecord[] {
   const openLevel = query.position?.openLevel;
   const openedAt = query.position?.openedAt;
-  if (openLevel === undefined && openedAt === undefined) return undefined;
+  if (openLevel === undefined && openedAt === undefined) return [];
   const candidates: CloseRecord[] = [];
   for (const t of transactions) {
     if (t.type !== 'DEAL' || t.closeLevel === undefined) continue;
@@ -112,7 +125,7 @@ export function closeFromTransactions(
       source: 'transactions',
     });
   }
-  return pick(candidates, query);
+  return candidates.sort((a, b) => a.time - b.time);
 }
 
 function pick(candidates: CloseRecord[], query: FindCloseQuery): CloseRecord | undefined {
@@ -143,26 +156,35 @@ function isBrokerError(err: unknown): boolean {
  * (the caller cannot tell "not closed" from "could not look").
  */
 export async function findClose(rest: IgHistorySource, query: FindCloseQuery): Promise<CloseRecord | undefined> {
+  return pick(await findCloses(rest, query), query);
+}
+
+/**
+ * Every close of a position in IG's history, oldest first (a position closed in parts has one
+ * each): the activity's, or when it shows none the transactions'. Rejects only when a source
+ * failed and none found any.
+ */
+export async function findCloses(rest: IgHistorySource, query: FindCloseQuery): Promise<CloseRecord[]> {
   const range = { from: query.since - SECOND, to: query.until + SECOND };
   let failure: unknown;
   try {
     // No dealId filter: IG filters on the activity's own dealId, which for a close is the closing
     // deal's, not the position's (see the rest client's close settlement).
-    const found = closeFromActivity(await rest.getActivity(range), query);
-    if (found !== undefined) return found;
+    const found = closesFromActivity(await rest.getActivity(range), query);
+    if (found.length > 0) return found;
   } catch (err) {
     if (!isBrokerError(err)) throw err;
     failure = err;
   }
   if (query.position?.openLevel !== undefined || query.position?.openedAt !== undefined) {
     try {
-      const found = closeFromTransactions(await rest.getTransactions({ ...range, type: 'ALL_DEAL' }), query);
-      if (found !== undefined) return found;
+      const found = closesFromTransactions(await rest.getTransactions({ ...range, type: 'ALL_DEAL' }), query);
+      if (found.length > 0) return found;
     } catch (err) {
       if (!isBrokerError(err)) throw err;
       failure ??= err;
     }
   }
   if (failure !== undefined) throw failure;
-  return undefined;
+  return [];
 }
