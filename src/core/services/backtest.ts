@@ -133,10 +133,21 @@ interface RunPlan {
   entries: Map<string, EntryStrategy>;
 }
 
+/**
+ * A run's files while it writes them, renamed when it is done. The process's pid, not the
+ * thread's: a sweep's main thread removes those of a worker it stopped (runSweep).
+ */
+export function runTempFiles(outDir: string): { journal: string; summary: string } {
+  return {
+    journal: join(outDir, `.trade_history.csv.${process.pid}.tmp`),
+    summary: join(outDir, `summary.json.${process.pid}.tmp`),
+  };
+}
+
 /** Creates the run's output directory and opens its journal there, under its temporary name. */
 function openRun({ outDir, config, markets, entries }: RunPlan): Run {
   makeOutputDir(outDir);
-  const tmpJournal = join(outDir, `.trade_history.csv.${process.pid}.tmp`);
+  const tmpJournal = runTempFiles(outDir).journal;
   rmSync(tmpJournal, { force: true });
   const journal = new CsvJournal(tmpJournal, { durable: false, bufferRows: 1024 });
   const summary = new SummaryBuilder();
@@ -339,7 +350,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       ticksPerSecond: elapsedMs > 0 ? (count / elapsedMs) * 1000 : 0,
       peakRssMb,
     };
-    const tmpSummary = `${run.summaryPath}.${process.pid}.tmp`;
+    const tmpSummary = runTempFiles(join(run.summaryPath, '..')).summary;
     writeFileSync(tmpSummary, `${JSON.stringify(result, null, 2)}\n`);
     renameSync(tmpSummary, run.summaryPath);
     return result;

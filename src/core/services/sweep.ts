@@ -15,7 +15,7 @@
  * Values: `5..20:5` (5, 10, 15, 20; the step defaults to 1), or a list `5,9,12`; list items are
  * numbers, `true`, `false`, `null`, or text (`1m`, `Europe/London`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -30,7 +30,7 @@ import { startWorker } from '../adapters/threads/start-worker.js';
 import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
 import type { Config } from '../domain/config.js';
 import { InvariantError, UserError } from '../domain/errors.js';
-import type { BacktestOptions, BacktestResult } from './backtest.js';
+import { runTempFiles, type BacktestOptions, type BacktestResult } from './backtest.js';
 
 export type SweepValue = number | boolean | string | null;
 export type RankMetric = 'net' | 'profit-factor' | 'expectancy' | 'max-drawdown';
@@ -521,6 +521,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const workers: Worker[] = Array.from({ length: wanted }, () => workerFor());
   const early: Error[] = [];
   for (const worker of workers) worker.on('error', (error) => early.push(error));
+  let removeTempFiles: (() => void) | undefined;
   try {
     checkTickFiles(options.tickFiles);
     const plan = await planSweep(options.configPath, options.sweeps, options.markets);
@@ -529,6 +530,15 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     await Promise.all(workers.splice(jobs).map((worker) => worker.terminate()));
     const outDir = resolve(options.outDir);
     makeOutputDir(outDir);
+    // A worker stopped mid-pass (another one failed) leaves its runs' files under their temporary
+    // names: a failed sweep leaves no half-written file (docs/decisions.md 15).
+    removeTempFiles = () => {
+      for (let i = 1; i <= total; i++) {
+        const tmp = runTempFiles(join(outDir, String(i)));
+        rmSync(tmp.journal, { force: true });
+        rmSync(tmp.summary, { force: true });
+      }
+    };
     const base: Omit<BacktestOptions, 'onProgress' | 'config' | 'outDir'> = {
       configPath: options.configPath,
       tickFiles: [...options.tickFiles],
@@ -635,6 +645,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     };
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
+    removeTempFiles?.();
   }
 }
 

@@ -3,7 +3,7 @@
  * gives for its best row exactly what a single backtest with those parameters gives.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -121,6 +121,32 @@ describe('backtest --sweep', () => {
     expect(error).toBeInstanceOf(UserError);
     // One worker runs both combinations in one pass over the ticks: the error is the pass's.
     expect((error as Error).message).toMatch(/^sweep combinations 1–2: .*bad\.csv, line 4: expected 4 fields/);
+  });
+
+  it('a failed sweep on 2 jobs leaves no temporary file of the run the other worker was writing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
+    const ticks = join(out, 'bad.csv');
+    const day = readFileSync(TICKS, 'utf8').trimEnd().split('\n');
+    // The bad row comes late, so that both workers are writing their journals when the first fails.
+    writeFileSync(
+      ticks,
+      `${[...day, ...day.slice(1).map((l) => l.replace('2024-03-14', '2024-03-15'))].join('\n')}\nnot-a-time,1,2\n`,
+    );
+    const error = await runSweep({
+      configPath: CONFIG,
+      tickFiles: [ticks],
+      outDir: join(out, 'sweep'),
+      format: 'standard',
+      strict: true,
+      sweeps: ['entry.fast=5,9'],
+      jobs: 2,
+      rank: 'net',
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    const left = readdirSync(join(out, 'sweep'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.tmp'),
+    );
+    expect(left).toEqual([]);
   });
 
   it('a missing tick file is found before any worker runs, and nothing is written', async () => {

@@ -204,15 +204,9 @@ export class TickCacheFile {
       ticks += block.count;
       const start = offset;
       offset += BLOCK_HEADER_BYTES + bodyBytes;
-      if (block.minTime >= to) {
-        // In a time-ordered file nothing after this block can be in the window either.
-        if (this.timeOrdered) {
-          readAll = false;
-          break;
-        }
-        continue;
-      }
-      if (block.maxTime < from) continue;
+      // Checked before its times decide anything: the block's checksum covers its header, and a
+      // damaged time range must not skip the block, or end the read, without a word. A block
+      // outside the window is read and checked, not decoded.
       readFully(this.requireOpen(), this.bytes, BLOCK_HEADER_BYTES, bodyBytes, start + BLOCK_HEADER_BYTES);
       const crc = checksum(
         this.bytes.subarray(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + bodyBytes),
@@ -221,6 +215,16 @@ export class TickCacheFile {
       if (crc !== block.crc)
         throw corrupt(path, `checksum mismatch in block ${k} (ticks ${ticks - block.count + 1}–${ticks})`);
       options.onBytes?.(offset, this.size);
+      if (block.minTime >= to) {
+        // In a time-ordered file (the file header says so, under its own checksum) nothing after
+        // this block can be in the window either.
+        if (this.timeOrdered) {
+          readAll = false;
+          break;
+        }
+        continue;
+      }
+      if (block.maxTime < from) continue;
       for (let start = 0; start < block.count; start += DECODE_TICKS) {
         this.decode(block, options.marketMap, start, Math.min(DECODE_TICKS, block.count - start));
         yield this.columns;

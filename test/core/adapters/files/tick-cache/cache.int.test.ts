@@ -370,6 +370,27 @@ describe('damaged tick caches are refused with the file named', () => {
     expect(error.message, 'the message names the file').toContain(path);
   });
 
+  it('a damaged time range in a block header is found with --from/--to too, not taken as a reason to skip the block', async () => {
+    // Block 1 starts after the file header (128 bytes) and block 0 (64-byte header + 4096 × 12 bytes);
+    // its minTime is the float64 at +16, maxTime at +24 (little-endian: byte 7 holds the sign).
+    const block1 = 128 + 64 + 4096 * 12;
+    const whole = await readAny({ files: [await damaged((b) => b)] });
+    const first = whole.ticks[0]?.[0] as number;
+    const last = whole.ticks.at(-1)?.[0] as number;
+    for (const { damage, window } of [
+      { damage: (b: Buffer) => flip(b, block1 + 24 + 7, 0x80), window: { from: first + 1 } }, // maxTime < 0: "before the window"
+      { damage: (b: Buffer) => flip(b, block1 + 16 + 6, 0x40), window: { to: last } }, // minTime past the window's end
+    ]) {
+      const path = await damaged(damage);
+      const error = await readAny({ files: [path], ...window }).then(
+        () => new Error('expected the read to fail'),
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(UserError);
+      expect(error.message).toMatch(/checksum mismatch in block 1/);
+    }
+  });
+
   it('two blocks swapped: each block is fine, the payload checksum is not', async () => {
     const cache = await imported([fixture('IX.D.DAX.DAILY.IP-demo.csv')], { blockTicks: 4096 });
     // A full block of one market: 64-byte header + 4096 × (int32 time, bid, ask).
