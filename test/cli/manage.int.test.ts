@@ -207,6 +207,18 @@ describe('state show and clear (built CLI, paper broker)', () => {
     expect(run(['state', 'show', DAX, '--config', configPath]).code).toBe(0);
   });
 
+  it('a stateDir that is a file is an input error naming it', () => {
+    const { dir } = paperDir();
+    const configPath = join(dir, 'file-state.yaml');
+    writeFileSync(
+      configPath,
+      `broker: { kind: paper }\nstateDir: ./file-state.yaml\nmarkets:\n  ${DAX}: { pointSize: 1, decimals: 1 }\n`,
+    );
+    const r = run(['state', 'show', '--config', configPath, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toBe(`state directory ${configPath} is not a directory`);
+  });
+
   it('a damaged _strategies.json: clear refuses without --force (nothing deleted) and replaces it with --force', () => {
     const { configPath, stateDir } = paperDir();
     const strategies = join(stateDir, '_strategies.json');

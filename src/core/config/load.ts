@@ -84,8 +84,8 @@ export function resolveConfigPaths(config: Config, baseDir: string): Config {
   );
   return {
     ...config,
-    stateDir: resolvePath(config.stateDir, baseDir),
-    journal: resolvePath(config.journal, baseDir),
+    stateDir: resolvePath(config.stateDir, baseDir, 'stateDir'),
+    journal: resolvePath(config.journal, baseDir, 'journal'),
     markets,
   };
 }
@@ -93,16 +93,30 @@ export function resolveConfigPaths(config: Config, baseDir: string): Config {
 function resolveEntryPaths(entry: EntryConfig, baseDir: string): EntryConfig {
   switch (entry.kind) {
     case 'signals':
-      return { ...entry, file: resolvePath(entry.file, baseDir) };
+      return { ...entry, file: resolvePath(entry.file, baseDir, 'entry.file') };
     case 'module':
-      return { ...entry, path: resolvePath(entry.path, baseDir) };
+      return { ...entry, path: resolvePath(entry.path, baseDir, 'entry.path') };
     default:
       return entry;
   }
 }
 
-function resolvePath(path: string, baseDir: string): string {
-  if (path.startsWith('file:')) return fileURLToPath(path);
+/**
+ * A path as written, relative to the configuration's directory, or a `file://` URL. Anything else
+ * beginning `file:` is refused: Node reads `file:state` as the root's `/state`.
+ */
+function resolvePath(path: string, baseDir: string, key: string): string {
+  if (path.startsWith('file:')) {
+    try {
+      if (!path.startsWith('file://')) throw new Error('a file URL begins file://');
+      return fileURLToPath(path);
+    } catch (error) {
+      throw new UserError(
+        `${key}: ${path} is not a usable file URL (${(error as Error).message})`,
+        'write a path (relative to the configuration file) or a file:///absolute/path URL',
+      );
+    }
+  }
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
@@ -175,7 +189,40 @@ function parseYamlText(text: string, file: string): ParsedText {
       'Fix the syntax at the line shown and run again.',
     );
   }
-  return { raw: doc.toJS({ maxAliasCount: 1000 }) as unknown, locate: yamlLocator(doc, lineCounter) };
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // An alias without its anchor, or too many: the yaml library says so only here.
+    const message = (error as Error).message;
+    const alias = /: (\S+)$/.exec(message)?.[1];
+    const offset = alias === undefined ? -1 : text.search(new RegExp(`\\*${escapeRegExp(alias)}(?![\\w-])`));
+    const position = offset < 0 ? undefined : lineCounter.linePos(offset);
+    const where = position ? `${file}:${position.line}:${position.col}` : file;
+    throw new UserError(
+      `cannot read YAML in ${file}:\n  - ${where}: ${message}${position ? caret(text, position) : ''}`,
+      'Fix the alias and run again.',
+    );
+  }
+  checkAcyclic(raw, file);
+  return { raw, locate: yamlLocator(doc, lineCounter) };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** An alias inside its own anchor makes the data contain itself: refused before anything walks it. */
+function checkAcyclic(raw: unknown, file: string, ancestors: object[] = [], path: PropertyKey[] = []): void {
+  if (raw === null || typeof raw !== 'object') return;
+  if (ancestors.includes(raw))
+    throw new UserError(
+      `cannot read YAML in ${file}: ${formatPath(path)} contains itself (an alias inside its own anchor)`,
+      'Fix the alias and run again.',
+    );
+  ancestors.push(raw);
+  for (const [key, value] of Object.entries(raw)) checkAcyclic(value, file, ancestors, [...path, key]);
+  ancestors.pop();
 }
 
 function parseJsonText(text: string, file: string): ParsedText {
@@ -191,16 +238,22 @@ function parseJsonText(text: string, file: string): ParsedText {
       'Fix the syntax at the line shown and run again.',
     );
   }
-  // JSON is YAML's flow style, so the YAML parser can say where each key sits for messages.
-  let locator: ParsedText['locate'] | undefined;
-  const locate = (path: readonly PropertyKey[]) => {
-    if (!locator) {
-      const lineCounter = new LineCounter();
-      const doc = parseDocument(text, { lineCounter });
-      locator = doc.errors.length === 0 ? yamlLocator(doc, lineCounter) : () => undefined;
-    }
-    return locator(path);
-  };
+  // JSON is YAML's flow style, so the YAML parser can say where each key sits for messages, and
+  // find a key written twice, which JSON.parse takes silently (the last one wins).
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const duplicates = doc.errors.filter((error) => error.code === 'DUPLICATE_KEY');
+  if (duplicates.length > 0) {
+    const lines = duplicates.map((error) => {
+      const position = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+      return `  - ${file}:${position.line}:${position.col}: a key written twice (JSON keeps only the last)${caret(text, position)}`;
+    });
+    throw new UserError(
+      `cannot parse JSON in ${file}:\n${lines.join('\n')}`,
+      'Fix the syntax at the line shown and run again.',
+    );
+  }
+  const locate = doc.errors.length === 0 ? yamlLocator(doc, lineCounter) : () => undefined;
   return { raw, locate };
 }
 

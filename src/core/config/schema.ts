@@ -356,11 +356,18 @@ const marketSchema = strict(
   },
   'a market',
 ).superRefine((market, ctx) => {
+  // Each check reads only values that are valid themselves (zod runs this even when a field
+  // failed): one message per mistake, never one that blames a valid key for an invalid one.
+  const valid = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
   // Levels are rounded to `decimals`; a point finer than that would be rounded away.
   const pointsPerUnit = market.pointSize * 10 ** market.decimals;
+  const decimalsValid = Number.isInteger(market.decimals) && market.decimals >= 0 && market.decimals <= 10;
   if (
-    Math.abs(pointsPerUnit - Math.round(pointsPerUnit)) > EPSILON * Math.max(1, pointsPerUnit) ||
-    pointsPerUnit < 1 - EPSILON
+    decimalsValid &&
+    valid(market.pointSize) &&
+    market.pointSize > 0 &&
+    (Math.abs(pointsPerUnit - Math.round(pointsPerUnit)) > EPSILON * Math.max(1, pointsPerUnit) ||
+      pointsPerUnit < 1 - EPSILON)
   ) {
     ctx.addIssue({
       code: 'custom',
@@ -370,7 +377,12 @@ const marketSchema = strict(
     });
   }
   const virtualStop = market.exits.virtualStop;
-  if (virtualStop && virtualStop.safetyDistance < market.minStopDistance - EPSILON) {
+  if (
+    virtualStop &&
+    valid(market.minStopDistance) &&
+    valid(virtualStop.safetyDistance) &&
+    virtualStop.safetyDistance < market.minStopDistance - EPSILON
+  ) {
     ctx.addIssue({
       code: 'custom',
       path: ['exits', 'virtualStop', 'safetyDistance'],

@@ -8,6 +8,7 @@ import { consumeInTimeOrder, type TickReadOptions } from '../adapters/files/tick
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { makeOutputDir } from '../adapters/files/output-dir.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
+import { configWarnings } from '../config/warnings.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
 import type { Config, MarketConfig } from '../domain/config.js';
 import type { AlertAction } from '../domain/events.js';
@@ -119,6 +120,8 @@ interface Run {
   journalPath: string;
   summaryPath: string;
   tmpJournal: string;
+  /** The configuration's warnings (configWarnings), first among the result's alerts. */
+  warnings: string[];
   journal: CsvJournal;
   summary: SummaryBuilder;
   alerts: AlertAction[];
@@ -164,6 +167,7 @@ function openRun({ outDir, config, markets, entries }: RunPlan): Run {
     journalPath: join(outDir, 'trade_history.csv'),
     summaryPath: join(outDir, 'summary.json'),
     tmpJournal,
+    warnings: configWarnings(config),
     journal,
     summary,
     alerts,
@@ -345,7 +349,10 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       trades: run.summary.result(),
       openPositions,
       unrealisedAmount: openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0),
-      alerts: run.alerts.map((a) => ({ level: a.level, message: a.message })),
+      alerts: [
+        ...run.warnings.map((message) => ({ level: 'warn' as const, message })),
+        ...run.alerts.map((a) => ({ level: a.level, message: a.message })),
+      ],
       elapsedMs,
       ticksPerSecond: elapsedMs > 0 ? (count / elapsedMs) * 1000 : 0,
       peakRssMb,

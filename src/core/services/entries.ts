@@ -1,5 +1,6 @@
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
 import type { MarketConfig, SignalRow } from '../domain/config.js';
 import { UserError } from '../domain/errors.js';
 import type { Candle, Tick } from '../domain/types.js';
@@ -113,7 +114,12 @@ export async function loadEntryModule(
   if (typeof create !== 'function') {
     throw new UserError(`entry module ${path} must export a function createEntry({ market, options })`);
   }
-  const instance = create({ market, options });
+  let instance: ReturnType<EntryModule['createEntry']>;
+  try {
+    instance = create({ market, options });
+  } catch (error) {
+    throw new UserError(`createEntry() of entry module ${path} failed: ${(error as Error).message}`);
+  }
   if (instance === null || typeof instance !== 'object' || typeof instance.onTick !== 'function') {
     throw new UserError(`createEntry() of ${path} must return an object with onTick(tick, candle, ctx)`);
   }
@@ -127,12 +133,46 @@ export async function loadEntryModule(
     reason: 'MODULE',
     timeframeMs,
     onTick: (tick, candle, ctx) => {
-      // The module must not keep or change the engine's reused tick object.
-      const result = instance.onTick({ ...tick }, candle, ctx);
+      let result: unknown;
+      try {
+        // The module must not keep or change the engine's reused tick object.
+        result = instance.onTick({ ...tick }, candle, ctx);
+      } catch (error) {
+        throw new UserError(
+          `entry module ${path}: onTick failed on the tick of ${new Date(tick.time).toISOString()}: ${(error as Error).message}`,
+        );
+      }
       if (result === undefined || result === null) return undefined;
       if (!Array.isArray(result))
         throw new UserError(`entry module ${path}: onTick must return an array of intents or nothing`);
+      for (const intent of result) {
+        const checked = intentSchema.safeParse(intent);
+        if (!checked.success) {
+          const issue = checked.error.issues[0];
+          throw new UserError(
+            `entry module ${path}: onTick returned ${JSON.stringify(intent)}: ${issue?.path.join('.') || 'the intent'}: ${issue?.message ?? 'invalid'}`,
+            "an intent is {kind: 'open', direction: 'BUY' | 'SELL', size?, stopPoints?, limitPoints?, strategy?} or {kind: 'exit', dealId}",
+          );
+        }
+      }
       return result as readonly EntryIntent[];
     },
   };
 }
+
+/**
+ * A module's intents, checked as the configuration is: a direction that is not BUY or SELL, or a
+ * misspelt key, would otherwise reach the journal (or be silently ignored).
+ */
+const positiveNumber = z.number().positive().finite();
+const intentSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('open'),
+    direction: z.enum(['BUY', 'SELL']),
+    size: positiveNumber.optional(),
+    stopPoints: positiveNumber.optional(),
+    limitPoints: positiveNumber.optional(),
+    strategy: z.string().min(1).optional(),
+  }),
+  z.strictObject({ kind: z.literal('exit'), dealId: z.string().min(1) }),
+]);

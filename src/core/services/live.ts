@@ -8,6 +8,7 @@ import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
 import { IgStream } from '../adapters/ig/stream.js';
 import { SimBroker, type SimPosition } from '../adapters/sim/sim-broker.js';
+import { configWarnings } from '../config/warnings.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
 import type { MarketConfig } from '../domain/config.js';
 import type { JournalRow, Tick } from '../domain/types.js';
@@ -165,6 +166,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
   const { log, clock } = options;
   const config = await loadConfig(options.configPath);
   const selected = selectMarkets(config, options.markets);
+  for (const warning of configWarnings(config)) log('warn', warning);
   const lock = new StateLock(config.stateDir);
   lock.acquire();
   let stream: IgStream | undefined;

@@ -218,6 +218,46 @@ describe('loadConfig', () => {
     expect(await loadError(path)).toMatch(/dup\.yaml:4:\d+: Map keys must be unique/);
   });
 
+  it('refuses duplicate keys in a JSON file too (JSON.parse would keep the last one)', async () => {
+    const path = await write(
+      'dup.json',
+      `{"markets": {"${DAX}": {"pointSize": 1, "decimals": 1,\n  "exits": {"trailing": {"distance": 5}, "trailing": false}}}}`,
+    );
+    expect(await loadError(path)).toMatch(/dup\.json:2:\d+: a key written twice/);
+  });
+
+  it.each([
+    ['an alias without its anchor', 'exits: *common', /bad-alias\.yaml:6:\d+: Unresolved alias .*common/s],
+    ['an alias inside its own anchor', 'exits: &e\n      trailing: *e', /contains itself/],
+  ])('refuses %s, naming the file (not a crash)', async (_why, exits, message) => {
+    const path = await write(
+      'bad-alias.yaml',
+      `markets:\n  ${DAX}:\n    pointSize: 1\n    decimals: 1\n    lotStep: 0.1\n    ${exits}\n`,
+    );
+    const text = await loadError(path);
+    expect(text).toContain(path);
+    expect(text).toMatch(message);
+  });
+
+  it.each([
+    ['file:state', /stateDir: file:state is not a usable file URL/],
+    ['file://host/state', /stateDir: file:\/\/host\/state is not a usable file URL/],
+  ])('refuses %s as a path: Node would read it as the root’s /state, or fail', async (stateDir, message) => {
+    const path = await write(
+      'url.yaml',
+      `stateDir: '${stateDir}'\nmarkets:\n  ${DAX}: { pointSize: 1, decimals: 1 }\n`,
+    );
+    expect(await loadError(path)).toMatch(message);
+  });
+
+  it('takes a file:// URL', async () => {
+    const path = await write(
+      'url-ok.yaml',
+      `stateDir: 'file:///tmp/tg-state'\nmarkets:\n  ${DAX}: { pointSize: 1, decimals: 1 }\n`,
+    );
+    expect((await loadConfig(path)).stateDir).toBe('/tmp/tg-state');
+  });
+
   it('refuses an empty file with a hint about markets', async () => {
     const path = await write('empty.yaml', '# nothing yet\n');
     expect(await loadError(path)).toContain('(top level): got null; expected a mapping with at least `markets:`');

@@ -1,3 +1,4 @@
+import { configWarnings } from '../../../src/core/config/warnings.js';
 import { describe, expect, it } from 'vitest';
 
 import { parseConfig } from '../../../src/core/config/load.js';
@@ -527,6 +528,18 @@ describe('configuration errors name the key path, the value and the expectation'
     expect(message).toContain(known);
   });
 
+  it.each([
+    [{ pointSize: 1, decimals: -2 }, 'decimals'],
+    [{ pointSize: 0, decimals: 1 }, 'pointSize'],
+    [{ minStopDistance: -5, exits: { virtualStop: { safetyDistance: -10 } } }, 'minStopDistance'],
+  ])('one message per mistake: %j is not also blamed on a valid key', (market, key) => {
+    const message = errorOf(withMarket(market));
+    expect(message).toContain(`].${key}`);
+    expect(message.match(/^ {2}- /gm)?.length ?? 0, message).toBe(
+      key === 'minStopDistance' ? 2 : 1, // and virtualStop.safetyDistance, invalid itself
+    );
+  });
+
   it('lists every problem in one error', () => {
     const message = errorOf(
       withMarket(
@@ -572,5 +585,36 @@ describe('secrets never live in the configuration (SPEC §7)', () => {
     const message = errorOf(withMarket({}, { password: 'hunter2' }));
     expect(message).toContain('password: secrets never live in the configuration file');
     expect(message).not.toContain('hunter2');
+  });
+});
+
+describe('configuration warnings: allowed by SPEC §7, almost certainly not meant', () => {
+  const warningsOf = (market: Record<string, unknown>, top: Record<string, unknown> = {}) =>
+    configWarnings(parseConfig(withMarket(market, top), SOURCE));
+
+  it('a strategy name that strategies: does not hold (a typo runs without the kill switch)', () => {
+    const top = { strategies: { scalper: { guard: { maxDrawdown: -50 } } } };
+    expect(warningsOf({ strategy: 'scalpr' }, top)).toEqual([
+      `${DAX}: strategy scalpr is not under strategies: (scalper), so no guard watches it`,
+    ]);
+    expect(warningsOf({ strategy: 'scalper' }, top)).toEqual([]);
+    expect(warningsOf({}, top), 'no strategy named: the default, unguarded on purpose').toEqual([]);
+    expect(warningsOf({ strategy: 'swing' }), 'no strategies: at all').toEqual([]);
+  });
+
+  it('a virtual stop at or beyond its safety stop, which could never fire', () => {
+    expect(warningsOf({ exits: { virtualStop: { distance: 20, safetyDistance: 10 } } })).toEqual([
+      `${DAX}: exits.virtualStop.distance 20 is not inside safetyDistance 10: the broker's safety stop closes the position first, the virtual stop never fires`,
+    ]);
+    expect(warningsOf({ exits: { virtualStop: { distance: 4, safetyDistance: 10 } } })).toEqual([]);
+  });
+
+  it('an entry size that is not a whole number of lots', () => {
+    const entry = (size: number) => ({ kind: 'ema-cross', timeframe: '1m', fast: 3, slow: 5, size });
+    for (const size of [0.05, 0.25])
+      expect(warningsOf({ lotStep: 0.1, entry: entry(size) })).toEqual([
+        `${DAX}: entry.size ${size} is not a whole number of lots (lotStep 0.1): IG would refuse such a deal`,
+      ]);
+    expect(warningsOf({ lotStep: 0.1, entry: entry(0.3) })).toEqual([]);
   });
 });

@@ -63,6 +63,21 @@ function marketOf(file: string): string {
   return decodeURIComponent(file.slice(0, -'.json'.length));
 }
 
+/** The state directory, made if missing; a file in its place is the configuration's mistake. */
+function makeStateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR')
+      throw new UserError(`state directory ${dir} is not a directory`, 'check stateDir in the configuration');
+    throw new UserError(
+      `cannot make the state directory ${dir}: ${(error as Error).message}`,
+      'check stateDir in the configuration',
+    );
+  }
+}
+
 /** temp file, fsync, rename, fsync the directory: a crash leaves the old file or the new one, never half of one. */
 export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -91,7 +106,7 @@ export function writeFileAtomic(path: string, text: string, mode = 0o600): void 
 /** JSON state files, one per market, mode 0600 (SPEC §6.3). JSON without `undefined` keys. */
 export class JsonStateStore implements StateStore {
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeStateDir(dir);
   }
 
   readMarket(market: string): MarketState | undefined {
@@ -174,7 +189,7 @@ export class StateLock {
   readonly path: string;
 
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeStateDir(dir);
     this.path = join(dir, LOCK_FILE);
   }
 
