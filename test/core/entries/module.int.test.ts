@@ -54,26 +54,29 @@ describe('user entry modules (SPEC §5 module)', () => {
     ['a size of 0', "{ kind: 'open', direction: 'SELL', size: 0 }", /size/],
     ['an exit without its deal', "{ kind: 'exit' }", /dealId/],
     ['a throw', 'undefined.x', /onTick failed on the tick of 1970-01-01T00:00:00.000Z/],
-  ])('an intent with %s stops the run with an input error naming the module, before any row', async (_why, intent, message) => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-mod-'));
-    const path = join(dir, 'entry.mjs');
-    writeFileSync(path, `export function createEntry() { return { onTick() { return [${intent}]; } }; }`);
-    const entry = await loadEntryModule(path, DAX, {});
-    const h = harness({
-      markets: [market({ entry: { kind: 'module', path, size: 1, stopPoints: 20 } })],
-      entries: { [DAX]: entry },
-    });
-    let error: unknown;
-    try {
-      h.tick(0, 100);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(UserError);
-    expect((error as Error).message).toContain(`entry module ${path}`);
-    expect((error as Error).message).toMatch(message);
-    expect(h.journal.rows).toEqual([]);
-  });
+  ])(
+    'an intent with %s stops the run with an input error naming the module, before any row',
+    async (_why, intent, message) => {
+      const dir = mkdtempSync(join(tmpdir(), 'tg-mod-'));
+      const path = join(dir, 'entry.mjs');
+      writeFileSync(path, `export function createEntry() { return { onTick() { return [${intent}]; } }; }`);
+      const entry = await loadEntryModule(path, DAX, {});
+      const h = harness({
+        markets: [market({ entry: { kind: 'module', path, size: 1, stopPoints: 20 } })],
+        entries: { [DAX]: entry },
+      });
+      let error: unknown;
+      try {
+        h.tick(0, 100);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toContain(`entry module ${path}`);
+      expect((error as Error).message).toMatch(message);
+      expect(h.journal.rows).toEqual([]);
+    },
+  );
 
   it('a valid intent of every shape passes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-mod-'));
