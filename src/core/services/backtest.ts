@@ -20,6 +20,7 @@ import { buildEntries } from './entries.js';
 import { EngineRunner } from './run-engine.js';
 import {
   summariseOpen,
+  tidy,
   SummaryBuilder,
   type OpenPositionSummary,
   type TickSummary,
@@ -348,7 +349,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       },
       trades: run.summary.result(),
       openPositions,
-      unrealisedAmount: openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0),
+      unrealisedAmount: tidy(openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0)),
       alerts: [
         ...run.warnings.map((message) => ({ level: 'warn' as const, message })),
         ...run.alerts.map((a) => ({ level: a.level, message: a.message })),

@@ -40,8 +40,8 @@ export async function connectIg(
     log: options.log as IgLog,
     ...(options.limiter !== undefined ? { limiter: options.limiter } : {}),
   });
+  // The client logs each login (this one, and any after an expired session) with its account.
   const session = await rest.login();
-  options.log('info', `logged in to IG ${config.broker.environment} as account ${session.accountId}`);
   return { rest, session };
 }
 

@@ -19,6 +19,7 @@ import {
   type Log,
 } from './ig-connect.js';
 import { emptyReport, reconcile, saveEngineState, reconcileInSync, type ReconcileReport } from './reconcile.js';
+import { tidy } from './summary.js';
 import { EngineRunner } from './run-engine.js';
 
 export interface ManageOptions {
@@ -152,7 +153,7 @@ export async function runSync(options: ManageOptions): Promise<SyncResult> {
   }
   try {
     await s.journal.close();
-    return { inSync: reconcileInSync(s.report), report: s.report, journalRows: s.rows };
+    return { inSync: reconcileInSync(s.report), report: s.report, journalRows: s.rows.map(shownRow) };
   } finally {
     s.lock.release();
   }
@@ -236,7 +237,7 @@ export async function runClose(
         failed.push({ dealId: t.dealId, reason: 'the broker did not confirm the close (see the log)' });
     persistAll(s);
     await s.journal.close();
-    return { closed: s.rows.slice(before), failed, targets };
+    return { closed: s.rows.slice(before).map(shownRow), failed, targets };
   } finally {
     s.lock.release();
   }
@@ -257,4 +258,10 @@ function checkedSize(size: number, p: { dealId: string; size: number }, market: 
       'leave out --size to close the whole position',
     );
   return Math.min(size, p.size);
+}
+
+/** A journal row as printed (--json, the close's lines): its P&L without binary noise (`tidy`). */
+function shownRow(row: JournalRow): JournalRow {
+  const t = (x: number | undefined) => (x === undefined ? undefined : tidy(x));
+  return { ...row, pnlPoints: t(row.pnlPoints), pnlAmount: t(row.pnlAmount), rMultiple: t(row.rMultiple) };
 }

@@ -111,14 +111,14 @@ export class SummaryBuilder {
       trades: this.trades,
       wins: this.wins,
       losses: this.losses,
-      winRate: this.trades > 0 ? this.wins / this.trades : undefined,
-      netPoints: this.netPoints,
-      netAmount: this.netAmount,
-      grossProfit: this.grossProfit,
-      grossLoss: this.grossLoss,
-      profitFactor: this.grossLoss > 0 ? this.grossProfit / this.grossLoss : undefined,
-      expectancyR: this.rCount > 0 ? this.rSum / this.rCount : undefined,
-      maxDrawdown: this.maxDrawdown,
+      winRate: this.trades > 0 ? tidy(this.wins / this.trades) : undefined,
+      netPoints: tidy(this.netPoints),
+      netAmount: tidy(this.netAmount),
+      grossProfit: tidy(this.grossProfit),
+      grossLoss: tidy(this.grossLoss),
+      profitFactor: this.grossLoss > 0 ? tidy(this.grossProfit / this.grossLoss) : undefined,
+      expectancyR: this.rCount > 0 ? tidy(this.rSum / this.rCount) : undefined,
+      maxDrawdown: tidy(this.maxDrawdown),
       averageHoldSeconds: this.trades > 0 ? this.holdSum / this.trades : undefined,
       exitsByReason: { ...this.reasons },
       journalRows: this.rows,
@@ -136,9 +136,20 @@ export function summariseOpen(views: readonly OpenPositionView[]): OpenPositionS
     entryPrice: v.position.entryPrice,
     price: v.price,
     stopLevel: v.position.stopLevel,
-    pnlPoints: v.pnlPoints,
-    pnlAmount: v.pnlAmount,
+    pnlPoints: v.pnlPoints === undefined ? undefined : tidy(v.pnlPoints),
+    pnlAmount: v.pnlAmount === undefined ? undefined : tidy(v.pnlAmount),
   }));
+}
+
+/**
+ * A sum or ratio of binary doubles as output (summaries, --json, tables): to 8 decimals, so that
+ * 79352.35000000003 reads 79352.35 and -0.9999999999998899 reads -1. Only what is shown: the
+ * journal's numbers are rounded by its own rules (SPEC §6.2), and decisions never see these.
+ */
+export function tidy(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const rounded = Math.round(x * 1e8) / 1e8;
+  return rounded === 0 ? 0 : rounded;
 }
 
 export interface TickSummary {

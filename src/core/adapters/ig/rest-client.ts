@@ -196,6 +196,7 @@ function parseRetryAfter(value: unknown): number | undefined {
 
 export class IgRestClient {
   readonly baseUrl: string;
+  readonly #environment: 'demo' | 'live';
   readonly #credentials: IgCredentials;
   readonly #http: AxiosInstance;
   readonly #limiter: RateLimiter;
@@ -223,6 +224,7 @@ export class IgRestClient {
     this.#credentials = options.credentials;
     for (const s of secretsOf(options.credentials)) this.#secrets.add(s);
     this.baseUrl = (options.restUrl ?? IG_REST_URLS[options.environment ?? 'demo']).replace(/\/+$/, '');
+    this.#environment = options.environment ?? 'demo';
     this.#http = axios.create({
       baseURL: this.baseUrl,
       timeout: options.timeoutMs ?? 10_000,
@@ -308,7 +310,7 @@ export class IgRestClient {
     }
     this.#session = session;
     this.#generation += 1;
-    this.#log?.('info', `logged in to IG (${this.baseUrl}), account ${session.accountId}`);
+    this.#log?.('info', `logged in to IG ${this.#environment} (${this.baseUrl}) as account ${session.accountId}`);
     return { ...session };
   }
 
