@@ -151,7 +151,7 @@ function decimalsIn(text: string): number {
 }
 
 function parseValues(text: string, spec: string): SweepValue[] {
-  const range = /^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*(?::\s*(\d+(?:\.\d+)?)\s*)?$/.exec(text);
+  const range = /^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*(?::\s*(-?\d+(?:\.\d+)?)\s*)?$/.exec(text);
   if (range) {
     const from = Number(range[1]);
     const to = Number(range[2]);
@@ -168,7 +168,7 @@ function parseValues(text: string, spec: string): SweepValue[] {
   const items = text.split(',').map((item) => item.trim());
   if (items.some((item) => item === ''))
     throw new UserError(`--sweep ${spec}: an empty value in the list`, 'values look like 5..20:5 or 5,9,12');
-  return items.map((item): SweepValue => {
+  const values = items.map((item): SweepValue => {
     if (item === 'true') return true;
     if (item === 'false') return false;
     if (item === 'null') return null;
@@ -180,6 +180,13 @@ function parseValues(text: string, spec: string): SweepValue[] {
       return item.slice(1, -1);
     return item;
   });
+  // 5, 05 and 5.0 are one value: the same combination would run twice.
+  const seen = new Set<SweepValue>();
+  for (const value of values) {
+    if (seen.has(value)) throw new UserError(`--sweep ${spec}: ${JSON.stringify(value)} is in the list twice`);
+    seen.add(value);
+  }
+  return values;
 }
 
 /** Parses `PATH=VALUES` (SPEC-free: issue 4's sweep syntax, documented at the top of this file). */

@@ -70,6 +70,8 @@ describe('--sweep PATH=VALUES', () => {
     { spec: 'entry.fast=5,,9', message: /empty value/, why: 'an empty list item' },
     { spec: 'entry.fast=9..5', message: /ends \(5\) before it starts \(9\)/, why: 'a range going down' },
     { spec: 'entry.fast=1..5:0', message: /step must be > 0/, why: 'a zero step' },
+    { spec: 'entry.fast=5..20:-5', message: /step must be > 0/, why: 'a negative step' },
+    { spec: 'entry.fast=05,5.0,9', message: /5 is in the list twice/, why: 'one value written twice' },
     { spec: 'markets[IX.entry.fast=5', message: /without its "\]"/, why: 'an unclosed bracket' },
     { spec: 'entry.fast=1..100000', message: /more than/, why: 'too many values' },
   ])('rejects $why', ({ spec, message }) => {
