@@ -61,6 +61,12 @@ const exitsArb = (minStop: number) =>
               { at: 1, lock: 0, close: 0.5 },
               { at: 2, lock: 1 },
             ],
+            // A later rung that locks less than an earlier one: the earlier lock stays the tighter.
+            [
+              { at: 0.5, lock: 0.3 },
+              { at: 1, lock: 0, close: 0.5 },
+              { at: 1.5, lock: 1 },
+            ],
           ),
         }),
       ),

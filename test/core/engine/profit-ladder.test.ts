@@ -78,4 +78,33 @@ describe('profit ladder (SPEC §4.4, R = 10 points)', () => {
     h.tick(2, 200);
     expect(h.actions.filter((a) => a.type !== 'open')).toEqual([]);
   });
+
+  it.each([
+    ['BUY', [120, 104], 'EXIT BUY 1@104 stop=105 LADDER_STOP pts=4', '105 LADDER_STOP'],
+    ['SELL', [80, 96], 'EXIT SELL 1@96 stop=95 LADDER_STOP pts=4', '95 LADDER_STOP'],
+  ] as const)(
+    '%s: a later rung that locks less does not loosen the stop: every fired rung proposes, the tightest wins',
+    (direction, prices, exit, amend) => {
+      // Both rungs fire on one tick (r = 2): 0.5 R (105 for the BUY) is tighter than 0.2 R (102).
+      const h = harness({
+        markets: [
+          market({
+            exits: {
+              ladder: {
+                rungs: [
+                  { at: 1, lock: 0.5 },
+                  { at: 2, lock: 0.2 },
+                ],
+              },
+            },
+          }),
+        ],
+        entries: { [DAX]: scriptedEntry([{ at: 1, direction, stopPoints: 10 }]) },
+      });
+      h.tick(1, 100);
+      prices.forEach((p, i) => h.tick(2 + i, p));
+      expect(amends(h as ReturnType<typeof run>)).toEqual([amend]);
+      expect(brief(h.journal.rows).at(-1)).toBe(exit);
+    },
+  );
 });

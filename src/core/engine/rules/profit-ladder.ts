@@ -24,7 +24,9 @@ export function fireNextRung(p: PositionState, m: RuleMarket, cfg: LadderConfig)
   if (rung === undefined || p.risk <= 0) return NO_RUNG;
   if (p.sign * (favourableIn(p, m) - p.entryPrice) < rung.at * p.risk - m.eps) return NO_RUNG;
   const index = p.ladderNext++;
-  p.ladderLock = rung.lock;
+  // Every fired rung proposes entry ± lock × R from then on (SPEC §4.4), and the tightest wins
+  // (§3 step 2.6): the highest lock so far, not the last one (a later rung may lock less).
+  if (p.ladderLock === undefined || rung.lock > p.ladderLock) p.ladderLock = rung.lock;
   const lotStep = m.lotStep;
   const left = cleanSize(p.size - p.pendingClose, lotStep);
   if (!(rung.close !== undefined && rung.close > 0) || left <= 0) return 0;
