@@ -32,7 +32,7 @@ const exitsArb = (minStop: number) =>
     {
       trailing: fc.oneof(
         fc.constant({}),
-        fc.record({ activateAt: fc.integer({ min: 0, max: 30 }), distance: fc.integer({ min: 1, max: 15 }) }),
+        fc.record({ activateAt: fc.integer({ min: 0, max: 30 }), distance: fc.integer({ min: 0, max: 15 }) }),
       ),
       virtualStop: fc.record(
         {
@@ -71,7 +71,7 @@ const exitsArb = (minStop: number) =>
         }),
       ),
       profitLock: fc.record({
-        lockFraction: fc.integer({ min: 1, max: 9 }).map((n) => n / 10),
+        lockFraction: fc.integer({ min: 0, max: 10 }).map((n) => n / 10),
         minProfit: fc.integer({ min: 0, max: 15 }),
       }),
       time: fc.record(

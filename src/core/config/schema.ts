@@ -135,7 +135,8 @@ const trailingSchema = exitBlock(
     {
       enabled: enabled(),
       activateAt: nonNegative().default(DEFAULTS.trailing.activateAt),
-      distance: positive().default(DEFAULTS.trailing.distance),
+      // SPEC sets no bound but sense: 0 (a stop at the best price) runs, with a warning.
+      distance: nonNegative().default(DEFAULTS.trailing.distance),
     },
     'exits.trailing',
     blockTypeMessage('trailing'),
@@ -181,12 +182,7 @@ const rungSchema = strict(
     close: z.number().gt(0).max(1).optional(),
   },
   'a ladder rung',
-).superRefine((rung, ctx) => {
-  // A lock at or above its own rung would set the stop at or beyond the price that fired it.
-  if (rung.lock >= rung.at) {
-    ctx.addIssue({ code: 'custom', path: ['lock'], input: rung.lock, message: `less than the rung's at (${rung.at})` });
-  }
-});
+);
 
 const ladderSchema = exitBlock(
   strict(
@@ -211,7 +207,7 @@ const profitLockSchema = exitBlock(
   strict(
     {
       enabled: enabled(),
-      lockFraction: z.number().gt(0).lt(1).default(DEFAULTS.profitLock.lockFraction),
+      lockFraction: nonNegative().default(DEFAULTS.profitLock.lockFraction),
       minProfit: nonNegative().default(DEFAULTS.profitLock.minProfit),
     },
     'exits.profitLock',
@@ -258,8 +254,9 @@ const ENTRY_KINDS = ['none', 'signals', 'ema-cross', 'breakout', 'module'] as co
 
 const entryCommon = {
   size: positive(),
-  stopPoints: positive().optional(),
-  limitPoints: positive().optional(),
+  // 0 is allowed, as SPEC allows it: a stop (or limit) at the entry price, widened to minStopDistance.
+  stopPoints: nonNegative().optional(),
+  limitPoints: nonNegative().optional(),
 };
 
 const entrySchema = z
@@ -412,7 +409,7 @@ const guardSchema = strict(
         error: 'a negative amount of account currency, e.g. -5000 (the strategy stops when its P&L falls to it)',
       })
       .optional(),
-    trailFraction: z.number().gt(0).lt(1).optional(),
+    trailFraction: nonNegative().optional(),
     minPeak: nonNegative().default(DEFAULTS.guard.minPeak),
   },
   'a strategy guard',

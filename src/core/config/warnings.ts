@@ -21,6 +21,18 @@ export function configWarnings(config: Config): string[] {
       warnings.push(
         `${m.market}: exits.virtualStop.distance ${v.distance} is not inside safetyDistance ${v.safetyDistance}: the broker's safety stop closes the position first, the virtual stop never fires`,
       );
+    const e = m.exits;
+    if (e.trailing !== undefined && e.trailing.distance === 0)
+      warnings.push(`${m.market}: exits.trailing.distance 0 closes a position as soon as the rule is active`);
+    for (const rung of e.ladder?.rungs ?? [])
+      if (rung.lock >= rung.at)
+        warnings.push(
+          `${m.market}: the ladder rung at ${rung.at} locks ${rung.lock}, at or beyond the price that fires it: it closes the position at once`,
+        );
+    if (e.profitLock !== undefined && e.profitLock.lockFraction >= 1)
+      warnings.push(
+        `${m.market}: exits.profitLock.lockFraction ${e.profitLock.lockFraction} locks all of the peak profit or more: it closes the position at once`,
+      );
     const size = m.entry.size;
     if (size !== undefined) {
       const lots = size / m.lotStep;
@@ -29,6 +41,13 @@ export function configWarnings(config: Config): string[] {
           `${m.market}: entry.size ${size} is not a whole number of lots (lotStep ${m.lotStep}): IG would refuse such a deal`,
         );
     }
+  }
+  for (const [name, strategy] of Object.entries(config.strategies)) {
+    const fraction = strategy.guard?.trailFraction;
+    if (fraction !== undefined && (fraction === 0 || fraction >= 1))
+      warnings.push(
+        `strategy ${name}: guard.trailFraction ${fraction} ${fraction === 0 ? 'stops it on the first tick below its peak' : 'stops it only once its MTM is at or below 0'}`,
+      );
   }
   return warnings;
 }

@@ -164,7 +164,7 @@ describe('loadConfig', () => {
         `markets["${DAX}"].pointSize: got 0; expected a number > 0`,
         `markets["${DAX}"].lotStep: got -0.1`,
         `markets["${DAX}"].entry.size: missing`,
-        `markets["${DAX}"].exits.trailing.distance: got -3; expected a number > 0`,
+        `markets["${DAX}"].exits.trailing.distance: got -3; expected a number ≥ 0`,
         'exits.atrStop.timeframe: got "2y"',
         'exits.time.timezone: got "Europe/Londres"',
       ],

@@ -245,7 +245,7 @@ describe('configuration errors name the key path, the value and the expectation'
       withMarket({ exits: { trailing: { distance: -3 } } }),
       `${m}.exits.trailing.distance`,
       'got -3',
-      'a number > 0',
+      'a number ≥ 0',
       'negative distance',
     ],
     [
@@ -337,34 +337,11 @@ describe('configuration errors name the key path, the value and the expectation'
       'unknown zone',
     ],
     [
-      withMarket({ exits: { profitLock: { lockFraction: 1 } } }),
-      `${m}.exits.profitLock.lockFraction`,
-      'got 1',
-      '< 1',
-      'locking 100% closes at once',
-    ],
-    [
       withMarket({ exits: { ladder: { rungs: [] } } }),
       `${m}.exits.ladder.rungs`,
       'got a list of 0',
       'at least one rung',
       'empty ladder',
-    ],
-    [
-      withMarket({
-        exits: {
-          ladder: {
-            rungs: [
-              { at: 1, lock: 0 },
-              { at: 2, lock: 2 },
-            ],
-          },
-        },
-      }),
-      `${m}.exits.ladder.rungs[1].lock`,
-      'got 2',
-      "less than the rung's at (2)",
-      'a lock at the rung would close at once',
     ],
     [
       withMarket({ exits: { ladder: { rungs: [{ at: 2, lock: 1, close: 1.5 }] } } }),
@@ -428,13 +405,6 @@ describe('configuration errors name the key path, the value and the expectation'
       'REST over http(s) only',
     ],
     [withMarket({}, { stateDir: '' }), 'stateDir', 'got ""', 'non-empty', 'empty state directory'],
-    [
-      withMarket({}, { strategies: { s: { guard: { trailFraction: 1.2 } } } }),
-      'strategies.s.guard.trailFraction',
-      'got 1.2',
-      '< 1',
-      'trailFraction is a fraction',
-    ],
     [
       withMarket({}, { strategies: { s: { guard: { minPeak: 0 } } } }),
       'strategies.s.guard',
@@ -616,5 +586,34 @@ describe('configuration warnings: allowed by SPEC §7, almost certainly not mean
         `${DAX}: entry.size ${size} is not a whole number of lots (lotStep 0.1): IG would refuse such a deal`,
       ]);
     expect(warningsOf({ lotStep: 0.1, entry: entry(0.3) })).toEqual([]);
+  });
+
+  it('values SPEC allows that close at once or never: accepted as SPEC has them, with a warning each', () => {
+    const config = parseConfig(
+      withMarket(
+        {
+          exits: {
+            trailing: { distance: 0 },
+            profitLock: { lockFraction: 1 },
+            ladder: { rungs: [{ at: 1, lock: 1 }] },
+          },
+          entry: { kind: 'none', stopPoints: 0, limitPoints: 0 },
+        },
+        { strategies: { s: { guard: { trailFraction: 1.2 } } } },
+      ),
+      SOURCE,
+    );
+    expect(dax(config).exits).toMatchObject({
+      trailing: { distance: 0 },
+      profitLock: { lockFraction: 1 },
+      ladder: { rungs: [{ at: 1, lock: 1 }] },
+    });
+    expect(dax(config).entry).toMatchObject({ stopPoints: 0, limitPoints: 0 });
+    expect(configWarnings(config)).toEqual([
+      `${DAX}: exits.trailing.distance 0 closes a position as soon as the rule is active`,
+      `${DAX}: the ladder rung at 1 locks 1, at or beyond the price that fires it: it closes the position at once`,
+      `${DAX}: exits.profitLock.lockFraction 1 locks all of the peak profit or more: it closes the position at once`,
+      'strategy s: guard.trailFraction 1.2 stops it only once its MTM is at or below 0',
+    ]);
   });
 });

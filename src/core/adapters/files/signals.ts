@@ -163,8 +163,8 @@ function readRow(
   for (const column of ['stopPoints', 'limitPoints'] as const) {
     const text = field(column);
     if (text === '') continue;
-    const points = parsePositive(text);
-    if (points === undefined) return bad(column, 'a number of points > 0, or empty');
+    const points = parseNonNegative(text);
+    if (points === undefined) return bad(column, 'a number of points ≥ 0, or empty');
     signal[column] = points;
   }
 
@@ -176,9 +176,15 @@ function readRow(
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function parsePositive(text: string): number | undefined {
+  const value = parseNonNegative(text);
+  return value !== undefined && value > 0 ? value : undefined;
+}
+
+function parseNonNegative(text: string): number | undefined {
   if (!DECIMAL.test(text)) return undefined;
   const value = Number(text);
-  return Number.isFinite(value) && value > 0 ? value : undefined;
+  // -0 is 0 (a `-0` would reach the journal's arithmetic as a negative zero).
+  return Number.isFinite(value) && value >= 0 ? value + 0 : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -99,6 +99,12 @@ describe('parseSignals', () => {
     expect(rows).toEqual([{ time: 0, market: 'DAX', direction: 'SELL', size: 1, stopPoints: 12.5, limitPoints: 30 }]);
   });
 
+  it('takes 0 points for a stop or limit, as SPEC allows (at the entry price, widened to minStopDistance)', () => {
+    const rows = parseSignals('time,market,direction,size,stopPoints,limitPoints\n0,DAX,BUY,1,0,-0\n', 'x.csv');
+    expect(rows).toEqual([{ time: 0, market: 'DAX', direction: 'BUY', size: 1, stopPoints: 0, limitPoints: 0 }]);
+    expect(Object.is(rows[0]?.limitPoints, -0)).toBe(false);
+  });
+
   it('returns no signals for a header alone', () => {
     expect(parseSignals(`${HEADER}\n`, 'x.csv')).toEqual([]);
   });
@@ -127,13 +133,13 @@ describe('parseSignals', () => {
     [
       row('2024-01-02T10:00:00Z,DAX,BUY,1,-5,,'),
       'signals.csv:3: stopPoints: got "-5"',
-      'points > 0, or empty',
+      'points ≥ 0, or empty',
       'negative stop',
     ],
     [
       row('2024-01-02T10:00:00Z,DAX,BUY,1,,NaN,'),
       'signals.csv:3: limitPoints: got "NaN"',
-      'points > 0, or empty',
+      'points ≥ 0, or empty',
       'NaN is not a number',
     ],
     [
