@@ -161,6 +161,16 @@ describe('positions, sync, close, state (built CLI against the fake IG)', () => 
     expect(close.stderr).toContain('in use by process');
   }, 60_000);
 
+  it('a configured epic IG does not know is a configuration error (exit 2) naming it', async () => {
+    fake = await fakeIgFor({ time: Date.now(), bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath } = liveConfig(f, `pointSize: 1\ndecimals: 1`, '');
+    writeFileSync(configPath, `${readFileSync(configPath, 'utf8')}  XX.D.NOSUCH.IP: { pointSize: 1, decimals: 1 }\n`);
+    const r = await cli(f, ['sync', '--config', configPath, '--json']);
+    expect(r.code, r.stdout).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/^market XX\.D\.NOSUCH\.IP: IG does not know this epic/);
+  }, 60_000);
+
   it('flag and argument errors under --json: exit 2 and a short error document', async () => {
     fake = await fakeIgFor({ time: Date.now(), bid: 100, ask: 101 });
     for (const args of [

@@ -134,4 +134,29 @@ describe('live modes', () => {
     const market = JSON.parse(readFileSync(join(cfg.stateDir, `${DAX}.json`), 'utf8'));
     expect(market.positions[0]).toMatchObject({ entryPrice: 101, best: 109 });
   }, 60_000);
+
+  it("--market leaving out a guarded strategy's other markets: a warning at start says the guard sees only this run", async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const cfg = liveConfig(
+      f,
+      'pointSize: 1\ndecimals: 1\nstrategy: s',
+      'strategies:\n  s: { guard: { maxDrawdown: -20 } }\n',
+    );
+    writeFileSync(
+      cfg.configPath,
+      `${readFileSync(cfg.configPath, 'utf8')}  CS.D.EURUSD.MINI.IP: { pointSize: 0.0001, decimals: 5, strategy: s }\n`,
+    );
+    const logs: string[] = [];
+    const { stop } = await startLive(
+      { configPath: cfg.configPath, markets: [DAX], log: (level, message) => logs.push(`${level} ${message}`) },
+      f,
+      [DAX],
+      () => logs.join('\n'),
+    );
+    await stop();
+    expect(logs).toContain(
+      'warn strategy s: its guard sees only the markets this run manages; its positions in CS.D.EURUSD.MINI.IP count in neither its MTM nor what a trip closes',
+    );
+  });
 });

@@ -1,3 +1,4 @@
+import { BrokerRejected, UserError } from '../domain/errors.js';
 import type { Config, MarketConfig } from '../domain/config.js';
 import { loadCredentials } from '../adapters/ig/credentials.js';
 import {
@@ -13,6 +14,7 @@ import type { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { Engine } from '../engine/engine.js';
 import type { Clock } from '../ports/clock.js';
 import type { StateStore } from '../ports/state-store.js';
+import { stateDirTag } from '../adapters/files/state-store.js';
 import { CLOCK_SKEW_MS, type BrokerPosition, type ReconcileDeps } from './reconcile.js';
 
 export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -56,7 +58,19 @@ export async function applyDealingRules(
 ): Promise<MarketConfig[]> {
   const out: MarketConfig[] = [];
   for (const m of markets) {
-    const rules = await rest.getMarket(m.market);
+    let rules: Awaited<ReturnType<IgRestClient['getMarket']>>;
+    try {
+      rules = await rest.getMarket(m.market);
+    } catch (error) {
+      // IG: 404 error.service.marketdata.instrument.epic.unavailable: a mistyped epic is the
+      // configuration's mistake (exit 2), not a failure at run time.
+      if (error instanceof BrokerRejected && /epic|instrument/i.test(`${error.code ?? ''} ${error.message}`))
+        throw new UserError(
+          `market ${m.market}: IG does not know this epic (${error.code ?? error.message})`,
+          'check the market ids under markets: in the configuration (IG epics, e.g. IX.D.DAX.DAILY.IP)',
+        );
+      throw error;
+    }
     const brokerMin = minStopDistanceInPoints(rules, m.pointSize);
     let { minStopDistance, decimals } = m;
     if (brokerMin !== undefined && brokerMin > minStopDistance) {
@@ -80,15 +94,16 @@ export async function applyDealingRules(
 
 /**
  * How trailguard opened a deal, from the mark in its reference (ownOpenReference); undefined for a
- * deal it did not open. The strategy is the one of `config` whose tag the mark bears (undefined
- * when none does: renamed since).
+ * deal it did not open, or that another state directory's trailguard opened (its tag differs). The
+ * strategy is the one of `config` whose tag the mark bears (undefined when none does: renamed since).
  */
 function ownOpenOf(
   dealReference: string | undefined,
-  config: Pick<Config, 'markets' | 'strategies'>,
+  config: Pick<Config, 'markets' | 'strategies' | 'stateDir'>,
 ): BrokerPosition['own'] {
   const mark = parseOwnOpenReference(dealReference);
   if (mark === undefined) return undefined;
+  if (mark.dirTag !== undefined && mark.dirTag !== stateDirTag(config.stateDir)) return undefined;
   const names = [...Object.values(config.markets).map((m) => m.strategy), ...Object.keys(config.strategies)];
   return {
     strategy: names.find((name) => strategyTag(name) === mark.strategyTag),
@@ -100,7 +115,7 @@ function ownOpenOf(
 /** IG's position in the reconciliation's words (`own`: see ownOpenOf). */
 export function brokerPositionFromIg(
   p: IgOpenPosition,
-  config: Pick<Config, 'markets' | 'strategies'>,
+  config: Pick<Config, 'markets' | 'strategies' | 'stateDir'>,
 ): BrokerPosition {
   return {
     dealId: p.dealId,
@@ -126,7 +141,7 @@ export function brokerPositionFromIg(
  */
 export async function ownOpensGoneSinceSave(
   rest: IgRestClient,
-  config: Pick<Config, 'markets' | 'strategies'>,
+  config: Pick<Config, 'markets' | 'strategies' | 'stateDir'>,
   store: StateStore,
   clock: Clock,
   open: readonly BrokerPosition[],

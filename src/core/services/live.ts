@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
-import { JsonStateStore, StateLock, writeFileAtomic } from '../adapters/files/state-store.js';
+import { JsonStateStore, StateLock, stateDirTag, writeFileAtomic } from '../adapters/files/state-store.js';
 import { TickRecorder } from '../adapters/files/tick-recorder.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
@@ -167,6 +167,18 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
   const config = await loadConfig(options.configPath);
   const selected = selectMarkets(config, options.markets);
   for (const warning of configWarnings(config)) log('warn', warning);
+  // --market: a guard sees only the markets this run manages (its MTM, and what a trip closes).
+  const chosen = new Set(selected.map((m) => m.market));
+  for (const [name, strategy] of Object.entries(config.strategies)) {
+    if (strategy.guard === undefined) continue;
+    const strategyMarkets = Object.values(config.markets).filter((m) => m.strategy === name);
+    const left = strategyMarkets.filter((m) => !chosen.has(m.market)).map((m) => m.market);
+    if (left.length > 0 && left.length < strategyMarkets.length)
+      log(
+        'warn',
+        `strategy ${name}: its guard sees only the markets this run manages; its positions in ${left.join(', ')} count in neither its MTM nor what a trip closes`,
+      );
+  }
   const lock = new StateLock(config.stateDir);
   lock.acquire();
   let stream: IgStream | undefined;
@@ -210,7 +222,14 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         for (const p of brokerPositions) sim.seed({ ...p, stopLevel: p.stopLevel, limitLevel: p.limitLevel });
         broker = new DryRunBroker(sim, log);
       } else {
-        igBroker = new IgBroker({ rest, markets, clock, runId: options.runId ?? clock.now().toString(36), log });
+        igBroker = new IgBroker({
+          rest,
+          markets,
+          clock,
+          runId: options.runId ?? clock.now().toString(36),
+          dirTag: stateDirTag(config.stateDir),
+          log,
+        });
         broker = igBroker;
       }
     }

@@ -1,6 +1,6 @@
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
-import { JsonStateStore, StateInUse, StateLock } from '../adapters/files/state-store.js';
+import { JsonStateStore, StateInUse, StateLock, stateDirTag } from '../adapters/files/state-store.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { IgRestClient } from '../adapters/ig/rest-client.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
@@ -75,7 +75,14 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
     const journal = new CsvJournal(config.journal, { durable: true });
     const rows: JournalRow[] = [];
     const igBroker = withBroker
-      ? new IgBroker({ rest, markets, clock: options.clock, runId: options.clock.now().toString(36), log: options.log })
+      ? new IgBroker({
+          rest,
+          markets,
+          clock: options.clock,
+          runId: options.clock.now().toString(36),
+          dirTag: stateDirTag(config.stateDir),
+          log: options.log,
+        })
       : undefined;
     const runner = new EngineRunner({
       setup: { markets, strategies: config.strategies, entries: new Map() },

@@ -402,7 +402,9 @@ function writeClosesAway(
   for (const c of found) {
     const event: PositionClosedEvent = {
       type: 'positionClosed',
-      time: c.time,
+      // IG's history has whole seconds: a close in the second of the opening must not read as
+      // earlier than it (a negative held time).
+      time: Math.max(c.time, snap.entryTime),
       dealId: snap.dealId,
       size: c.size ?? size,
       level: c.level,
@@ -413,7 +415,7 @@ function writeClosesAway(
       dealId: snap.dealId,
       market: snap.market,
       level: c.level,
-      time: c.time,
+      time: event.time,
       levelFrom: c.from,
     });
   }

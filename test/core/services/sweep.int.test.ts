@@ -105,11 +105,11 @@ describe('backtest --sweep', () => {
         outDir: out,
         format: 'standard',
         strict: false,
-        sweeps: ['exits.trailing.distance=10,0'],
+        sweeps: ['exits.trailing.distance=10,-1'],
         rank: 'net',
       }),
     ).rejects.toThrow(
-      /sweep combination 2 \(exits\.trailing\.distance=0\)[\s\S]*distance: got 0; expected a number > 0/,
+      /sweep combination 2 \(exits\.trailing\.distance=-1\)[\s\S]*distance: got -1; expected a number ≥ 0/,
     );
   });
 

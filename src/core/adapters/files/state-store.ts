@@ -11,6 +11,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../domain/errors.js';
@@ -61,6 +62,39 @@ function fileOf(market: string): string {
 }
 function marketOf(file: string): string {
   return decodeURIComponent(file.slice(0, -'.json'.length));
+}
+
+const TAG_FILE = '.tag';
+const dirTags = new Map<string, string>();
+
+/**
+ * Four characters that tell this state directory from any other trailguard's (made at random the
+ * first time, kept in `.tag`): its opens carry it in their deal reference, so that a restart takes
+ * over only its own, on an IG account several trailguards share.
+ */
+export function stateDirTag(dir: string): string {
+  const known = dirTags.get(dir);
+  if (known !== undefined) return known;
+  makeStateDir(dir);
+  const path = join(dir, TAG_FILE);
+  let tag: string;
+  try {
+    tag = randomBytes(3).toString('base64url'); // 4 characters of IG's deal-reference alphabet
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, `${tag}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    tag = readFileSync(path, 'utf8').trim();
+    if (!/^[A-Za-z0-9_-]{4}$/.test(tag))
+      throw new UserError(`${path} is damaged (not 4 characters of A–Z a–z 0–9 _ -)`, 'remove it: a new tag is made');
+  }
+  dirTags.set(dir, tag);
+  return tag;
 }
 
 /** The state directory, made if missing; a file in its place is the configuration's mistake. */

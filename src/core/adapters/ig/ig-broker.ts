@@ -58,6 +58,8 @@ export interface IgBrokerOptions {
    * [A-Za-z0-9_-]{1,30}).
    */
   runId: string;
+  /** The state directory's tag (stateDirTag), marked in every open's reference. */
+  dirTag?: string | undefined;
   /** How long a stop or limit reached by a tick may wait for its close before IG is asked (SPEC §3.2) [10 s]. */
   settleAfterMs?: number;
   log?: (level: IgBrokerLogLevel, message: string) => void;
@@ -177,10 +179,13 @@ export class IgBroker implements Broker {
   private readonly rest: IgRestClient;
   private readonly clock: Clock;
   private readonly runId: string;
+  private readonly dirTag: string | undefined;
   private readonly settleAfterMs: number;
   private readonly log: (level: IgBrokerLogLevel, message: string) => void;
   private readonly setTimer: SetTimer;
   private readonly eps = new Map<string, number>();
+  /** Entry kind of each configured market: only `none` adopts a position opened elsewhere. */
+  private readonly entryKinds = new Map<string, MarketConfig['entry']['kind']>();
   private handler: BrokerEventHandler = () => undefined;
   private readonly tracked = new Map<string, Tracked>();
   private readonly work = new Map<string, DealWork>();
@@ -197,10 +202,14 @@ export class IgBroker implements Broker {
     this.rest = options.rest;
     this.clock = options.clock;
     this.runId = options.runId;
+    this.dirTag = options.dirTag;
     this.settleAfterMs = options.settleAfterMs ?? 10_000;
     this.log = options.log ?? (() => undefined);
     this.setTimer = options.setTimer ?? defaultTimer;
-    for (const m of options.markets) this.eps.set(m.market, POINT_EPSILON * m.pointSize);
+    for (const m of options.markets) {
+      this.eps.set(m.market, POINT_EPSILON * m.pointSize);
+      this.entryKinds.set(m.market, m.entry.kind);
+    }
   }
 
   setEventHandler(handler: BrokerEventHandler): void {
@@ -419,6 +428,7 @@ export class IgBroker implements Broker {
         virtual: action.virtual,
         atrStop: action.stopReason === 'ATR_STOP',
         strategyTag: strategyTag(action.strategy),
+        dirTag: this.dirTag,
       }) ?? dealReferenceFor(unique);
     const record: OpenRecord = { action, dealReference, state: 'sending' };
     this.rememberOpen(record);
@@ -780,7 +790,17 @@ export class IgBroker implements Broker {
       this.opened(record, facts);
       return;
     }
-    // Opened on IG's platform: the engine adopts it if its market is configured.
+    // Opened on IG's platform: adopted on a market whose entry kind is none, as at start-up
+    // (reconcile); on another configured market it is the trader's own, reported and left alone.
+    const kind = this.entryKinds.get(update.market);
+    if (kind !== undefined && kind !== 'none') {
+      this.log(
+        'warn',
+        `${update.dealId} is not managed: opened outside trailguard (${update.direction} ${update.size} ${update.market}) and the market's entry kind is ${kind} (only kind none adopts)`,
+      );
+      return;
+    }
+    // The engine adopts it if its market is configured.
     this.trackFacts(facts);
     this.log(
       'info',

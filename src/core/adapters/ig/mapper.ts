@@ -105,10 +105,21 @@ export interface OwnOpenMark {
   virtual: boolean;
   atrStop: boolean;
   strategyTag: string;
+  /**
+   * The state directory's tag (stateDirTag): several trailguards, each on its own state
+   * directory, may share one IG account, and each takes over only its own opens. Undefined in
+   * references written before it existed.
+   */
+  dirTag?: string | undefined;
 }
 
-/** `TG`, the flags (0–3: virtual + 2 × ATR), the strategy tag (4 characters), `-`, the unique part. */
-const OWN_OPEN_REFERENCE = /^TG([0-3])([A-Za-z0-9_-]{4})-[A-Za-z0-9_-]+$/;
+/**
+ * `TG`, the flags, the strategy tag (4 characters), the state directory's tag (4, when the flags
+ * are 4–7), `-`, the unique part. Flags 0–3: virtual + 2 × ATR; 4 more when a directory tag
+ * follows (older references have none).
+ */
+const OWN_OPEN_REFERENCE =
+  /^TG(?:([0-3])([A-Za-z0-9_-]{4})|([4-7])([A-Za-z0-9_-]{4})([A-Za-z0-9_-]{4}))-[A-Za-z0-9_-]+$/;
 
 /** Four characters of a strategy name's SHA-256: enough to tell a configuration's strategies apart. */
 export function strategyTag(strategy: string): string {
@@ -121,8 +132,8 @@ export function strategyTag(strategy: string): string {
  * `unique` with dealReferenceFor, and a restart cannot recognise the deal as its own).
  */
 export function ownOpenReference(unique: string, mark: OwnOpenMark): string | undefined {
-  const flags = (mark.virtual ? 1 : 0) + (mark.atrStop ? 2 : 0);
-  const reference = `TG${flags}${mark.strategyTag}-${unique}`;
+  const flags = (mark.virtual ? 1 : 0) + (mark.atrStop ? 2 : 0) + (mark.dirTag === undefined ? 0 : 4);
+  const reference = `TG${flags}${mark.strategyTag}${mark.dirTag ?? ''}-${unique}`;
   return DEAL_REFERENCE_PATTERN.test(reference) && OWN_OPEN_REFERENCE.test(reference) ? reference : undefined;
 }
 
@@ -130,8 +141,17 @@ export function ownOpenReference(unique: string, mark: OwnOpenMark): string | un
 export function parseOwnOpenReference(reference: string | undefined): OwnOpenMark | undefined {
   const match = reference === undefined ? null : OWN_OPEN_REFERENCE.exec(reference);
   if (match === null || !DEAL_REFERENCE_PATTERN.test(reference as string)) return undefined;
-  const flags = Number(match[1]);
-  return { virtual: (flags & 1) !== 0, atrStop: (flags & 2) !== 0, strategyTag: match[2] as string };
+  if (match[1] !== undefined) {
+    const flags = Number(match[1]);
+    return { virtual: (flags & 1) !== 0, atrStop: (flags & 2) !== 0, strategyTag: match[2] as string };
+  }
+  const flags = Number(match[3]);
+  return {
+    virtual: (flags & 1) !== 0,
+    atrStop: (flags & 2) !== 0,
+    strategyTag: match[4] as string,
+    dirTag: match[5] as string,
+  };
 }
 
 /** A fresh reference for a deal sent without one. */

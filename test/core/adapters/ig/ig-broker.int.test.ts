@@ -12,11 +12,13 @@ import {
   amendAction,
   closeAction,
   countsFor,
+  DAX_CONFIG,
   EPIC,
   openAction,
   openReference,
   openThroughBroker,
   quiet,
+  sleep,
   startHarness,
   updatesOf,
   waitFor,
@@ -335,6 +337,19 @@ describe('IgBroker: broker-side and external changes from the stream', () => {
     h.tick(17985, 17986, h.t0 + 1000);
     await waitFor('the stop', () => ofType(h.events, 'positionClosed').length > 1);
     expect(ofType(h.events, 'positionClosed')[1]).toMatchObject({ size: 0.6, level: 17985, cause: 'stop' });
+  });
+
+  it('opened on the platform while running, on a market whose entry kind is not none: reported, not adopted', async () => {
+    const h = await harness({
+      stream: true,
+      broker: { markets: [{ ...DAX_CONFIG, entry: { kind: 'signals', file: 'signals.csv', size: 1 } }] },
+    });
+    const dealId = h.ig.openExternally({ epic: EPIC, direction: 'SELL', size: 2, level: 18000, stopLevel: 18020 });
+    await waitFor('the report', () => h.logs.some((l) => l.includes(`${dealId} is not managed`)));
+    h.tick(18020, 18021, h.t0 + 1000); // its stop fills on IG: nothing for this run either
+    await sleep(100);
+    expect(h.events).toEqual([]);
+    expect(h.logs.find((l) => l.includes(dealId))).toContain('entry kind is signals (only kind none adopts)');
   });
 
   it('opened on the platform: positionOpened without ref, then followed like ours', async () => {

@@ -107,6 +107,17 @@ describe('deal references', () => {
       expect(reference).toMatch(DEAL_REFERENCE_PATTERN);
       expect(parseOwnOpenReference(reference)).toEqual({ virtual, atrStop, strategyTag: tag });
     }
+    // With the state directory's tag (flags 4–7), as every open is sent now.
+    for (const dirTag of ['Zx_9', '-ab-']) {
+      const reference = ownOpenReference('mwr3cp2f-A12345', {
+        virtual: true,
+        atrStop: false,
+        strategyTag: tag,
+        dirTag,
+      });
+      expect(reference).toMatch(/^TG5.{8}-mwr3cp2f-A12345$/);
+      expect(parseOwnOpenReference(reference)).toEqual({ virtual: true, atrStop: false, strategyTag: tag, dirTag });
+    }
     // Too long for IG's 30 characters: no mark (the broker hashes the plain reference instead).
     expect(
       ownOpenReference('mwr3cp2f-A12345678901234', { virtual: false, atrStop: false, strategyTag: tag }),
