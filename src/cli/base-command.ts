@@ -4,18 +4,10 @@ import { BrokerRejected, BrokerUnavailable, UserError } from '../core/domain/err
 /**
  * Every command's base: the one place where errors become exit codes (STYLE habit 3, SPEC §8):
  * 0 success; 1 a failure at run time (broker, network) or a bug; 2 bad input or configuration.
+ * `help` takes this directly (it reads no configuration); every other command BaseCommand.
  */
-export abstract class BaseCommand extends Command {
+export abstract class ExitCodeCommand extends Command {
   static override enableJsonFlag = true;
-
-  static override baseFlags = {
-    config: Flags.string({
-      char: 'c',
-      description: 'configuration file (YAML or JSON)',
-      default: './trailguard.yaml',
-      helpGroup: 'GLOBAL',
-    }),
-  };
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (error instanceof UserError) return this.fail(error.message, 2, 'USER_ERROR', error.hint);
@@ -51,4 +43,16 @@ export abstract class BaseCommand extends Command {
     }
     this.error(hint ? `${message}\n  ${hint}` : message, { exit });
   }
+}
+
+/** A command that reads the configuration file (`--config`). */
+export abstract class BaseCommand extends ExitCodeCommand {
+  static override baseFlags = {
+    config: Flags.string({
+      char: 'c',
+      description: 'configuration file (YAML or JSON)',
+      default: './trailguard.yaml',
+      helpGroup: 'GLOBAL',
+    }),
+  };
 }

@@ -1,4 +1,5 @@
-import { Args, Command, loadHelpClass } from '@oclif/core';
+import { Args, loadHelpClass } from '@oclif/core';
+import { ExitCodeCommand } from '../cli/base-command.js';
 
 /** A command as `help --json` describes it: what its --help page shows. */
 export interface CommandHelp {
@@ -15,10 +16,9 @@ export interface CommandHelp {
  * this command in a plugin of its own (@oclif/plugin-help); its core has the help renderer, so the
  * command is these few lines rather than another dependency loaded on every run.
  */
-export default class Help extends Command {
+export default class Help extends ExitCodeCommand {
   static override summary = 'Show help for trailguard, a topic or a command.';
   static override strict = false;
-  static override enableJsonFlag = true;
   static override args = {
     command: Args.string({ description: 'command or topic, words separated by spaces (state show)' }),
   };

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -21,6 +21,7 @@ describe('trailguard credentials (built CLI)', () => {
     const { path, saved } = JSON.parse(save.stdout);
     expect(saved).toEqual(['IG_API_KEY', 'IG_IDENTIFIER', 'IG_PASSWORD']);
     expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(path)).mode & 0o777, 'its directory too, whatever the umask').toBe(0o700);
     expect(readFileSync(path, 'utf8')).toContain('pa55word-xyz');
     for (const s of Object.values(secrets)) expect(save.stdout + save.stderr).not.toContain(s);
 
@@ -45,5 +46,15 @@ describe('trailguard credentials (built CLI)', () => {
     });
     expect(missing.status, 'nothing in the environment: an input error naming the variables').toBe(2);
     expect(missing.stderr).toContain('IG_API_KEY');
+
+    // An account saved earlier stays when IG_ACCOUNT_ID is not set: said, since later runs trade it.
+    const withAccount = (extra: Record<string, string>) =>
+      spawnSync(process.execPath, ['bin/run.js', 'credentials', 'save', '--json'], {
+        cwd: ROOT,
+        env: { ...env, ...secrets, ...extra },
+        encoding: 'utf8',
+      });
+    expect(JSON.parse(withAccount({ IG_ACCOUNT_ID: 'ACC1' }).stdout).keptAccountId).toBeUndefined();
+    expect(JSON.parse(withAccount({}).stdout).keptAccountId).toBe('ACC1');
   });
 });

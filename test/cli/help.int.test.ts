@@ -48,5 +48,15 @@ describe('trailguard help (built CLI)', () => {
     const r = cli(['help', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no command or topic "nope"');
+    // Under --json: the same exit, one short error document (no oclif internals).
+    for (const args of [
+      ['help', 'nope', '--json'],
+      ['help', '--bogus', '--json'],
+    ]) {
+      const j = cli(args);
+      expect(j.code, args.join(' ')).toBe(2);
+      expect(j.stdout.length).toBeLessThan(2000);
+      expect(JSON.parse(j.stdout).error).toMatchObject({ exitCode: 2 });
+    }
   });
 });

@@ -217,6 +217,19 @@ describe('state show and clear (built CLI, paper broker)', () => {
     expect(run(['state', 'show', DAX, '--config', configPath]).code).toBe(0);
   });
 
+  it('a journal path that is a directory is an input error naming it, found before IG is reached', () => {
+    const { dir } = paperDir();
+    const configPath = join(dir, 'dir-journal.yaml');
+    mkdirSync(join(dir, 'journal-dir'));
+    writeFileSync(
+      configPath,
+      `broker: { kind: ig, restUrl: 'http://127.0.0.1:9' }\nstateDir: ./state\njournal: ./journal-dir\nmarkets:\n  ${DAX}: { pointSize: 1, decimals: 1 }\n`,
+    );
+    const r = run(['sync', '--config', configPath, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toBe(`journal ${join(dir, 'journal-dir')} is a directory`);
+  });
+
   it('a stateDir that is a file is an input error naming it', () => {
     const { dir } = paperDir();
     const configPath = join(dir, 'file-state.yaml');

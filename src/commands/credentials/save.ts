@@ -9,6 +9,8 @@ import {
 interface SaveResult {
   path: string;
   saved: string[];
+  /** The account saved earlier and not replaced (IG_ACCOUNT_ID unset now): later runs trade it. */
+  keptAccountId?: string | undefined;
 }
 
 export default class CredentialsSave extends BaseCommand {
@@ -25,7 +27,15 @@ export default class CredentialsSave extends BaseCommand {
     const store = new SettingsStore();
     saveCredentials(store, credentials);
     const saved = CREDENTIAL_SOURCES.filter((s) => credentials[s.field] !== undefined).map((s) => s.variable);
-    if (!this.jsonEnabled()) this.log(`saved ${saved.join(', ')} to ${store.path}`);
-    return { path: store.path, saved };
+    const kept = credentials.accountId === undefined ? store.get('ig.accountId') : undefined;
+    const keptAccountId = typeof kept === 'string' && kept !== '' ? kept : undefined;
+    if (!this.jsonEnabled()) {
+      this.log(`saved ${saved.join(', ')} to ${store.path}`);
+      if (keptAccountId !== undefined)
+        this.log(
+          `kept the account saved earlier, ${keptAccountId}: later runs trade it (set IG_ACCOUNT_ID and save again to change it)`,
+        );
+    }
+    return { path: store.path, saved, keptAccountId };
   }
 }

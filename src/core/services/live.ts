@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CsvJournal } from '../adapters/files/journal-csv.js';
+import { CsvJournal, prepareJournalPath } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
 import { JsonStateStore, StateLock, stateDirTag, writeFileAtomic } from '../adapters/files/state-store.js';
 import { TickRecorder } from '../adapters/files/tick-recorder.js';
@@ -166,6 +166,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
   const { log, clock } = options;
   const config = await loadConfig(options.configPath);
   const selected = selectMarkets(config, options.markets);
+  if (options.dryRun) log('warn', 'DRY RUN: no deal or amend is sent to IG, and no journal row or state is written');
   for (const warning of configWarnings(config)) log('warn', warning);
   // --market: a guard sees only the markets this run manages (its MTM, and what a trip closes).
   const chosen = new Set(selected.map((m) => m.market));
@@ -191,6 +192,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         log('error', `--record ${options.record}: ${error.message}; the recording stops, live goes on`),
       );
     const store = new JsonStateStore(config.stateDir);
+    prepareJournalPath(config.journal);
     const paper = config.broker.kind === 'paper';
     const { rest, session } = await connectIg(config, { env: options.env, log, limiter: options.limiter });
     const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
@@ -199,7 +201,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const writes = new WriteGuard((error) => {
       log(
         'error',
-        `${error.message}. live stops now, as after a crash: positions stay protected by their broker stops, and the next start recovers what was not written`,
+        `${error.message}. live stops now, as after a crash: positions stay on IG with their broker stops, and the next start recovers what was not written`,
       );
       stopNow?.();
     });
@@ -424,10 +426,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     await recorder?.close();
     recorder = undefined;
     if (writes.failure !== undefined) throw writes.failure;
-    log(
-      'info',
-      `stopped: ${ticks} ticks${skippedNote(tickCheck)}, ${runner.engine.openPositions().length} positions still open and protected by their broker stops`,
-    );
+    log('info', `stopped: ${ticks} ticks${skippedNote(tickCheck)}, ${openNote(runner.engine.openPositions())}`);
     return {
       markets: markets.map((m) => m.market),
       broker: paper ? 'paper' : 'ig',
@@ -475,4 +474,13 @@ function readOnly(store: JsonStateStore): JsonStateStore {
 
 export function removePaperBook(stateDir: string): void {
   rmSync(join(stateDir, PAPER_FILE), { force: true });
+}
+
+/** What a stop leaves on IG: open positions, and which of them no broker stop protects. */
+function openNote(open: readonly { position: { dealId: string; stopLevel?: number | undefined } }[]): string {
+  const bare = open.filter((v) => v.position.stopLevel === undefined).map((v) => v.position.dealId);
+  const held = `${open.length} position${open.length === 1 ? '' : 's'} still open`;
+  if (open.length === 0) return held;
+  if (bare.length === 0) return `${held}, each protected by its broker stop`;
+  return `${held}; WITHOUT a broker stop: ${bare.join(', ')}`;
 }

@@ -1,4 +1,4 @@
-import { CsvJournal } from '../adapters/files/journal-csv.js';
+import { CsvJournal, prepareJournalPath } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
 import { JsonStateStore, StateInUse, StateLock, stateDirTag } from '../adapters/files/state-store.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
@@ -69,6 +69,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
   lock.acquire();
   try {
     const store = new JsonStateStore(config.stateDir);
+    prepareJournalPath(config.journal);
     const { rest, session } = await connectIg(config, { env: options.env, log: options.log });
     const markets = await applyDealingRules(rest, selectMarkets(config, undefined), options.log);
     const index = await JournalIndex.read(config.journal, (message) => options.log('warn', message));

@@ -1,4 +1,16 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import { UserError } from '../../domain/errors.js';
 import { stringify } from 'csv-stringify/sync';
 import type { JournalRow } from '../../domain/types.js';
 import { round8 } from '../../engine/numeric.js';
@@ -75,6 +87,28 @@ function endsWithNewline(fd: number, size: number): boolean {
  * trade_history.csv, appended and never rewritten (SPEC §6.2). The header is written when the
  * file is new or empty. Shared unchanged by backtest and live.
  */
+/**
+ * The configuration's journal path, checked (and its directory made) before IG is reached: a
+ * directory in its place, or a folder that cannot be made, is the configuration's mistake.
+ */
+export function prepareJournalPath(path: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // not there yet: written at the first row
+  }
+  if (isDirectory) throw new UserError(`journal ${path} is a directory`, 'set journal: to a file in the configuration');
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new UserError(
+      `journal ${path}: cannot make its directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      'check journal: in the configuration',
+    );
+  }
+}
+
 export class CsvJournal implements Journal {
   private fd: number | undefined;
   private buffer: JournalRow[] = [];

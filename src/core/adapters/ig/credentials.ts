@@ -4,7 +4,9 @@
  * that might contain a secret goes through before it is thrown or logged.
  */
 import { chmodSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Conf from 'conf';
+import envPaths from 'env-paths';
 import { UserError } from '../../domain/errors.js';
 
 export interface IgCredentials {
@@ -36,23 +38,47 @@ export interface SettingsStoreOptions {
 /** The user's trailguard settings (`~/.config/trailguard-nodejs/config.json` on Linux), mode 0600. */
 export class SettingsStore implements CredentialStore {
   readonly #conf: Conf<Record<string, unknown>>;
+  readonly path: string;
 
   constructor(options: SettingsStoreOptions = {}) {
-    this.#conf = new Conf<Record<string, unknown>>({
-      projectName: 'trailguard',
-      // conf >= 10 creates the file with this mode (minus the umask); chmod after each write as
-      // well, because a file created by an older version or by hand keeps its old mode.
-      configFileMode: 0o600,
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    });
-  }
-
-  get path(): string {
-    return this.#conf.path;
+    // conf's own directory (env-paths, suffix nodejs), named here so that errors can say where.
+    const cwd = options.cwd ?? envPaths('trailguard', { suffix: 'nodejs' }).config;
+    this.path = join(cwd, 'config.json');
+    this.#conf = this.#reading(
+      () =>
+        new Conf<Record<string, unknown>>({
+          projectName: 'trailguard',
+          cwd,
+          // conf >= 10 creates the file with this mode (minus the umask); chmod after each write as
+          // well, because a file created by an older version or by hand keeps its old mode.
+          configFileMode: 0o600,
+          // JSON.parse's own error quotes the text around a mistake: in this file, a password.
+          deserialize: (text) => {
+            try {
+              return JSON.parse(text) as Record<string, unknown>;
+            } catch {
+              throw new UnreadableSettings();
+            }
+          },
+        }),
+    );
   }
 
   get(key: string): unknown {
-    return this.#conf.get(key);
+    return this.#reading(() => this.#conf.get(key));
+  }
+
+  /** Runs a read of the file: a damaged file is the user's to fix (exit 2), named, never quoted. */
+  #reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof UnreadableSettings)) throw error;
+      throw new UserError(
+        `trailguard's settings file ${this.path} is not valid JSON`,
+        'fix it, or remove it and save the credentials again (`trailguard credentials save`); the IG_* environment variables are read first',
+      );
+    }
   }
 
   set(key: string, value: string): void {
@@ -65,8 +91,10 @@ export class SettingsStore implements CredentialStore {
     this.#tighten();
   }
 
+  /** The file 0600 and its directory 0700, whatever the umask made them: only the owner may swap them. */
   #tighten(): void {
     if (existsSync(this.#conf.path)) chmodSync(this.#conf.path, 0o600);
+    chmodSync(dirname(this.#conf.path), 0o700);
   }
 }
 
@@ -79,6 +107,8 @@ export interface LoadCredentialsOptions {
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
+
+class UnreadableSettings extends Error {}
 
 /** Environment first, then the settings store. Missing required values → UserError naming them. */
 export function loadCredentials(options: LoadCredentialsOptions = {}): IgCredentials {

@@ -52,7 +52,7 @@ export class TickStatsBuilder {
       } else {
         const gap = t - acc.last;
         const gaps = acc.gaps;
-        if (gaps.length < this.topGaps ? this.topGaps > 0 : gap > gaps[gaps.length - 1]!.ms)
+        if (this.topGaps > 0 && (gaps.length < this.topGaps || gap > gaps[gaps.length - 1]!.ms))
           this.insertGap(gaps, { ms: gap, from: acc.last, to: t });
       }
       acc.ticks++;

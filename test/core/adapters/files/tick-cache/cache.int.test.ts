@@ -430,5 +430,11 @@ describe('tick statistics', () => {
       ],
     });
     expect(c?.gaps).toEqual([{ ms: 3600, from: 1500, to: 5100 }]);
+
+    // --gaps 0: the rest, without gaps (it crashed on the second tick).
+    const none = new TickStatsBuilder(0);
+    none.add(b);
+    const [a0] = none.result(['A', 'C']);
+    expect(a0).toEqual({ ...a, gaps: [] });
   });
 });
