@@ -58,7 +58,9 @@ describe('live modes', () => {
   it('--dry-run sends nothing to IG, logs what it would send, writes no journal and no state; --record keeps every tick', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const { cfg, record, logs, result } = await session(fake, { dryRun: true, paper: false });
-    expect(logs[0], 'said first, for a trader watching the log').toMatch(/^warn DRY RUN: no deal or amend is sent to IG/);
+    expect(logs[0], 'said first, for a trader watching the log').toMatch(
+      /^warn DRY RUN: no deal or amend is sent to IG/,
+    );
     const deals = fake.requests().filter((r) => r.path.startsWith('/positions/otc'));
     expect(deals, 'no deal reaches IG').toEqual([]);
     expect(logs.filter((l) => l.includes('[dry-run] would send')).map((l) => l.replace(/.*would send /, ''))).toEqual([
