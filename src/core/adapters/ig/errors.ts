@@ -211,6 +211,8 @@ export interface IgFailure {
   errorCode?: string | undefined;
   /** Node/axios error code (ECONNRESET...) when no HTTP answer came back. */
   networkCode?: string | undefined;
+  /** The base URL the request went to: said when nothing answered (a mistyped restUrl). */
+  baseUrl?: string | undefined;
   /** From a Retry-After header, when IG sends one (undocumented, honoured if present). */
   retryAfterMs?: number | undefined;
 }
@@ -225,7 +227,8 @@ export function classifyIgFailure(failure: IgFailure): UserError | BrokerRejecte
     // No HTTP answer: the request may or may not have reached IG. Even a network code not in
     // TRANSIENT_NETWORK_CODES is treated as transient: a flaky link must never become exit 2.
     const code = networkCode ?? 'network';
-    return new BrokerUnavailable(`${request}: no answer from IG (${code})`, code);
+    const at = failure.baseUrl === undefined ? '' : ` at ${failure.baseUrl}`;
+    return new BrokerUnavailable(`${request}: no answer from IG${at} (${code})`, code);
   }
   const rule = (errorCode !== undefined ? lookupIgErrorCode(errorCode) : undefined) ?? ruleForStatus(status);
   const code = errorCode ?? `http.${status}`;

@@ -839,7 +839,7 @@ export class IgRestClient {
       // login body (password). It is dropped here, not wrapped, not logged.
       const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
       this.#log?.('warn', `${label}: no answer (${code ?? 'network error'})`);
-      throw classifyIgFailure({ request: label, networkCode: code });
+      throw classifyIgFailure({ request: label, networkCode: code, baseUrl: this.baseUrl });
     }
     const status = response.status;
     this.#log?.('debug', `${label} → ${status} in ${this.#now() - started} ms`);

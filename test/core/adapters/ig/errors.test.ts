@@ -161,6 +161,15 @@ describe('IG error table', () => {
     expect(isSessionExpired(err)).toBe(false);
   });
 
+  it('no answer names where the request went (a mistyped restUrl shows)', () => {
+    const err = classifyIgFailure({
+      request: 'POST /session',
+      networkCode: 'ECONNREFUSED',
+      baseUrl: 'http://127.0.0.1:9',
+    });
+    expect(err.message).toBe('POST /session: no answer from IG at http://127.0.0.1:9 (ECONNREFUSED)');
+  });
+
   it('allowance errors carry a retryAfterMs of one minute, a Retry-After header wins', () => {
     const plain = classifyIgFailure({
       request: 'GET /positions',
