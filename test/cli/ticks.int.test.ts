@@ -92,6 +92,34 @@ describe('trailguard ticks import / backtest CACHE.tgt (built CLI)', () => {
     );
   });
 
+  it('files without a market column: --market, else the only market of a --config given, else an input error', () => {
+    const hist = 'fixtures/ticks/EURUSD-histdata.csv';
+    const one = join(dir, 'eurusd.yaml');
+    writeFileSync(one, 'markets:\n  CS.D.EURUSD.MINI.IP: { pointSize: 0.0001, decimals: 5 }\n');
+    const none = cli(['ticks', 'info', hist, '--format', 'histdata', '--json']);
+    expect(none.code).toBe(2);
+    expect(JSON.parse(none.stdout).error.message).toMatch(/no market was given/);
+    for (const how of [['--market', 'CS.D.EURUSD.MINI.IP'], ['--config', one], [`-c${one}`]]) {
+      const r = cli(['ticks', 'info', hist, '--format', 'histdata', ...how, '--json']);
+      expect(r.code, `${how.join(' ')}: ${r.stdout}`).toBe(0);
+      expect(JSON.parse(r.stdout).markets.map((m: { market: string }) => m.market)).toEqual(['CS.D.EURUSD.MINI.IP']);
+    }
+    const imported = cli([
+      'ticks',
+      'import',
+      hist,
+      '--format',
+      'histdata',
+      '-c',
+      one,
+      '--out',
+      join(dir, 'eurusd.tgt'),
+      '--json',
+    ]);
+    expect(imported.code, imported.stdout).toBe(0);
+    expect(JSON.parse(imported.stdout).markets).toMatchObject([{ market: 'CS.D.EURUSD.MINI.IP' }]);
+  });
+
   it('ticks info prints markets, count, time range, spreads and gaps', () => {
     const r = cli(['ticks', 'info', cache, '--gaps', '3', '--json']);
     expect(r.code, r.stderr).toBe(0);

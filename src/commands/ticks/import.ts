@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { tickFilesMarket } from '../../cli/default-market.js';
 import { BaseCommand } from '../../cli/base-command.js';
 import { createProgress } from '../../cli/progress.js';
 import { importTicks, type TicksImportResult } from '../../core/services/ticks-import.js';
@@ -24,7 +25,10 @@ export default class TicksImport extends BaseCommand {
       options: ['standard', 'histdata', 'dukascopy'],
       default: 'standard',
     }),
-    market: Flags.string({ char: 'm', description: 'market of files without a market column' }),
+    market: Flags.string({
+      char: 'm',
+      description: 'market of files without a market column (default: the only market of --config, when given)',
+    }),
     timezone: Flags.string({ description: 'IANA zone of ISO times written without a zone (default UTC)' }),
     strict: Flags.boolean({
       description: 'stop at the first bad tick row (exit 2) instead of skipping it',
@@ -40,7 +44,7 @@ export default class TicksImport extends BaseCommand {
         files: argv as string[],
         out: flags.out,
         format: flags.format as 'standard' | 'histdata' | 'dukascopy',
-        market: flags.market,
+        market: await tickFilesMarket(flags.market, flags.config, this.argv),
         timezone: flags.timezone,
         strict: flags.strict,
         onProgress: progress.update,

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { tickFilesMarket } from '../../cli/default-market.js';
 import { BaseCommand } from '../../cli/base-command.js';
 import { describeTicks, type TicksInfoResult } from '../../core/services/ticks-import.js';
 
@@ -35,7 +36,10 @@ export default class TicksInfo extends BaseCommand {
       options: ['standard', 'histdata', 'dukascopy'],
       default: 'standard',
     }),
-    market: Flags.string({ char: 'm', description: 'market of text files without a market column' }),
+    market: Flags.string({
+      char: 'm',
+      description: 'market of text files without a market column (default: the only market of --config, when given)',
+    }),
     timezone: Flags.string({ description: 'IANA zone of ISO times written without a zone (default UTC)' }),
   };
 
@@ -44,7 +48,7 @@ export default class TicksInfo extends BaseCommand {
     const r = await describeTicks({
       files: argv as string[],
       format: flags.format as 'standard' | 'histdata' | 'dukascopy',
-      market: flags.market,
+      market: await tickFilesMarket(flags.market, flags.config, this.argv),
       timezone: flags.timezone,
       gaps: flags.gaps,
     });

@@ -65,7 +65,7 @@ export function resolveColumns(
   if (market < 0 && !hasDefaultMarket) {
     throw new UserError(
       `${file} has no market (or epic) column and no market was given`,
-      'pass --market (backtest also takes the only market of its configuration)',
+      'pass --market, or a --config with exactly one market',
     );
   }
   return { time, bid, ask, market, count: names.length, timeIsUtc: UTC_TIME_NAMES.has(names[time] ?? '') };

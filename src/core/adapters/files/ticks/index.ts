@@ -104,7 +104,7 @@ export function openTickSource(options: TickReadOptions): TickSource {
   if (options.format !== 'standard' && defaultMarket < 0) {
     throw new UserError(
       `${options.format} tick files have no market column and no market was given`,
-      'pass --market (backtest also takes the only market of its configuration)',
+      'pass --market, or a --config with exactly one market',
     );
   }
   return new FileTickSource({
