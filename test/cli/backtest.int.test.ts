@@ -53,6 +53,32 @@ describe('trailguard backtest (built CLI)', () => {
     expect(result.ticks.ticks).toBe(7);
   });
 
+  it("a configured market that saw no tick while other markets' ticks were ignored: a warning (a market id written two ways)", () => {
+    const out = tmp();
+    const config = join(out, 'case.yaml');
+    writeFileSync(config, 'markets:\n  ix.d.dax.daily.ip: { pointSize: 1, decimals: 1 }\n');
+    const r = cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+      '--config',
+      config,
+      '--out',
+      join(out, 'o'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).alerts).toEqual([
+      {
+        level: 'warn',
+        message:
+          'ix.d.dax.daily.ip: no tick in the files, while 17676 ticks of markets not in the configuration were ignored (is the market id written the same way in both?)',
+      },
+    ]);
+    // Every configured market ticking: no such warning.
+    const ok = JSON.parse(cli(fixtureBacktest('demo', join(out, 'o2'), '--json')).stdout);
+    expect(ok.alerts.filter((a: { message: string }) => a.message.includes('no tick in the files'))).toEqual([]);
+  });
+
   it('the demo backtest runs and reports open/closed trades', () => {
     const out = tmp();
     const r = cli(fixtureBacktest('demo', out, '--json'));

@@ -352,6 +352,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       unrealisedAmount: tidy(openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0)),
       alerts: [
         ...run.warnings.map((message) => ({ level: 'warn' as const, message })),
+        ...unmatchedMarkets(run, stats.ignored).map((message) => ({ level: 'warn' as const, message })),
         ...run.alerts.map((a) => ({ level: a.level, message: a.message })),
       ],
       elapsedMs,
@@ -363,4 +364,20 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     renameSync(tmpSummary, run.summaryPath);
     return result;
   });
+}
+
+/**
+ * A configured market that saw no tick while ticks of markets not in the configuration were
+ * ignored: most likely one name written two ways (an epic's case, a typo). SPEC §9 ignores such
+ * ticks; this says so rather than report an empty backtest without a word.
+ */
+function unmatchedMarkets(run: Run, ignored: number): string[] {
+  if (ignored === 0) return [];
+  const seen = run.runner.engine.exportEntriesSeen();
+  return run.markets
+    .filter((m) => seen[m.market] === undefined)
+    .map(
+      (m) =>
+        `${m.market}: no tick in the files, while ${ignored} ticks of markets not in the configuration were ignored (is the market id written the same way in both?)`,
+    );
 }
