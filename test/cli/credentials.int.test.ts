@@ -56,5 +56,21 @@ describe('trailguard credentials (built CLI)', () => {
       });
     expect(JSON.parse(withAccount({ IG_ACCOUNT_ID: 'ACC1' }).stdout).keptAccountId).toBeUndefined();
     expect(JSON.parse(withAccount({}).stdout).keptAccountId).toBe('ACC1');
+
+    // A password changed alone: the rest is kept as saved.
+    const rotate = spawnSync(process.execPath, ['bin/run.js', 'credentials', 'save', '--json'], {
+      cwd: ROOT,
+      env: { ...env, IG_PASSWORD: 'n3w-pa55word' },
+      encoding: 'utf8',
+    });
+    expect(rotate.status, rotate.stderr).toBe(0);
+    expect(JSON.parse(rotate.stdout)).toMatchObject({
+      saved: ['IG_PASSWORD'],
+      kept: ['IG_API_KEY', 'IG_IDENTIFIER', 'IG_ACCOUNT_ID'],
+    });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({
+      ig: { apiKey: 'key-5ecret-123', identifier: 'trader-joe', password: 'n3w-pa55word', accountId: 'ACC1' },
+    });
+    expect(rotate.stdout + rotate.stderr).not.toContain('n3w-pa55word');
   });
 });
