@@ -87,6 +87,17 @@ export const IG_ERROR_TABLE: Readonly<Record<string, IgErrorRule>> = {
     message: 'the default IG account is a share dealing/ISA account, which the API cannot trade',
     hint: 'Make a CFD or spread bet account the default in My IG > Settings > Default view.',
   },
+  // PUT /session (IG_ACCOUNT_ID): an account id the login cannot switch to is the user's to fix.
+  'error.switch.invalid-accountId': {
+    kind: 'user',
+    message: 'IG does not know IG_ACCOUNT_ID as an account of this login',
+    hint: "Set IG_ACCOUNT_ID to one of the login's accounts (My IG > Settings), or unset it to use the default account.",
+  },
+  'error.switch.accountId-must-be-different': {
+    kind: 'user',
+    message: 'IG says IG_ACCOUNT_ID is already the current account',
+    hint: 'Nothing to switch: unset IG_ACCOUNT_ID, or report this if it persists.',
+  },
   'error.public-api.failure.encryption.required': {
     kind: 'user',
     message: 'IG requires an encrypted password for this account (v1 login)',

@@ -34,6 +34,12 @@ describe('IG error table', () => {
     },
     { status: 400, errorCode: 'error.security.api-key-missing', kind: 'user', reason: 'no API key configured' },
     {
+      status: 400,
+      errorCode: 'error.switch.invalid-accountId',
+      kind: 'user',
+      reason: 'IG_ACCOUNT_ID names no account of this login (PUT /session)',
+    },
+    {
       status: 403,
       errorCode: 'error.security.api-key-disabled',
       kind: 'user',
