@@ -7,6 +7,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { type ItemUpdate, LightstreamerClient, Subscription } from 'lightstreamer-client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeIg, startFakeIg } from './index.js';
+import { endpointVersion } from './rest.js';
 
 const DAX = 'IX.D.DAX.DAILY.IP';
 const EURUSD = 'CS.D.EURUSD.MINI.IP';
@@ -39,7 +40,21 @@ interface Session {
 }
 
 function api(ig: FakeIg, apiKey = ig.apiKey): AxiosInstance {
-  return axios.create({ baseURL: ig.restUrl, headers: { 'X-IG-API-KEY': apiKey }, validateStatus: () => true });
+  return documentedVersions(
+    axios.create({ baseURL: ig.restUrl, headers: { 'X-IG-API-KEY': apiKey }, validateStatus: () => true }),
+  );
+}
+
+/** Requests without a VERSION header get the endpoint's documented one (the fake checks it). */
+function documentedVersions(http: AxiosInstance): AxiosInstance {
+  http.interceptors.request.use((config) => {
+    if (config.headers.get('Version') === undefined) {
+      const method = String(config.headers.get('_method') ?? config.method ?? 'get').toUpperCase();
+      config.headers.set('Version', endpointVersion(method, config.url ?? '') ?? '1');
+    }
+    return config;
+  });
+  return http;
 }
 
 async function login(ig: FakeIg): Promise<Session> {
@@ -51,11 +66,13 @@ async function login(ig: FakeIg): Promise<Session> {
   expect(res.status, 'login must succeed').toBe(200);
   const cst = String(res.headers['cst']);
   const xst = String(res.headers['x-security-token']);
-  const http = axios.create({
-    baseURL: ig.restUrl,
-    headers: { 'X-IG-API-KEY': ig.apiKey, CST: cst, 'X-SECURITY-TOKEN': xst },
-    validateStatus: () => true,
-  });
+  const http = documentedVersions(
+    axios.create({
+      baseURL: ig.restUrl,
+      headers: { 'X-IG-API-KEY': ig.apiKey, CST: cst, 'X-SECURITY-TOKEN': xst },
+      validateStatus: () => true,
+    }),
+  );
   return { http, cst, xst, body: res.data as Record<string, unknown> };
 }
 
@@ -167,6 +184,14 @@ describe('fake IG REST', () => {
 
     const list = await s.http.get('/positions', { headers: { Version: '2' } });
     expect(list.status).toBe(200);
+    // Another version than IG documents for the endpoint would answer in another shape: refused.
+    for (const version of ['1', '3']) {
+      const wrong = await s.http.get('/positions', { headers: { Version: version } });
+      expect(wrong.status).toBe(400);
+      expect((wrong.data as { errorCode: string }).errorCode).toBe(
+        `fake-ig: GET /positions is used at version 2, got ${version}`,
+      );
+    }
     const positions = (
       list.data as { positions: { position: Record<string, unknown>; market: Record<string, unknown> }[] }
     ).positions;

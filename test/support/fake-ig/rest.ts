@@ -177,6 +177,7 @@ export class RestGateway {
     try {
       if (!url.pathname.startsWith(BASE_PATH)) throw new IgHttpError(404, 'invalid.url');
       this.checkApiKey(headers);
+      this.checkVersion(method, path, headers);
       if (path === '/session' && method === 'POST') return this.login(body);
       this.checkTokens(headers);
       if (badJson) throw new IgHttpError(400, 'invalid.input');
@@ -247,6 +248,18 @@ export class RestGateway {
   }
 
   // ---------------------------------------------------------------- security
+
+  /**
+   * The endpoint versions of IG's REST reference (labs.ig.com/reference): each answers in its own
+   * shape, and a request without VERSION gets version 1. A client sending another version would
+   * get another shape from IG: here it is refused, so tests see the mistake.
+   */
+  private checkVersion(method: string, path: string, headers: Record<string, string>): void {
+    const sent = headers['version'] ?? '1';
+    const expected = endpointVersion(method, path);
+    if (expected !== undefined && sent !== expected)
+      throw new IgHttpError(400, `fake-ig: ${method} ${path} is used at version ${expected}, got ${sent}`);
+  }
 
   private checkApiKey(headers: Record<string, string>): void {
     const key = headers['x-ig-api-key'];
@@ -463,4 +476,28 @@ function send(res: ServerResponse, a: Answer): void {
   headers['Content-Length'] = String(Buffer.byteLength(text));
   res.writeHead(a.status, headers);
   res.end(text);
+}
+
+/** The version trailguard's endpoints are documented at; undefined for a route the fake does not check. */
+export function endpointVersion(method: string, path: string): string | undefined {
+  const route = path.replace(
+    /^\/(positions\/otc|positions|confirms|markets)\/[^/]+$/,
+    (_m, base: string) => `/${base}/ID`,
+  );
+  const table: Record<string, string> = {
+    'POST /session': '2',
+    'PUT /session': '1',
+    'GET /session': '1',
+    'DELETE /session': '1',
+    'GET /positions': '2',
+    'GET /positions/ID': '2',
+    'POST /positions/otc': '2',
+    'DELETE /positions/otc': '1',
+    'PUT /positions/otc/ID': '2',
+    'GET /confirms/ID': '1',
+    'GET /markets/ID': '3',
+    'GET /history/activity': '3',
+    'GET /history/transactions': '2',
+  };
+  return table[`${method} ${route}`];
 }
