@@ -1,6 +1,5 @@
 import type { Config } from '../domain/config.js';
-
-const EPSILON = 1e-9;
+import { POINT_EPSILON, wholeSteps } from '../engine/numeric.js';
 
 /**
  * Settings SPEC §7 allows but a trader almost certainly did not mean: said as warnings by
@@ -17,7 +16,7 @@ export function configWarnings(config: Config): string[] {
         `${m.market}: strategy ${m.strategy} is not under strategies: (${guarded.join(', ')}), so no guard watches it`,
       );
     const v = m.exits.virtualStop;
-    if (v !== undefined && v.distance >= v.safetyDistance - EPSILON)
+    if (v !== undefined && v.distance >= v.safetyDistance - POINT_EPSILON)
       warnings.push(
         `${m.market}: exits.virtualStop.distance ${v.distance} is not inside safetyDistance ${v.safetyDistance}: the broker's safety stop closes the position first, the virtual stop never fires`,
       );
@@ -34,13 +33,10 @@ export function configWarnings(config: Config): string[] {
         `${m.market}: exits.profitLock.lockFraction ${e.profitLock.lockFraction} locks all of the peak profit or more: it closes the position at once`,
       );
     const size = m.entry.size;
-    if (size !== undefined) {
-      const lots = size / m.lotStep;
-      if (Math.abs(lots - Math.round(lots)) > EPSILON * Math.max(1, lots) || lots < 1 - EPSILON)
-        warnings.push(
-          `${m.market}: entry.size ${size} is not a whole number of lots (lotStep ${m.lotStep}): IG would refuse such a deal`,
-        );
-    }
+    if (size !== undefined && !wholeSteps(size, m.lotStep))
+      warnings.push(
+        `${m.market}: entry.size ${size} is not a whole number of lots (lotStep ${m.lotStep}): IG would refuse such a deal`,
+      );
   }
   for (const [name, strategy] of Object.entries(config.strategies)) {
     const fraction = strategy.guard?.trailFraction;

@@ -44,6 +44,12 @@ export function floorToStep(value: number, step: number): number {
   return roundHalfAway(n * step, decimalsOf(step));
 }
 
+/** True when `size` is a whole number (at least 1) of `step`s, as the broker deals in lots. */
+export function wholeSteps(size: number, step: number): boolean {
+  const n = size / step;
+  return n >= 1 - 1e-9 && Math.abs(n - Math.round(n)) <= 1e-9 * Math.max(1, n);
+}
+
 /** Cleans float noise from a size after subtraction (sizes are multiples of lotStep). */
 export function cleanSize(value: number, step: number): number {
   return roundHalfAway(value, decimalsOf(step) + 2);

@@ -1,6 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
 import { ThreadedTickSource } from '../adapters/files/tick-thread/source.js';
 import { checkTickFiles } from '../adapters/files/ticks/chunks.js';
@@ -8,6 +8,7 @@ import { consumeInTimeOrder, type TickReadOptions } from '../adapters/files/tick
 import { CsvJournal } from '../adapters/files/journal-csv.js';
 import { makeOutputDir } from '../adapters/files/output-dir.js';
 import { SimBroker } from '../adapters/sim/sim-broker.js';
+import { round8 } from '../engine/numeric.js';
 import { configWarnings } from '../config/warnings.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
 import type { Config, MarketConfig } from '../domain/config.js';
@@ -20,7 +21,6 @@ import { buildEntries } from './entries.js';
 import { EngineRunner } from './run-engine.js';
 import {
   summariseOpen,
-  tidy,
   SummaryBuilder,
   type OpenPositionSummary,
   type TickSummary,
@@ -349,7 +349,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       },
       trades: run.summary.result(),
       openPositions,
-      unrealisedAmount: tidy(openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0)),
+      unrealisedAmount: round8(openPositions.reduce((sum, p) => sum + (p.pnlAmount ?? 0), 0)),
       alerts: [
         ...run.warnings.map((message) => ({ level: 'warn' as const, message })),
         ...unmatchedMarkets(run, stats.ignored).map((message) => ({ level: 'warn' as const, message })),
@@ -359,7 +359,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       ticksPerSecond: elapsedMs > 0 ? (count / elapsedMs) * 1000 : 0,
       peakRssMb,
     };
-    const tmpSummary = runTempFiles(join(run.summaryPath, '..')).summary;
+    const tmpSummary = runTempFiles(dirname(run.summaryPath)).summary;
     writeFileSync(tmpSummary, `${JSON.stringify(result, null, 2)}\n`);
     renameSync(tmpSummary, run.summaryPath);
     return result;

@@ -165,13 +165,15 @@ export async function loadEntryModule(
  * misspelt key, would otherwise reach the journal (or be silently ignored).
  */
 const positiveNumber = z.number().positive().finite();
+// Points of 0 as in the configuration and signal rows (SPEC sets no bound): a level at the entry.
+const points = z.number().nonnegative().finite();
 const intentSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('open'),
     direction: z.enum(['BUY', 'SELL']),
     size: positiveNumber.optional(),
-    stopPoints: positiveNumber.optional(),
-    limitPoints: positiveNumber.optional(),
+    stopPoints: points.optional(),
+    limitPoints: points.optional(),
     strategy: z.string().min(1).optional(),
   }),
   z.strictObject({ kind: z.literal('exit'), dealId: z.string().min(1) }),

@@ -8,7 +8,7 @@ import type { PositionSnapshot } from '../engine/position.js';
 import type { GuardState } from '../engine/rules/strategy-guard.js';
 import type { MarketState } from '../ports/state-store.js';
 import { brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
-import { tidy } from './summary.js';
+import { round8 } from '../engine/numeric.js';
 import { removePaperBook } from './live.js';
 
 export interface PositionRow {
@@ -70,10 +70,10 @@ export async function listPositions(options: {
       limitLevel: b.limitLevel,
       virtualLevel: snap?.virtualLevel,
       rules,
-      rMultiple: move !== undefined && snap !== undefined && snap.risk > 0 ? tidy(move / snap.risk) : undefined,
-      pnlPoints: move !== undefined && m !== undefined ? tidy(move / m.pointSize) : undefined,
+      rMultiple: move !== undefined && snap !== undefined && snap.risk > 0 ? round8(move / snap.risk) : undefined,
+      pnlPoints: move !== undefined && m !== undefined ? round8(move / m.pointSize) : undefined,
       pnlAmount:
-        move !== undefined && m !== undefined ? tidy((move / m.pointSize) * b.size * m.valuePerPoint) : undefined,
+        move !== undefined && m !== undefined ? round8((move / m.pointSize) * b.size * m.valuePerPoint) : undefined,
       managed: m === undefined ? 'unknown market' : snap !== undefined ? 'managed' : 'unmanaged',
     };
   });

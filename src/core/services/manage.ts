@@ -19,7 +19,7 @@ import {
   type Log,
 } from './ig-connect.js';
 import { emptyReport, reconcile, saveEngineState, reconcileInSync, type ReconcileReport } from './reconcile.js';
-import { tidy } from './summary.js';
+import { round8, wholeSteps } from '../engine/numeric.js';
 import { EngineRunner } from './run-engine.js';
 
 export interface ManageOptions {
@@ -257,8 +257,7 @@ export async function runClose(
  * it (leaving out `--size` closes all). A size equal to the position closes it.
  */
 function checkedSize(size: number, p: { dealId: string; size: number }, market: MarketConfig): number {
-  const lots = size / market.lotStep;
-  if (Math.abs(lots - Math.round(lots)) > 1e-9)
+  if (!wholeSteps(size, market.lotStep))
     throw new UserError(`--size ${size}: not a multiple of ${market.market}'s lot step ${market.lotStep}`);
   if (size > p.size + market.lotStep * 1e-9)
     throw new UserError(
@@ -268,8 +267,8 @@ function checkedSize(size: number, p: { dealId: string; size: number }, market: 
   return Math.min(size, p.size);
 }
 
-/** A journal row as printed (--json, the close's lines): its P&L without binary noise (`tidy`). */
+/** A journal row as printed (--json, the close's lines): its P&L without binary noise (`round8`, as the journal writes them). */
 function shownRow(row: JournalRow): JournalRow {
-  const t = (x: number | undefined) => (x === undefined ? undefined : tidy(x));
+  const t = (x: number | undefined) => (x === undefined ? undefined : round8(x));
   return { ...row, pnlPoints: t(row.pnlPoints), pnlAmount: t(row.pnlAmount), rMultiple: t(row.rMultiple) };
 }

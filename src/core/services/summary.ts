@@ -1,6 +1,7 @@
 import type { ReadStats } from '../ports/market-data.js';
 import type { Direction, JournalRow } from '../domain/types.js';
 import type { OpenPositionView } from '../engine/engine.js';
+import { round8 } from '../engine/numeric.js';
 
 interface TradeAcc {
   entryTime: number;
@@ -111,14 +112,14 @@ export class SummaryBuilder {
       trades: this.trades,
       wins: this.wins,
       losses: this.losses,
-      winRate: this.trades > 0 ? tidy(this.wins / this.trades) : undefined,
-      netPoints: tidy(this.netPoints),
-      netAmount: tidy(this.netAmount),
-      grossProfit: tidy(this.grossProfit),
-      grossLoss: tidy(this.grossLoss),
-      profitFactor: this.grossLoss > 0 ? tidy(this.grossProfit / this.grossLoss) : undefined,
-      expectancyR: this.rCount > 0 ? tidy(this.rSum / this.rCount) : undefined,
-      maxDrawdown: tidy(this.maxDrawdown),
+      winRate: this.trades > 0 ? round8(this.wins / this.trades) : undefined,
+      netPoints: round8(this.netPoints),
+      netAmount: round8(this.netAmount),
+      grossProfit: round8(this.grossProfit),
+      grossLoss: round8(this.grossLoss),
+      profitFactor: this.grossLoss > 0 ? round8(this.grossProfit / this.grossLoss) : undefined,
+      expectancyR: this.rCount > 0 ? round8(this.rSum / this.rCount) : undefined,
+      maxDrawdown: round8(this.maxDrawdown),
       averageHoldSeconds: this.trades > 0 ? this.holdSum / this.trades : undefined,
       exitsByReason: { ...this.reasons },
       journalRows: this.rows,
@@ -136,20 +137,9 @@ export function summariseOpen(views: readonly OpenPositionView[]): OpenPositionS
     entryPrice: v.position.entryPrice,
     price: v.price,
     stopLevel: v.position.stopLevel,
-    pnlPoints: v.pnlPoints === undefined ? undefined : tidy(v.pnlPoints),
-    pnlAmount: v.pnlAmount === undefined ? undefined : tidy(v.pnlAmount),
+    pnlPoints: v.pnlPoints === undefined ? undefined : round8(v.pnlPoints),
+    pnlAmount: v.pnlAmount === undefined ? undefined : round8(v.pnlAmount),
   }));
-}
-
-/**
- * A sum or ratio of binary doubles as output (summaries, --json, tables): to 8 decimals, so that
- * 79352.35000000003 reads 79352.35 and -0.9999999999998899 reads -1. Only what is shown: the
- * journal's numbers are rounded by its own rules (SPEC §6.2), and decisions never see these.
- */
-export function tidy(x: number): number {
-  if (!Number.isFinite(x)) return x;
-  const rounded = Math.round(x * 1e8) / 1e8;
-  return rounded === 0 ? 0 : rounded;
 }
 
 export interface TickSummary {

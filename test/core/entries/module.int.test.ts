@@ -52,6 +52,7 @@ describe('user entry modules (SPEC §5 module)', () => {
     ['an unknown kind', "{ kind: 'flip' }", /kind/],
     ['a misspelt key', "{ kind: 'open', direction: 'BUY', stopPoint: 20 }", /stopPoint/],
     ['a size of 0', "{ kind: 'open', direction: 'SELL', size: 0 }", /size/],
+    ['a negative stop', "{ kind: 'open', direction: 'SELL', stopPoints: -5 }", /stopPoints/],
     ['an exit without its deal', "{ kind: 'exit' }", /dealId/],
     ['a throw', 'undefined.x', /onTick failed on the tick of 1970-01-01T00:00:00.000Z/],
   ])(
@@ -92,5 +93,21 @@ describe('user entry modules (SPEC §5 module)', () => {
     });
     h.tick(0, 100);
     expect(brief(h.journal.rows)).toEqual(['ENTRY SELL 2@100 stop=110 MODULE']);
+  });
+
+  it('points of 0 pass, as in the configuration: the stop at the entry price', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-mod-'));
+    const path = join(dir, 'entry.mjs');
+    writeFileSync(
+      path,
+      "export function createEntry() { return { onTick() { return [{ kind: 'open', direction: 'BUY', stopPoints: 0 }]; } }; }",
+    );
+    const entry = await loadEntryModule(path, DAX, {});
+    const h = harness({
+      markets: [market({ entry: { kind: 'module', path, size: 1, stopPoints: 20 } })],
+      entries: { [DAX]: entry },
+    });
+    h.tick(0, 100);
+    expect(brief(h.journal.rows)).toEqual(["ENTRY BUY 1@100 stop=100 MODULE"]);
   });
 });

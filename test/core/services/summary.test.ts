@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { SummaryBuilder, tidy } from '../../../src/core/services/summary.js';
+import { round8 } from '../../../src/core/engine/numeric.js';
+import { SummaryBuilder } from '../../../src/core/services/summary.js';
 import type { JournalRow } from '../../../src/core/domain/types.js';
 
 describe('summary figures as shown', () => {
-  it('tidy drops binary noise beyond 8 decimals, and -0', () => {
-    expect(tidy(79352.35000000003)).toBe(79352.35);
-    expect(tidy(-0.9999999999998899)).toBe(-1);
-    expect(tidy(0.1 + 0.2)).toBe(0.3);
-    expect(tidy(-1e-12)).toBe(0);
-    expect(Object.is(tidy(-1e-12), -0)).toBe(false);
-    expect(tidy(1.23456789)).toBe(1.23456789);
-    expect(tidy(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+  it('figures are shown as the journal writes numbers (round8): no binary noise beyond 8 decimals, no -0', () => {
+    expect(round8(79352.35000000003)).toBe(79352.35);
+    expect(round8(-0.9999999999998899)).toBe(-1);
+    expect(round8(0.1 + 0.2)).toBe(0.3);
+    expect(round8(-1e-12)).toBe(0);
+    expect(Object.is(round8(-1e-12), -0)).toBe(false);
+    expect(round8(1.23456789)).toBe(1.23456789);
+    expect(round8(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('the net of closes that do not add up exactly in binary reads as their decimal sum', () => {

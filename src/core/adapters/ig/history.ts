@@ -61,16 +61,8 @@ function sameNumber(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
 }
 
-/** The close of `query.dealId` in the activity list, if any. */
-export function closeFromActivity(
-  activities: readonly ActivityRecord[],
-  query: FindCloseQuery,
-): CloseRecord | undefined {
-  return pick(closesFromActivity(activities, query), query);
-}
-
 /** Every close (full or partial) of `query.dealId` in the activity list, oldest first. */
-export function closesFromActivity(activities: readonly ActivityRecord[], query: FindCloseQuery): CloseRecord[] {
+function closesFromActivity(activities: readonly ActivityRecord[], query: FindCloseQuery): CloseRecord[] {
   const candidates: CloseRecord[] = [];
   for (const a of activities) {
     if (a.status !== 'ACCEPTED' || a.level === undefined) continue;
@@ -94,19 +86,8 @@ export function closesFromActivity(activities: readonly ActivityRecord[], query:
   return candidates.sort((a, b) => a.time - b.time);
 }
 
-/** The close of the position described by `query.position` in the transaction list, if any. */
-export function closeFromTransactions(
-  transactions: readonly TransactionRecord[],
-  query: FindCloseQuery,
-): CloseRecord | undefined {
-  return pick(closesFromTransactions(transactions, query), query);
-}
-
 /** Every close of the position described by `query.position` in the transaction list, oldest first. */
-export function closesFromTransactions(
-  transactions: readonly TransactionRecord[],
-  query: FindCloseQuery,
-): CloseRecord[] {
+function closesFromTransactions(transactions: readonly TransactionRecord[], query: FindCloseQuery): CloseRecord[] {
   const openLevel = query.position?.openLevel;
   const openedAt = query.position?.openedAt;
   if (openLevel === undefined && openedAt === undefined) return [];
