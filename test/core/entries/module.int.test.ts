@@ -108,6 +108,6 @@ describe('user entry modules (SPEC §5 module)', () => {
       entries: { [DAX]: entry },
     });
     h.tick(0, 100);
-    expect(brief(h.journal.rows)).toEqual(["ENTRY BUY 1@100 stop=100 MODULE"]);
+    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 1@100 stop=100 MODULE']);
   });
 });
