@@ -92,12 +92,15 @@ export class SummaryBuilder {
     if (row.action !== 'EXIT') return;
     this.open.delete(row.dealId);
     this.trades++;
-    if (trade.amount > 0) {
+    // Decided on the decimal value (SPEC §9): partials of 0.1 and 0.2 and an exit of -0.3 sum to
+    // 5.6e-17 in binary, a trade that made exactly nothing, neither a win nor a loss.
+    const tradeAmount = round8(trade.amount);
+    if (tradeAmount > 0) {
       this.wins++;
-      this.grossProfit += trade.amount;
-    } else if (trade.amount < 0) {
+      this.grossProfit += tradeAmount;
+    } else if (tradeAmount < 0) {
       this.losses++;
-      this.grossLoss -= trade.amount;
+      this.grossLoss -= tradeAmount;
     }
     this.netPoints += trade.pointLots / trade.entrySize;
     if (trade.hasR) {

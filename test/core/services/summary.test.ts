@@ -35,4 +35,35 @@ describe('summary figures as shown', () => {
     expect(0.1 + 0.2).not.toBe(0.3);
     expect(summary.result()).toMatchObject({ netPoints: 0.3, netAmount: 0.3, grossProfit: 0.3 });
   });
+
+  it('a trade that made exactly nothing in decimals is neither a win nor a loss (SPEC §9), whatever binary noise says', () => {
+    const summary = new SummaryBuilder();
+    const row = (dealId: string, action: JournalRow['action'], pnl?: number): JournalRow => ({
+      time: 0,
+      market: 'M',
+      dealId,
+      strategy: 'default',
+      direction: 'BUY',
+      action,
+      size: 1,
+      price: 1,
+      pnlPoints: pnl,
+      pnlAmount: pnl,
+      reason: action === 'ENTRY' ? 'SIGNAL' : 'STOP',
+    });
+    // 0.1 + 0.2 - 0.3 is 5.6e-17 in binary; 0.3 - 0.1 - 0.2 is -2.8e-17.
+    for (const [deal, pnls] of [
+      ['A', [0.1, 0.2, -0.3]],
+      ['B', [0.3, -0.1, -0.2]],
+    ] as const) {
+      summary.add(row(deal, 'ENTRY'));
+      summary.add(row(deal, 'PARTIAL', pnls[0]));
+      summary.add(row(deal, 'PARTIAL', pnls[1]));
+      summary.add(row(deal, 'EXIT', pnls[2]));
+    }
+    summary.add(row('C', 'ENTRY'));
+    summary.add(row('C', 'EXIT', 2));
+    expect(summary.result()).toMatchObject({ trades: 3, wins: 1, losses: 0, grossProfit: 2, grossLoss: 0 });
+    expect(summary.result().profitFactor).toBeUndefined();
+  });
 });
