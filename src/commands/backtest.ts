@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { createProgress } from '../cli/progress.js';
 import { renderBacktest } from '../cli/render.js';
 import { parseTimeWindow } from '../cli/time-flag.js';
-import { runBacktest, type BacktestResult } from '../core/services/backtest.js';
+import { removeRunTempFiles, runBacktest, type BacktestResult } from '../core/services/backtest.js';
 import { RANK_METRICS, runSweep, sweepTable, type RankMetric, type SweepResult } from '../core/services/sweep.js';
 
 export default class Backtest extends BaseCommand {
@@ -71,6 +71,14 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
 
   async run(): Promise<BacktestResult | SweepResult> {
     const { argv, flags } = await this.parse(Backtest);
+    // Ctrl-C or a kill: what the run was writing goes, an earlier run's files stay (decisions 15).
+    const interrupted = (signal: 'SIGINT' | 'SIGTERM') => {
+      removeRunTempFiles(flags.out);
+      process.stderr.write(`\ninterrupted (${signal}): the files this run was writing are removed\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     const run = {
       configPath: flags.config,
       tickFiles: argv as string[],

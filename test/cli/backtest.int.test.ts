@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -267,4 +267,73 @@ describe('trailguard backtest (built CLI)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('EXAMPLES');
   });
+
+  it.each([
+    { kind: 'a backtest', signal: 'SIGINT' as const, code: 130, flags: [] as string[] },
+    {
+      kind: 'a 2-job sweep',
+      signal: 'SIGTERM' as const,
+      code: 143,
+      flags: ['--sweep', 'exits.trailing.distance=5,10', '--jobs', '2'],
+    },
+  ])(
+    "$kind stopped by $signal removes the files it was writing and keeps an earlier run's",
+    async ({ signal, code, flags }) => {
+      const dir = tmp();
+      // An entry module that stops for 100 ms every 2,000 ticks, on 12 days of ticks: the run is
+      // still writing when the signal comes, and reaches the end of a 1 MiB chunk (where the
+      // handler runs) within a second.
+      writeFileSync(
+        join(dir, 'slow.mjs'),
+        `const cell = new Int32Array(new SharedArrayBuffer(4));
+      export function createEntry() {
+        let n = 0;
+        return { onTick() { if (n++ % 2000 === 0) Atomics.wait(cell, 0, 0, 100); } };
+      }\n`,
+      );
+      writeFileSync(
+        join(dir, 'slow.yaml'),
+        readFileSync(join(ROOT, 'fixtures/configs/demo.yaml'), 'utf8').replace(
+          / {4}entry:\n( {6}.*\n)+/,
+          '    entry: { kind: module, path: ./slow.mjs, size: 1 }\n',
+        ),
+      );
+      const [header, ...day] = readFileSync(join(ROOT, 'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv'), 'utf8')
+        .trimEnd()
+        .split('\n');
+      const days = Array.from({ length: 12 }, (_, k) =>
+        day.map((line) => line.replace('2024-03-14', `2024-04-${String(k + 10)}`)).join('\n'),
+      );
+      const ticks = join(dir, 'days.csv');
+      writeFileSync(ticks, `${header}\n${days.join('\n')}\n`);
+      const out = join(dir, 'out');
+      const earlier = ['earlier journal\n', 'earlier summary\n'];
+      for (const sub of flags.length > 0 ? ['1', '2'] : ['.']) {
+        mkdirSync(join(out, sub), { recursive: true });
+        writeFileSync(join(out, sub, 'trade_history.csv'), earlier[0]!);
+        writeFileSync(join(out, sub, 'summary.json'), earlier[1]!);
+      }
+      const child = spawn(
+        process.execPath,
+        [BIN, 'backtest', ticks, '--config', join(dir, 'slow.yaml'), '--out', out, ...flags],
+        { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const temps = () => readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'));
+      // Every run of it has its journal open under its temporary name.
+      const wanted = flags.length > 0 ? 2 : 1;
+      for (let i = 0; i < 200 && temps().length < wanted; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(temps().length, stderr).toBeGreaterThanOrEqual(wanted);
+      child.kill(signal);
+      const exit = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      expect(exit, stderr).toBe(code);
+      expect(stderr).toContain(`interrupted (${signal})`);
+      expect(temps()).toEqual([]);
+      for (const sub of flags.length > 0 ? ['1', '2'] : ['.']) {
+        expect(readFileSync(join(out, sub, 'trade_history.csv'), 'utf8')).toBe(earlier[0]);
+        expect(readFileSync(join(out, sub, 'summary.json'), 'utf8')).toBe(earlier[1]);
+      }
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
@@ -51,6 +51,12 @@ export interface BacktestOptions {
    * use every core.
    */
   readerThread?: boolean | undefined;
+  /**
+   * Leave the journal and summary under their temporary names (`runTempFiles`): a sweep moves
+   * every combination's into place only when all have run (`commitRunFiles`), so a failed sweep
+   * leaves an earlier one's files as they were.
+   */
+  deferCommit?: boolean | undefined;
 }
 
 /**
@@ -146,6 +152,36 @@ export function runTempFiles(outDir: string): { journal: string; summary: string
     journal: join(outDir, `.trade_history.csv.${process.pid}.tmp`),
     summary: join(outDir, `summary.json.${process.pid}.tmp`),
   };
+}
+
+/**
+ * Removes what an interrupted backtest or sweep of this process was writing in `outDir`: its run's
+ * temporary files and those of its combinations (`<outDir>/<n>/`), and a sweep's table. Synchronous,
+ * for a signal handler that exits the process next (worker threads stop with it).
+ */
+export function removeRunTempFiles(outDir: string): void {
+  const dir = resolve(outDir);
+  const remove = (runDir: string) => {
+    const tmp = runTempFiles(runDir);
+    rmSync(tmp.journal, { force: true });
+    rmSync(tmp.summary, { force: true });
+  };
+  remove(dir);
+  rmSync(join(dir, `.sweep.csv.${process.pid}.tmp`), { force: true });
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // not made yet
+  }
+  for (const name of names) if (/^[1-9]\d*$/.test(name)) remove(join(dir, name));
+}
+
+/** Moves a run's journal and summary, written with `deferCommit`, into place. */
+export function commitRunFiles(outDir: string): void {
+  const tmp = runTempFiles(outDir);
+  renameSync(tmp.journal, join(outDir, 'trade_history.csv'));
+  renameSync(tmp.summary, join(outDir, 'summary.json'));
 }
 
 /** Creates the run's output directory and opens its journal there, under its temporary name. */
@@ -329,7 +365,8 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     }
     return { runs, count, firstTick, lastTick, stats: source.stats() };
   });
-  for (const run of runs) renameSync(run.tmpJournal, run.journalPath);
+  const deferCommit = first.deferCommit === true;
+  if (!deferCommit) for (const run of runs) renameSync(run.tmpJournal, run.journalPath);
 
   const elapsedMs = performance.now() - started;
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
@@ -361,7 +398,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     };
     const tmpSummary = runTempFiles(dirname(run.summaryPath)).summary;
     writeFileSync(tmpSummary, `${JSON.stringify(result, null, 2)}\n`);
-    renameSync(tmpSummary, run.summaryPath);
+    if (!deferCommit) renameSync(tmpSummary, run.summaryPath);
     return result;
   });
 }

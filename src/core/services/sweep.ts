@@ -15,7 +15,7 @@
  * Values: `5..20:5` (5, 10, 15, 20; the step defaults to 1), or a list `5,9,12`; list items are
  * numbers, `true`, `false`, `null`, or text (`1m`, `Europe/London`).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -30,7 +30,7 @@ import { startWorker } from '../adapters/threads/start-worker.js';
 import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
 import type { Config } from '../domain/config.js';
 import { InvariantError, UserError } from '../domain/errors.js';
-import { runTempFiles, type BacktestOptions, type BacktestResult } from './backtest.js';
+import { commitRunFiles, runTempFiles, type BacktestOptions, type BacktestResult } from './backtest.js';
 
 export type SweepValue = number | boolean | string | null;
 export type RankMetric = 'net' | 'profit-factor' | 'expectancy' | 'max-drawdown';
@@ -275,6 +275,68 @@ function targetsOf(tokens: PathToken[], raw: Raw, selected: readonly string[], s
   return selected.map((market) => ['markets', market, ...tokens.map((t) => t.key)]);
 }
 
+/**
+ * Two parameters that reach one key (`exits.trailing.distance` and `markets[X].exits.trailing.distance`,
+ * or the dotted and bracketed spellings of one market), or a key and a block above it
+ * (`exits.trailing=false` and `exits.trailing.distance`): the later would silently override the
+ * earlier in every combination, so the table would name values never used.
+ */
+function checkDistinctTargets(parsed: readonly { parameter: SweepParameter }[], targets: readonly string[][][]): void {
+  const within = (a: readonly string[], b: readonly string[]) => a.every((key, i) => b[i] === key);
+  for (let k = 1; k < targets.length; k++) {
+    for (let j = 0; j < k; j++) {
+      for (const a of targets[j]!) {
+        for (const b of targets[k]!) {
+          if (within(a, b) || within(b, a))
+            throw overlapping(parsed[j]!.parameter.path, parsed[k]!.parameter.path, a.length <= b.length ? a : b);
+        }
+      }
+    }
+  }
+}
+
+function overlapping(first: string, second: string, path: readonly string[]): UserError {
+  return new UserError(
+    `--sweep ${first} and --sweep ${second} both set ${path.join('.')}: the later would override the earlier in every combination`,
+    'sweep each key once',
+  );
+}
+
+/**
+ * A parameter of a market that `--market` leaves out, or of a strategy none of the run's markets
+ * follows, cannot change the run: every combination would be the same backtest.
+ */
+function checkSelectedTargets(
+  parsed: readonly { parameter: SweepParameter }[],
+  targets: readonly string[][][],
+  raw: Raw,
+  selected: readonly string[],
+): void {
+  const markets = isObject(raw.markets) ? raw.markets : {};
+  const strategyOf = (market: string) => {
+    const cfg = markets[market];
+    return isObject(cfg) && typeof cfg.strategy === 'string' ? cfg.strategy : 'default';
+  };
+  const followed = new Set(selected.map(strategyOf));
+  parsed.forEach((p, k) => {
+    const paths = targets[k]!;
+    const used = paths.some(
+      (path) =>
+        (path[0] !== 'markets' && path[0] !== 'strategies') ||
+        (path[0] === 'markets' && selected.includes(path[1]!)) ||
+        (path[0] === 'strategies' && followed.has(path[1]!)),
+    );
+    if (used) return;
+    const [kind, name] = paths[0]!;
+    throw new UserError(
+      kind === 'markets'
+        ? `--sweep ${p.parameter.path}: market ${name} is not among the run's markets (${selected.join(', ')}): every combination would be the same run`
+        : `--sweep ${p.parameter.path}: no market of the run (${selected.join(', ')}) follows strategy ${name}: every combination would be the same run`,
+      'sweep a key the run uses, or name its market with --market',
+    );
+  });
+}
+
 function unknownName(spec: string, kind: string, name: string, names: string[]): UserError {
   return new UserError(
     `--sweep ${spec}: no ${kind === 'markets' ? 'market' : 'strategy'} "${name}" in the configuration`,
@@ -359,6 +421,8 @@ export async function planSweep(
     seen.add(p.parameter.path);
   }
   const targets = parsed.map((p) => targetsOf(p.tokens, raw, selected, p.spec));
+  checkDistinctTargets(parsed, targets);
+  checkSelectedTargets(parsed, targets, raw, selected);
   const total = parsed.reduce((n, p) => n * p.parameter.values.length, 1);
   if (total > MAX_COMBINATIONS)
     throw new UserError(
@@ -461,11 +525,17 @@ function workerFor(): Worker {
 
 const metricKey: Record<RankMetric, (r: SweepRow) => number> = {
   net: (r) => r.netAmount,
-  // No losing trade: an infinite profit factor when something was won, else the bottom.
-  'profit-factor': (r) => r.profitFactor ?? (r.netAmount > 0 ? Infinity : -Infinity),
+  // No losing trade: an infinite profit factor when a trade was won; no trade (or only trades
+  // that made exactly 0) the bottom, whatever partial closes of a position still open realised.
+  'profit-factor': (r) => r.profitFactor ?? (allWon(r) ? Infinity : -Infinity),
   expectancy: (r) => r.expectancyR ?? -Infinity,
   'max-drawdown': (r) => -r.maxDrawdown,
 };
+
+/** Trades won and none lost: a profit factor without a denominator, shown as infinite. */
+function allWon(r: SweepRow): boolean {
+  return r.profitFactor === undefined && r.wins > 0 && r.losses === 0;
+}
 
 /** Best first by `metric` (higher is better; for max-drawdown smaller is), then net P&L, then combination. */
 export function rankRows(rows: SweepRow[], metric: RankMetric): SweepRow[] {
@@ -499,14 +569,29 @@ function rowOf(combination: number, params: Record<string, SweepValue>, r: Backt
   };
 }
 
+/** The grid's size from the --sweep values alone; a bad spec counts as 1 (planSweep then says why). */
+function countCombinations(sweeps: readonly string[]): number {
+  try {
+    return Math.max(
+      1,
+      sweeps.reduce((n, spec) => n * parseSweep(spec).parameter.values.length, 1),
+    );
+  } catch {
+    return 1;
+  }
+}
+
+function whichCombinations(indices: readonly number[]): string {
+  return indices.length === 1
+    ? `sweep combination ${indices[0]! + 1}`
+    : `sweep combinations ${indices[0]! + 1}–${indices[indices.length - 1]! + 1} (run in one pass over the ticks)`;
+}
+
 function errorFrom(
   e: { name: string; message: string; hint?: string | undefined; stack?: string | undefined },
   indices: readonly number[],
 ): Error {
-  const which =
-    indices.length === 1
-      ? `sweep combination ${indices[0]! + 1}`
-      : `sweep combinations ${indices[0]! + 1}–${indices[indices.length - 1]! + 1}`;
+  const which = whichCombinations(indices);
   if (e.name === 'UserError') return new UserError(`${which}: ${e.message}`, e.hint);
   const error = new Error(`${which}: ${e.message}`);
   if (e.stack !== undefined) error.stack = e.stack;
@@ -522,7 +607,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const started = performance.now();
   if (options.jobs !== undefined && (!Number.isInteger(options.jobs) || options.jobs < 1))
     throw new UserError(`--jobs must be a whole number ≥ 1, got ${options.jobs}`);
-  const wanted = Math.max(1, options.jobs ?? availableParallelism());
+  // No more workers than combinations (each is a V8 isolate of its own, ~7 MB and its start-up).
+  const wanted = Math.min(Math.max(1, options.jobs ?? availableParallelism()), countCombinations(options.sweeps));
   // The workers load their modules while the grid is planned and validated (the serial part of a
   // sweep is what limits its scaling).
   const workers: Worker[] = Array.from({ length: wanted }, () => workerFor());
@@ -545,6 +631,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         rmSync(tmp.journal, { force: true });
         rmSync(tmp.summary, { force: true });
       }
+      rmSync(join(outDir, `.sweep.csv.${process.pid}.tmp`), { force: true });
     };
     const base: Omit<BacktestOptions, 'onProgress' | 'config' | 'outDir'> = {
       configPath: options.configPath,
@@ -557,6 +644,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       timezone: options.timezone,
       // Each combination reads on its own worker's thread: the workers already take every core.
       readerThread: false,
+      deferCommit: true,
     };
 
     const passes = planPasses(
@@ -568,6 +656,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     let done = 0;
     // Progress: finished combinations plus the share read by each pass under way.
     const reading = new Map<Worker, { size: number; read: number }>();
+    // The pass each worker runs, to name in a failure that does not come back as a reply.
+    const inFlight = new Map<Worker, number[]>();
+    const running = (worker: Worker) => {
+      const indices = inFlight.get(worker);
+      return indices === undefined ? 'a sweep worker' : `${whichCombinations(indices)}: their worker`;
+    };
     const progress = () => {
       let partial = 0;
       for (const pass of reading.values()) partial += pass.size * pass.read;
@@ -595,6 +689,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
             config: plan.combinations[index]!.config,
           })),
         };
+        inFlight.set(worker, indices);
         worker.postMessage(task);
       };
       for (const worker of workers) {
@@ -624,9 +719,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
           if (done === total) resolveAll();
           else dispatch(worker);
         });
-        worker.on('error', (error) => fail(error));
+        worker.on('error', (error) => {
+          const wrapped = new Error(`${running(worker)} failed: ${error.message}`);
+          if (error.stack !== undefined) wrapped.stack = error.stack;
+          fail(wrapped);
+        });
         worker.on('exit', (code) => {
-          if (done < total) fail(new Error(`a sweep worker stopped (exit code ${code}) before the sweep was done`));
+          if (done < total) fail(new Error(`${running(worker)} stopped (exit code ${code}) before the sweep was done`));
         });
         dispatch(worker);
       }
@@ -634,7 +733,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
 
     const ranked = rankRows(rows, options.rank);
     const csvPath = join(outDir, 'sweep.csv');
-    writeFileSync(csvPath, sweepCsv(plan.parameters, ranked));
+    // Every combination has run: only now do the journals replace an earlier sweep's, then the
+    // table (its own temporary file first, as a journal's).
+    for (let i = 1; i <= total; i++) commitRunFiles(join(outDir, String(i)));
+    const tmpCsv = join(outDir, `.sweep.csv.${process.pid}.tmp`);
+    writeFileSync(tmpCsv, sweepCsv(plan.parameters, ranked));
+    renameSync(tmpCsv, csvPath);
     const elapsedMs = performance.now() - started;
     const ticks = ranked[0]?.ticks ?? 0;
     return {
@@ -685,7 +789,7 @@ function sweepCsv(parameters: readonly SweepParameter[], rows: readonly SweepRow
     n(r.winRate),
     n(r.netPoints),
     n(r.netAmount),
-    n(r.profitFactor),
+    allWon(r) ? 'inf' : n(r.profitFactor),
     n(r.expectancyR),
     n(r.maxDrawdown),
     String(r.openPositions),
@@ -717,7 +821,7 @@ export function sweepTable(result: SweepResult): string {
     String(r.trades),
     r.winRate === undefined ? '—' : (r.winRate * 100).toFixed(1),
     f(r.netAmount),
-    f(r.profitFactor),
+    allWon(r) ? '∞' : f(r.profitFactor),
     f(r.expectancyR),
     f(r.maxDrawdown),
   ]);

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { runBacktest } from '../../../src/core/services/backtest.js';
-import { runSweep } from '../../../src/core/services/sweep.js';
+import { planSweep, runSweep } from '../../../src/core/services/sweep.js';
 import { UserError } from '../../../src/core/domain/errors.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -120,7 +120,9 @@ describe('backtest --sweep', () => {
     const error = await sweepError(ticks, out, true);
     expect(error).toBeInstanceOf(UserError);
     // One worker runs both combinations in one pass over the ticks: the error is the pass's.
-    expect((error as Error).message).toMatch(/^sweep combinations 1–2: .*bad\.csv, line 4: expected 4 fields/);
+    expect((error as Error).message).toMatch(
+      /^sweep combinations 1–2 \(run in one pass over the ticks\): .*bad\.csv, line 4: expected 4 fields/,
+    );
   });
 
   it('a failed sweep on 2 jobs leaves no temporary file of the run the other worker was writing', async () => {
@@ -147,6 +149,100 @@ describe('backtest --sweep', () => {
       f.endsWith('.tmp'),
     );
     expect(left).toEqual([]);
+  });
+
+  it("a sweep that fails after some passes ran leaves an earlier sweep's journals and sweep.csv as they were", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
+    // An entry module that opens on the first tick and, with options.crash, throws on the 500th.
+    writeFileSync(
+      join(dir, 'entry.mjs'),
+      `export function createEntry({ options }) {
+        let n = 0;
+        return { onTick(tick, candle, ctx) {
+          n++;
+          if (options.crash && n === 500) throw new Error('boom');
+          if (ctx.positions.length === 0) return [{ kind: 'open', direction: 'BUY' }];
+        } };
+      }\n`,
+    );
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      readFileSync(CONFIG, 'utf8').replace(
+        / {4}entry:\n( {6}.*\n)+/,
+        '    entry: { kind: module, path: ./entry.mjs, size: 1, stopPoints: 30, options: { crash: false, k: 0 } }\n',
+      ),
+    );
+    const out = join(dir, 'out');
+    const sweep = (sweeps: string[]) =>
+      runSweep({
+        configPath: config,
+        tickFiles: [TICKS],
+        outDir: out,
+        format: 'standard',
+        strict: false,
+        sweeps,
+        jobs: 1,
+        rank: 'net',
+      });
+    await sweep(['exits.trailing.distance=5,10']);
+    const before = ['sweep.csv', '1/trade_history.csv', '1/summary.json', '2/trade_history.csv'].map((f) =>
+      readFileSync(join(out, f), 'utf8'),
+    );
+    // 18 combinations on one job: two passes of 9; the first (crash false) runs whole, the second fails.
+    const error = await sweep(['entry.options.crash=false,true', 'entry.options.k=1..9']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(/^sweep combinations 10–18\b.*boom/);
+    const after = ['sweep.csv', '1/trade_history.csv', '1/summary.json', '2/trade_history.csv'].map((f) =>
+      readFileSync(join(out, f), 'utf8'),
+    );
+    expect(after).toEqual(before);
+    const left = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'));
+    expect(left).toEqual([]);
+  });
+
+  it('refuses two --sweep paths that reach one key, or a key and a block above it', async () => {
+    const plan = (sweeps: string[]) => planSweep(CONFIG, sweeps, undefined);
+    await expect(
+      plan(['exits.trailing.distance=5,10', 'markets[IX.D.DAX.DAILY.IP].exits.trailing.distance=15,20']),
+    ).rejects.toThrow(
+      '--sweep exits.trailing.distance and --sweep markets[IX.D.DAX.DAILY.IP].exits.trailing.distance both set markets.IX.D.DAX.DAILY.IP.exits.trailing.distance',
+    );
+    await expect(
+      plan(['markets.IX.D.DAX.DAILY.IP.entry.fast=5,9', 'markets[IX.D.DAX.DAILY.IP].entry.fast=12']),
+    ).rejects.toThrow(/both set markets\.IX\.D\.DAX\.DAILY\.IP\.entry\.fast/);
+    await expect(plan(['exits.trailing=true,false', 'exits.trailing.distance=5,10'])).rejects.toThrow(
+      /both set markets\.IX\.D\.DAX\.DAILY\.IP\.exits\.trailing:/,
+    );
+    // Neighbouring keys are two parameters.
+    const ok = await plan(['exits.trailing.distance=5,10', 'exits.trailing.activateAt=20,30']);
+    expect(ok.combinations).toHaveLength(4);
+  });
+
+  it('refuses a parameter of a market --market leaves out, or of a strategy no market of the run follows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
+    const config = join(dir, 'two.yaml');
+    writeFileSync(
+      config,
+      [
+        'strategies:',
+        '  fx: { guard: { maxDrawdown: -100 } }',
+        'markets:',
+        '  DAX: { pointSize: 1, decimals: 1, exits: { trailing: { distance: 10 } } }',
+        '  FX: { pointSize: 0.0001, decimals: 5, strategy: fx, exits: { trailing: { distance: 10 } } }',
+        '',
+      ].join('\n'),
+    );
+    await expect(planSweep(config, ['markets[FX].exits.trailing.distance=2,4'], ['DAX'])).rejects.toThrow(
+      /market FX is not among the run's markets \(DAX\)/,
+    );
+    await expect(planSweep(config, ['strategies[fx].guard.maxDrawdown=-10,-100'], ['DAX'])).rejects.toThrow(
+      /no market of the run \(DAX\) follows strategy fx/,
+    );
+    expect((await planSweep(config, ['markets[FX].exits.trailing.distance=2,4'], ['FX'])).combinations).toHaveLength(2);
+    expect(
+      (await planSweep(config, ['strategies[fx].guard.maxDrawdown=-10,-100'], undefined)).combinations,
+    ).toHaveLength(2);
   });
 
   it('a missing tick file is found before any worker runs, and nothing is written', async () => {

@@ -119,6 +119,12 @@ describe('ranking', () => {
     row(4, 300, 2, undefined, 80),
   ];
 
+  it('profit-factor: a combination that closed no trade ranks last, however much partial closes realised', () => {
+    const none = { ...row(5, 500, undefined, undefined, 0), trades: 0, wins: 0, losses: 0, winRate: undefined };
+    const ranked = rankRows([...rows, none], 'profit-factor');
+    expect(ranked.map((r) => r.combination)).toEqual([3, 4, 1, 2, 5]);
+  });
+
   it.each([
     { metric: 'net' as const, order: [2, 4, 1, 3], why: 'highest net first; a tie keeps combination order' },
     {
