@@ -107,6 +107,11 @@ describe('live against the fake IG gives the backtest journal (parity)', () => {
           'every signal entered',
         ).toHaveLength(signals.length);
       expect(actual).toEqual(expected);
+      // Every deal took its confirm from the stream's CONFIRMS: none spent one of IG's 30 reads a
+      // minute on GET /confirms (which a fast trailing stop's amends would use up).
+      const deals = f.requests().filter((r) => r.method !== 'GET' && r.path.startsWith('/positions'));
+      expect(deals.length, 'deals were made').toBeGreaterThan(4);
+      expect(f.requests().filter((r) => r.method === 'GET' && r.path.startsWith('/confirms'))).toEqual([]);
     },
     120_000,
   );

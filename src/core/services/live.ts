@@ -149,6 +149,12 @@ export function describeAction(a: BrokerAction): string {
 const PAPER_FILE = '_paper.json';
 /** How long a time exit waits for a tick of its market before a clock event takes it (clockEventTime). */
 export const CLOCK_EXIT_GRACE_MS = 5000;
+/**
+ * How long a deal waits for its confirm on the trade stream (IG sends it within a fraction of a
+ * second) before reading GET /confirms, while the stream is up.
+ */
+const STREAM_CONFIRM_MS = 1000;
+
 /** Skipped ticks logged one by one; the rest are counted in the result. */
 const SKIPPED_TICKS_LOGGED = 10;
 
@@ -367,6 +373,8 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       onStatus: (status) => {
         streamStatus = status;
         log('info', `stream ${status}`);
+        // Deals take their confirms from the stream while it is up, sparing IG's read allowance.
+        rest.streamConfirmMs = status.startsWith('CONNECTED') ? STREAM_CONFIRM_MS : 0;
         if (!status.startsWith('CONNECTED')) return;
         if (connectedBefore && igBroker !== undefined) resyncAfterGap(igBroker);
         connectedBefore = true;

@@ -743,8 +743,13 @@ export class IgBroker implements Broker {
     this.onPositionUpdate(event.update);
   }
 
-  /** CONFIRMS matter only for our opens whose REST answer is missing: amends and closes carry IG's references. */
+  /**
+   * CONFIRMS settle our deals' REST calls (IgRestClient.offerConfirm); here they matter only for our
+   * opens whose REST answer is missing.
+   */
   private onStreamConfirm(confirm: DealConfirmation): void {
+    // Every deal's REST call takes its confirm from here first (no GET /confirms read).
+    this.rest.offerConfirm(confirm);
     const record = this.opens.get(confirm.dealReference);
     if (record === undefined) return;
     if (record.state === 'sending') {

@@ -68,8 +68,15 @@ export class RateLimiter {
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   #pausedUntil = 0;
-  /** Requests are let through one at a time, in arrival order. */
-  #queue: Promise<void> = Promise.resolve();
+  /**
+   * Requests of a kind are let through one at a time, in arrival order. Deals and reads queue
+   * apart: a read waiting for the read allowance (30 a minute, used up by the confirms of a fast
+   * trailing stop) must not hold back a close or an amend behind it.
+   */
+  readonly #queues: Record<RequestKind, Promise<void>> = {
+    trading: Promise.resolve(),
+    nonTrading: Promise.resolve(),
+  };
 
   constructor(options: RateLimiterOptions = {}) {
     this.#trading = new SlidingWindow(options.accountTrading ?? IG_DEFAULT_LIMITS.accountTrading);
@@ -81,9 +88,9 @@ export class RateLimiter {
 
   /** Resolves when a request of this kind may be sent, and counts it. */
   acquire(kind: RequestKind): Promise<void> {
-    const turn = this.#queue.then(() => this.#waitForSlot(kind));
+    const turn = this.#queues[kind].then(() => this.#waitForSlot(kind));
     // a failed sleep must not jam the queue for everyone after it
-    this.#queue = turn.catch(() => undefined);
+    this.#queues[kind] = turn.catch(() => undefined);
     return turn;
   }
 

@@ -194,6 +194,9 @@ function parseRetryAfter(value: unknown): number | undefined {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
+/** Stream confirms kept for deals whose REST answer has not come yet. */
+const STREAM_CONFIRMS_KEPT = 64;
+
 export class IgRestClient {
   readonly baseUrl: string;
   readonly #environment: 'demo' | 'live';
@@ -219,6 +222,15 @@ export class IgRestClient {
   #generation = 0;
   #loginInFlight: Promise<IgSession> | undefined;
   #dealsInFlight = 0;
+  /**
+   * Deal confirmations from the stream's CONFIRMS (`offerConfirm`): while the stream is up
+   * (`streamConfirmMs` > 0) a deal waits that long for its confirm there before reading
+   * GET /confirms, which counts against the 30 reads a minute a fast trailing stop's amends would
+   * otherwise use up (and a stop fill then waits for the next read).
+   */
+  #streamConfirmMs = 0;
+  readonly #streamConfirms = new Map<string, DealConfirmation>();
+  readonly #confirmWaiters = new Map<string, (confirm: DealConfirmation) => void>();
 
   constructor(options: IgRestClientOptions) {
     this.#credentials = options.credentials;
@@ -348,6 +360,51 @@ export class IgRestClient {
         return rules;
       })(),
     );
+  }
+
+  /**
+   * How long a deal waits for its confirm on the stream before asking GET /confirms: 0 (the
+   * default, and while the stream is down) asks at once.
+   */
+  set streamConfirmMs(ms: number) {
+    this.#streamConfirmMs = Math.max(0, ms);
+  }
+
+  /** A CONFIRMS from the trade stream: settles the deal waiting for it, or is kept for it a while. */
+  offerConfirm(confirm: DealConfirmation): void {
+    const waiter = this.#confirmWaiters.get(confirm.dealReference);
+    if (waiter !== undefined) {
+      this.#confirmWaiters.delete(confirm.dealReference);
+      waiter({ ...confirm, settledBy: 'confirm' });
+      return;
+    }
+    // It may come before the deal's own answer (which names the reference): kept, the newest 64.
+    this.#streamConfirms.set(confirm.dealReference, { ...confirm, settledBy: 'confirm' });
+    if (this.#streamConfirms.size > STREAM_CONFIRMS_KEPT) {
+      const oldest = this.#streamConfirms.keys().next().value;
+      if (oldest !== undefined) this.#streamConfirms.delete(oldest);
+    }
+  }
+
+  /** The stream's confirm of a deal: at once if it came already, else within streamConfirmMs. */
+  #confirmFromStream(dealReference: string): Promise<DealConfirmation | undefined> {
+    const early = this.#streamConfirms.get(dealReference);
+    if (early !== undefined) {
+      this.#streamConfirms.delete(dealReference);
+      return Promise.resolve(early);
+    }
+    const ms = this.#streamConfirmMs;
+    if (ms <= 0) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#confirmWaiters.delete(dealReference);
+        resolve(undefined);
+      }, ms);
+      this.#confirmWaiters.set(dealReference, (confirm) => {
+        clearTimeout(timer);
+        resolve(confirm);
+      });
+    });
   }
 
   /** GET /confirms/{dealReference}; undefined when IG knows no such deal (yet). */
@@ -574,6 +631,8 @@ export class IgRestClient {
 
   /** GET /confirms until IG knows the deal (bounded). Read failures count as "not yet". */
   async #pollConfirm(dealReference: string): Promise<DealConfirmation | undefined> {
+    const streamed = await this.#confirmFromStream(dealReference);
+    if (streamed !== undefined) return streamed;
     for (let i = 0; i < this.#confirmTries; i++) {
       if (i > 0) await this.#sleep(this.#confirmDelayMs);
       try {

@@ -61,6 +61,28 @@ describe('RateLimiter', () => {
     expect(t.now()).toBe(60_000);
   });
 
+  it('a deal does not queue behind a read that waits for the read allowance', async () => {
+    let now = 0;
+    const waking: (() => void)[] = [];
+    const limiter = new RateLimiter({
+      accountNonTrading: { max: 1, windowMs: 60_000 },
+      now: () => now,
+      // Sleeps end only when the test says so.
+      sleep: () => new Promise<void>((resolve) => waking.push(resolve)),
+    });
+    await limiter.acquire('nonTrading');
+    let readLetThrough = false;
+    const read = limiter.acquire('nonTrading').then(() => (readLetThrough = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(waking, 'the second read sleeps for the allowance').toHaveLength(1);
+    await limiter.acquire('trading');
+    expect(readLetThrough, 'the deal went first').toBe(false);
+    now = 60_000;
+    waking[0]!();
+    await read;
+    expect(readLetThrough).toBe(true);
+  });
+
   it('serves requests in arrival order', async () => {
     const t = fakeTime();
     const limiter = new RateLimiter({ accountTrading: { max: 1, windowMs: 100 }, now: t.now, sleep: t.sleep });
