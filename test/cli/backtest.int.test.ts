@@ -268,6 +268,41 @@ describe('trailguard backtest (built CLI)', () => {
     expect(r.stdout).toContain('EXAMPLES');
   });
 
+  it('--timezone reads the signal times written without a zone, as it reads tick times (decisions 31)', () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'signals.csv'),
+      'time,market,direction,size\n2024-03-14T09:00:00,IX.D.DAX.DAILY.IP,BUY,1\n',
+    );
+    writeFileSync(
+      join(dir, 'signals.yaml'),
+      readFileSync(join(ROOT, 'fixtures/configs/demo.yaml'), 'utf8').replace(
+        /    entry:\n(      .*\n)+/,
+        '    entry: { kind: signals, file: ./signals.csv, size: 1, stopPoints: 30 }\n',
+      ),
+    );
+    const entryTime = (...flags: string[]) => {
+      const out = join(dir, `out${flags.length}`);
+      const r = cli([
+        'backtest',
+        'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+        '--config',
+        join(dir, 'signals.yaml'),
+        '--out',
+        out,
+        ...flags,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const entry = readFileSync(join(out, 'trade_history.csv'), 'utf8')
+        .split('\n')
+        .find((line) => line.includes(',ENTRY,'));
+      return entry?.slice(0, 16);
+    };
+    expect(entryTime()).toBe('2024-03-14T09:00');
+    // 09:00 in Berlin (UTC+1 in March) is 08:00Z.
+    expect(entryTime('--timezone', 'Europe/Berlin')).toBe('2024-03-14T08:00');
+  });
+
   it.each([
     { kind: 'a backtest', signal: 'SIGINT' as const, code: 130, flags: [] as string[] },
     {

@@ -298,7 +298,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
         outDir: resolve(options.outDir),
         config,
         markets: runMarkets,
-        entries: await buildEntries(runMarkets),
+        entries: await buildEntries(runMarkets, { timezone: first.timezone }),
       });
     return plans;
   };

@@ -26,6 +26,8 @@ export interface BuildEntriesOptions {
   /** Live: per market, rows up to this time were seen by an earlier run (executed or dropped). */
   signalsSeenUntil?: Readonly<Record<string, number>> | undefined;
   log?: ((level: 'info' | 'warn', message: string) => void) | undefined;
+  /** Backtest's --timezone: the zone of signal times written without one (UTC by default), as for tick times. */
+  timezone?: string | undefined;
 }
 
 /** Builds the entry strategy of every market (absent for `none`: such a market only manages). */
@@ -43,7 +45,7 @@ export async function buildEntries(
       case 'signals': {
         let rows = signalFiles.get(e.file);
         if (rows === undefined) {
-          rows = await loadSignals(e.file);
+          rows = await loadSignals(e.file, { timezone: options.timezone });
           signalFiles.set(e.file, rows);
         }
         const mine = rows.filter((r) => r.market === m.market);
