@@ -277,7 +277,7 @@ describe('trailguard backtest (built CLI)', () => {
     writeFileSync(
       join(dir, 'signals.yaml'),
       readFileSync(join(ROOT, 'fixtures/configs/demo.yaml'), 'utf8').replace(
-        /    entry:\n(      .*\n)+/,
+        / {4}entry:\n( {6}.*\n)+/,
         '    entry: { kind: signals, file: ./signals.csv, size: 1, stopPoints: 30 }\n',
       ),
     );
