@@ -28,7 +28,8 @@ async function session(
     join(cfg.dir, 'signals.csv'),
     `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
   );
-  const record = options.record ?? join(cfg.dir, 'recorded.csv');
+  // In a folder not made yet: --record makes it, as the journal's (`--record ticks/$(date +%F).csv`).
+  const record = options.record ?? join(cfg.dir, 'ticks', 'recorded.csv');
   const logs: string[] = [];
   const { live, stop } = await startLive(
     {
@@ -83,7 +84,8 @@ describe('live modes', () => {
 
   it('a --record file that cannot be written stops live before it reaches IG (exit 2, naming the file)', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
-    const record = join(liveConfig(fake, 'pointSize: 1\ndecimals: 1').dir, 'no-such-dir', 'ticks.csv');
+    // Under a file, where no folder can be made.
+    const record = join(liveConfig(fake, 'pointSize: 1\ndecimals: 1').configPath, 'ticks.csv');
     const error = await session(fake, { dryRun: false, paper: false, record }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).message).toContain(`cannot write the --record file ${record}`);

@@ -99,8 +99,18 @@ export async function showState(options: {
   const store = new JsonStateStore(config.stateDir);
   if (options.market !== undefined) checkMarketKnown(config, store, options.market, options.configPath);
   const names = options.market !== undefined ? [options.market] : store.listMarkets();
-  const markets = names.map((m) => store.readMarket(m)).filter((m): m is MarketState => m !== undefined);
-  return { stateDir: config.stateDir, markets, guards: store.readStrategies()?.guards ?? {} };
+  // Shown as the journal writes numbers (round8): a risk of entry − stop is binary noise beyond that.
+  const markets = names
+    .map((m) => store.readMarket(m))
+    .filter((m): m is MarketState => m !== undefined)
+    .map((m) => ({ ...m, positions: m.positions.map((p) => ({ ...p, risk: round8(p.risk) })) }));
+  const guards = Object.fromEntries(
+    Object.entries(store.readStrategies()?.guards ?? {}).map(([name, g]) => [
+      name,
+      { ...g, realised: round8(g.realised), peak: round8(g.peak) },
+    ]),
+  );
+  return { stateDir: config.stateDir, markets, guards };
 }
 
 export interface StateClearResult {

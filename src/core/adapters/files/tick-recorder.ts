@@ -1,4 +1,5 @@
-import { createWriteStream, fstatSync, openSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fstatSync, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { UserError } from '../../domain/errors.js';
 import type { Tick } from '../../domain/types.js';
 
@@ -18,6 +19,8 @@ export class TickRecorder {
   ) {
     let fd: number;
     try {
+      // Its folder is made if missing, as the journal's is (`--record ticks/$(date +%F).csv`).
+      mkdirSync(dirname(path), { recursive: true });
       fd = openSync(path, 'a', 0o644);
     } catch (error) {
       throw new UserError(
