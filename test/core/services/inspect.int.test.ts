@@ -45,7 +45,7 @@ describe('state show', () => {
         },
       ],
     });
-    store.writeStrategies({ version: 1, guards: { s: { realised: 0.1 + 0.2, peak: 0.1 + 0.2 } } });
+    store.writeStrategies({ version: 1, guards: { s: { realised: 0.1 + 0.2, peak: 0.1 + 0.2, stopped: undefined } } });
     const shown = await showState({ configPath });
     expect(shown.markets[0]!.positions[0]!.risk).toBe(97.3);
     expect(shown.guards.s).toMatchObject({ realised: 0.3, peak: 0.3 });
