@@ -301,6 +301,25 @@ describe('trailguard backtest (built CLI)', () => {
     expect(entryTime()).toBe('2024-03-14T09:00');
     // 09:00 in Berlin (UTC+1 in March) is 08:00Z.
     expect(entryTime('--timezone', 'Europe/Berlin')).toBe('2024-03-14T08:00');
+    // A signal row whose stop is the entry price: said among the alerts (decisions 17).
+    writeFileSync(
+      join(dir, 'signals.csv'),
+      'time,market,direction,size,stopPoints\n2024-03-14T09:00:00Z,IX.D.DAX.DAILY.IP,BUY,1,0\n',
+    );
+    const zero = cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+      '--config',
+      join(dir, 'signals.yaml'),
+      '--out',
+      join(dir, 'zero'),
+      '--json',
+    ]);
+    expect(zero.code, zero.stderr).toBe(0);
+    expect(JSON.parse(zero.stdout).alerts).toContainEqual({
+      level: 'warn',
+      message: `IX.D.DAX.DAILY.IP: 1 signal row of ${join(dir, 'signals.csv')} with stopPoints or limitPoints 0: the stop or limit is the entry price, the position closes on its next tick`,
+    });
   });
 
   it.each([

@@ -32,6 +32,11 @@ export function configWarnings(config: Config): string[] {
       warnings.push(
         `${m.market}: exits.profitLock.lockFraction ${e.profitLock.lockFraction} locks all of the peak profit or more: it closes the position at once`,
       );
+    for (const key of ['stopPoints', 'limitPoints'] as const)
+      if (m.entry[key] === 0)
+        warnings.push(
+          `${m.market}: entry.${key} 0 sets the ${key === 'stopPoints' ? 'stop' : 'limit'} at the entry price: a position closes on its next tick`,
+        );
     const size = m.entry.size;
     if (size !== undefined && !wholeSteps(size, m.lotStep))
       warnings.push(

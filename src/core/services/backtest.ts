@@ -141,6 +141,8 @@ interface RunPlan {
   config: Config;
   markets: MarketConfig[];
   entries: Map<string, EntryStrategy>;
+  /** Said while the entries were built (signal rows that close at once). */
+  entryWarnings: string[];
 }
 
 /**
@@ -185,7 +187,7 @@ export function commitRunFiles(outDir: string): void {
 }
 
 /** Creates the run's output directory and opens its journal there, under its temporary name. */
-function openRun({ outDir, config, markets, entries }: RunPlan): Run {
+function openRun({ outDir, config, markets, entries, entryWarnings }: RunPlan): Run {
   makeOutputDir(outDir);
   const tmpJournal = runTempFiles(outDir).journal;
   rmSync(tmpJournal, { force: true });
@@ -204,7 +206,7 @@ function openRun({ outDir, config, markets, entries }: RunPlan): Run {
     journalPath: join(outDir, 'trade_history.csv'),
     summaryPath: join(outDir, 'summary.json'),
     tmpJournal,
-    warnings: configWarnings(config),
+    warnings: [...configWarnings(config), ...entryWarnings],
     journal,
     summary,
     alerts,
@@ -293,13 +295,19 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
   // Built again for a second read of the ticks (consumeInTimeOrder): entry strategies keep state.
   const planRuns = async (): Promise<RunPlan[]> => {
     const plans: RunPlan[] = [];
-    for (const { options, config, markets: runMarkets } of configured)
+    for (const { options, config, markets: runMarkets } of configured) {
+      const entryWarnings: string[] = [];
+      const log = (level: 'info' | 'warn', message: string) => {
+        if (level === 'warn') entryWarnings.push(message);
+      };
       plans.push({
         outDir: resolve(options.outDir),
         config,
         markets: runMarkets,
-        entries: await buildEntries(runMarkets, { timezone: first.timezone }),
+        entries: await buildEntries(runMarkets, { timezone: first.timezone, log }),
+        entryWarnings,
       });
+    }
     return plans;
   };
   let firstPlans: RunPlan[] | undefined = await planRuns();

@@ -49,6 +49,12 @@ export async function buildEntries(
           signalFiles.set(e.file, rows);
         }
         const mine = rows.filter((r) => r.market === m.market);
+        const zero = mine.filter((r) => r.stopPoints === 0 || r.limitPoints === 0).length;
+        if (zero > 0)
+          options.log?.(
+            'warn',
+            `${m.market}: ${zero} signal row${zero === 1 ? '' : 's'} of ${e.file} with stopPoints or limitPoints 0: the stop or limit is the entry price, the position closes on its next tick`,
+          );
         const seenUntil = options.signalsSeenUntil?.[m.market] ?? -Infinity;
         const due = mine.filter((r) => r.time > seenUntil);
         if (due.length < mine.length)
