@@ -888,6 +888,14 @@ export class Engine {
     }
   }
 
+  /**
+   * The guards of these strategies are evaluated on the next tick, before its entries, as those of
+   * strategies that realised P&L on it (a restart that adds closes the saved guard missed).
+   */
+  checkGuardsBeforeEntries(strategies: readonly string[]): void {
+    for (const strategy of strategies) if (this.guards.has(strategy)) this.realisedThisTick.add(strategy);
+  }
+
   position(dealId: string): Readonly<PositionState> | undefined {
     return this.byDeal.get(dealId);
   }

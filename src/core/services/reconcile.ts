@@ -198,7 +198,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const known = new Set<string>();
 
   const guards = store.readStrategies();
-  if (guards !== undefined) engine.restoreGuards(guardsWithUnsavedCloses(guards, journal, report));
+  if (guards !== undefined) {
+    engine.restoreGuards(guardsWithUnsavedCloses(guards, journal, report));
+    // P&L realised before the crash but saved only now: its guard is looked at before any entry,
+    // as on the tick that realised it (SPEC §9 Guard), so a strategy that it stops enters nothing.
+    engine.checkGuardsBeforeEntries(report.realisedFromJournal.map((r) => r.strategy));
+  }
 
   for (const market of deps.markets) {
     const saved = store.readMarket(market.market);

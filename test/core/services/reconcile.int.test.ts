@@ -141,6 +141,21 @@ describe('start-up reconciliation (live and sync)', () => {
     expect(store.readMarket(DAX)).toBeUndefined();
   });
 
+  it('a loss the saved guard missed stops its strategy on the first tick, before any entry, as on the tick it was taken', async () => {
+    const exitRow = `2024-03-14T10:00:00.000Z,${DAX},D1,default,BUY,EXIT,1,65,90,-35,-35,-3.5,STOP,7200\n`;
+    const { report, runner } = await setup({
+      strategies: { default: { guard: { maxDrawdown: -30 } } },
+      savedGuards: { version: 1, guards: { default: { realised: 0, peak: 0, stopped: undefined } }, journalRows: 1 },
+      state: [saved],
+      broker: [],
+      journalText: HEADER + ENTRY_ROW + exitRow,
+    });
+    expect(report.realisedFromJournal).toEqual([{ strategy: 'default', rows: 1, amount: -35 }]);
+    expect(runner.engine.exportGuards().default?.stopped).toBeUndefined();
+    runner.processTick({ time: Date.parse('2024-03-14T12:00:01Z'), market: DAX, bid: 100, ask: 101 });
+    expect(runner.engine.exportGuards().default).toMatchObject({ realised: -35, stopped: 'STRATEGY_DRAWDOWN' });
+  });
+
   it('a crash between a close row and the state file: the strategy guard gets the P&L of the rows it had not saved, once', async () => {
     const exitRow = `2024-03-14T10:00:00.000Z,${DAX},D1,default,BUY,EXIT,1,120,120,20,20,2,TRAILING_STOP,7200\n`;
     const guarded = (journalRows: number | undefined) =>
