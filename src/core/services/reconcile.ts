@@ -2,7 +2,8 @@ import type { MarketConfig } from '../domain/config.js';
 import type { PositionClosedEvent, PositionOpenedEvent } from '../domain/events.js';
 import type { Direction, EntryReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
-import { cleanSize } from '../engine/numeric.js';
+import { cleanSize, LevelRounder } from '../engine/numeric.js';
+import { ladderProgress } from '../engine/rules/profit-ladder.js';
 import type { PositionSnapshot } from '../engine/position.js';
 import type { StateStore, StrategiesState } from '../ports/state-store.js';
 import type { GuardState } from '../engine/rules/strategy-guard.js';
@@ -249,7 +250,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     if (market === undefined) continue; // not ours to manage
     const entry = journal.entries.get(p.dealId);
     if (entry !== undefined && !journal.exited.has(p.dealId)) {
-      engine.restorePosition(snapshotFromJournal(entry, p), {
+      engine.restorePosition(snapshotFromJournal(entry, p, market, journal.ladderClosed.get(p.dealId) ?? 0), {
         size: p.size,
         stopLevel: p.stopLevel,
         limitLevel: p.limitLevel,
@@ -285,7 +286,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     if (entry === undefined) takeOver(deps, report, p, market, p.own);
     else {
       const size = cleanSize(entry.size - (journal.closedSize.get(p.dealId) ?? 0), market.lotStep);
-      engine.restorePosition(snapshotFromJournal(entry, { ...p, size }), { size });
+      engine.restorePosition(
+        snapshotFromJournal(entry, { ...p, size }, market, journal.ladderClosed.get(p.dealId) ?? 0),
+        { size },
+      );
       report.recoveredFromJournal.push({ dealId: p.dealId, market: p.market });
     }
     const snap = engine.exportPositions(p.market).find((x) => x.dealId === p.dealId);
@@ -434,8 +438,30 @@ const ENTRY_REASONS: Record<Exclude<MarketConfig['entry']['kind'], 'none'>, Entr
   module: 'MODULE',
 };
 
-function snapshotFromJournal(entry: JournalEntry, live: BrokerPosition): PositionSnapshot {
-  const risk = entry.stopLevel === undefined ? 0 : Math.abs(entry.price - entry.stopLevel);
+/**
+ * A position rebuilt from its ENTRY row (a run stopped before its state file held it, or the file
+ * was cleared): as the engine opened it (SPEC §3.1, §4.2: the virtual level, when the deal's
+ * reference says a virtual stop applied, is its initial stop for R), with the ladder as far as the
+ * journal's PROFIT_TARGET rows show it went. The best price starts again at the entry's.
+ */
+function snapshotFromJournal(
+  entry: JournalEntry,
+  live: BrokerPosition,
+  market: MarketConfig,
+  ladderClosed: number,
+): PositionSnapshot {
+  const sign = entry.direction === 'BUY' ? 1 : -1;
+  const vs = market.exits.virtualStop;
+  const virtualLevel =
+    live.own?.virtual === true && vs !== undefined
+      ? new LevelRounder(market.decimals, market.pointSize).round(entry.price - sign * vs.distance * market.pointSize)
+      : undefined;
+  const initialStop = virtualLevel ?? entry.stopLevel;
+  const ladder = market.exits.ladder;
+  const progress =
+    ladder === undefined
+      ? { ladderNext: 0, ladderLock: undefined }
+      : ladderProgress(ladder, entry.size, market.lotStep, ladderClosed);
   return {
     dealId: entry.dealId,
     market: entry.market,
@@ -446,14 +472,14 @@ function snapshotFromJournal(entry: JournalEntry, live: BrokerPosition): Positio
     entryPrice: entry.price,
     entryTime: entry.time,
     entryReason: entry.reason,
-    stopReason: 'STOP',
-    initialStop: entry.stopLevel,
-    risk,
+    stopReason: live.own?.stopReason ?? 'STOP',
+    initialStop,
+    risk: initialStop === undefined ? 0 : Math.abs(entry.price - initialStop),
     best: entry.price,
     trailingActive: false,
-    ladderNext: 0,
-    ladderLock: undefined,
-    virtualLevel: undefined,
+    ladderNext: progress.ladderNext,
+    ladderLock: progress.ladderLock,
+    virtualLevel,
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { brief, DAX, harness, market, scriptedEntry } from '../../support/engine-harness.js';
 import type { LadderConfig } from '../../../src/core/domain/config.js';
+import { ladderProgress } from '../../../src/core/engine/rules/profit-ladder.js';
 
 const rungs: LadderConfig = {
   rungs: [
@@ -107,4 +108,28 @@ describe('profit ladder (SPEC §4.4, R = 10 points)', () => {
       expect(brief(h.journal.rows).at(-1)).toBe(exit);
     },
   );
+});
+
+describe('ladder progress from the sizes its rungs closed (a position rebuilt from its journal)', () => {
+  const ladder = {
+    rungs: [
+      { at: 0.5, lock: -0.5, close: 0 },
+      { at: 1, lock: 0, close: 0.3 },
+      { at: 2, lock: 0.5, close: 0.3 },
+      { at: 3, lock: 1, close: 0.5 },
+    ],
+  };
+  it.each([
+    { closed: 0, expected: { ladderNext: 0, ladderLock: undefined }, why: 'nothing closed: from the first rung' },
+    {
+      closed: 0.3,
+      expected: { ladderNext: 2, ladderLock: 0 },
+      why: 'the 1R rung took 0.3 (the rung before it closed nothing)',
+    },
+    { closed: 0.6, expected: { ladderNext: 3, ladderLock: 0.5 }, why: 'two rungs' },
+    { closed: 0.5, expected: { ladderNext: 2, ladderLock: 0 }, why: 'less than two rungs: one' },
+    { closed: 1, expected: { ladderNext: 4, ladderLock: 1 }, why: 'the last closing rung took the rest' },
+  ])('$why', ({ closed, expected }) => {
+    expect(ladderProgress(ladder, 1, 0.1, closed)).toEqual(expected);
+  });
 });

@@ -144,7 +144,7 @@ describe('start-up reconciliation (live and sync)', () => {
   it('a loss the saved guard missed stops its strategy on the first tick, before any entry, as on the tick it was taken', async () => {
     const exitRow = `2024-03-14T10:00:00.000Z,${DAX},D1,default,BUY,EXIT,1,65,90,-35,-35,-3.5,STOP,7200\n`;
     const { report, runner } = await setup({
-      strategies: { default: { guard: { maxDrawdown: -30 } } },
+      strategies: { default: { guard: { maxDrawdown: -30, trailFraction: 0.5, minPeak: 1000 } } },
       savedGuards: { version: 1, guards: { default: { realised: 0, peak: 0, stopped: undefined } }, journalRows: 1 },
       state: [saved],
       broker: [],
@@ -193,6 +193,40 @@ describe('start-up reconciliation (live and sync)', () => {
     expect(report.recoveredFromJournal).toEqual([{ dealId: 'D1', market: DAX }]);
     expect(journal.rows).toEqual([]);
     expect(runner.engine.position('D1')?.risk).toBe(10);
+  });
+
+  it('rebuilt from its ENTRY row: the virtual stop its deal reference names, and the ladder rungs its PARTIAL rows took', async () => {
+    const partial = `2024-03-14T09:00:00.000Z,${DAX},D1,default,BUY,PARTIAL,0.5,110,90,10,5,1,PROFIT_TARGET,3600\n`;
+    const { report, runner } = await setup({
+      entryKind: 'signals',
+      exits: {
+        virtualStop: { distance: 4, safetyDistance: 10, scalpMaxStop: 20, cooldownMs: 3000 },
+        ladder: {
+          rungs: [
+            { at: 0.5, lock: -0.5, close: 0 },
+            { at: 1, lock: 0, close: 0.5 },
+            { at: 3, lock: 1, close: 0.5 },
+          ],
+        },
+      },
+      state: [],
+      broker: [atBroker({ size: 0.5, stopLevel: 90, own: { strategy: undefined, virtual: true, stopReason: 'STOP' } })],
+      journalText: HEADER + ENTRY_ROW + partial,
+    });
+    expect(report.recoveredFromJournal).toEqual([{ dealId: 'D1', market: DAX }]);
+    // Entry 100, virtual distance 4: the virtual level 96 is the initial stop for R (SPEC §4.2).
+    expect(runner.engine.position('D1')).toMatchObject({
+      size: 0.5,
+      originalSize: 1,
+      virtualLevel: 96,
+      initialStop: 96,
+      risk: 4,
+      ladderNext: 2,
+      ladderLock: 0,
+    });
+    // r 1.25 on the next tick: the 1R rung, taken before the crash, does not close the rest again.
+    runner.processTick({ time: Date.parse('2024-03-14T12:00:01Z'), market: DAX, bid: 105, ask: 106 });
+    expect(runner.engine.position('D1')?.size).toBe(0.5);
   });
 
   it('an unknown broker position is adopted when the entry kind is none (ENTRY ADOPTED) and reported otherwise', async () => {

@@ -24,6 +24,8 @@ export class JournalIndex {
   readonly entries = new Map<string, JournalEntry>();
   readonly exited = new Set<string>();
   readonly closedSize = new Map<string, number>();
+  /** The size of each deal its profit ladder closed: its PARTIAL rows with reason PROFIT_TARGET. */
+  readonly ladderClosed = new Map<string, number>();
   /** Per market, the time of its latest ENTRY row. */
   readonly lastEntry = new Map<string, number>();
   /** Data rows in the file (the header and blank lines aside). */
@@ -78,6 +80,8 @@ export class JournalIndex {
       } else if (action === 'EXIT' || action === 'PARTIAL') {
         index.closedSize.set(dealId, (index.closedSize.get(dealId) ?? 0) + Number(get('size')));
         if (action === 'EXIT') index.exited.add(dealId);
+        else if (get('reason') === 'PROFIT_TARGET')
+          index.ladderClosed.set(dealId, (index.ladderClosed.get(dealId) ?? 0) + Number(get('size')));
         index.closes.push({ row, strategy: get('strategy'), pnlAmount: Number(get('pnl_amount')) });
       }
     }

@@ -43,3 +43,37 @@ export function ladderProposal(p: PositionState): number {
 export function ladderReason(p: PositionState, level: number, eps: number): StopReason {
   return Math.abs(level - p.entryPrice) <= eps ? 'BREAKEVEN_STOP' : 'LADDER_STOP';
 }
+
+/**
+ * How far a position's ladder had got, from what its rungs closed (the journal's PARTIAL rows with
+ * reason PROFIT_TARGET): the rungs in order, each with the size fireNextRung gives it, as long as
+ * their sizes add up within `closed`. A rung that closes nothing counts only before one that
+ * closed. For a position rebuilt from its ENTRY row after a crash (no state file): without it the
+ * ladder would start again at its first rung and close a part already taken a second time.
+ */
+export function ladderProgress(
+  cfg: LadderConfig,
+  originalSize: number,
+  lotStep: number,
+  closed: number,
+): { ladderNext: number; ladderLock: number | undefined } {
+  const last = lastClosingRung(cfg);
+  let ladderNext = 0;
+  let taken = 0;
+  for (let i = 0; i < cfg.rungs.length; i++) {
+    const rung = cfg.rungs[i]!;
+    if (!(rung.close !== undefined && rung.close > 0)) continue;
+    const left = cleanSize(originalSize - taken, lotStep);
+    const size = i === last ? left : Math.min(floorToStep(rung.close * originalSize, lotStep), left);
+    if (size <= 0) continue;
+    if (taken + size > closed + 1e-9 * Math.max(1, closed)) break;
+    taken = cleanSize(taken + size, lotStep);
+    ladderNext = i + 1;
+  }
+  let ladderLock: number | undefined;
+  for (let i = 0; i < ladderNext; i++) {
+    const lock = cfg.rungs[i]!.lock;
+    if (ladderLock === undefined || lock > ladderLock) ladderLock = lock;
+  }
+  return { ladderNext, ladderLock };
+}
