@@ -13,7 +13,7 @@ import type { EntryContext, EntryIntent, EntryPositionView, EntryStrategy } from
 import { Atr } from './indicators/atr.js';
 import { CandleBuilder } from './indicators/candles.js';
 import { LocalTime } from './local-time.js';
-import { cleanSize, LevelRounder, POINT_EPSILON } from './numeric.js';
+import { cleanSize, LevelRounder, POINT_EPSILON, priceMove, round8 } from './numeric.js';
 import { objectArray } from './object-array.js';
 import { newPosition, type PositionSnapshot, type PositionState } from './position.js';
 import { hasLevel, type RuleMarket } from './rule-market.js';
@@ -79,13 +79,21 @@ type Pending = PendingOpen | PendingClose | PendingAmend;
  */
 class MarketRuntime implements RuleMarket {
   readonly ps: number;
-  readonly eps: number;
+  /**
+   * The comparison tolerance in price terms: 1e-9 points (SPEC §9), or 4 ulps of this tick's ask
+   * where prices are so large against the point size (price / pointSize above ~1e6, e.g. 100000
+   * with a point of 0.01) that their binary error is more; set on each tick.
+   */
+  eps: number;
+  readonly epsBase: number;
   readonly lotStep: number;
   readonly rounder: LevelRounder;
   readonly minStop: number;
   readonly stopStep: number;
   readonly maxHoldMs: number | undefined;
   readonly flatAtMs: number | undefined;
+  /** The local day on which flatAt was last reached (flatDue). */
+  private flatDay = Number.NaN;
   readonly localTime: LocalTime | undefined;
   readonly atr: Atr | undefined;
   readonly atrCandles: CandleBuilder | undefined;
@@ -110,7 +118,8 @@ class MarketRuntime implements RuleMarket {
     readonly entry: EntryStrategy | undefined,
   ) {
     this.ps = cfg.pointSize;
-    this.eps = POINT_EPSILON * cfg.pointSize;
+    this.epsBase = POINT_EPSILON * cfg.pointSize;
+    this.eps = this.epsBase;
     this.lotStep = cfg.lotStep;
     this.rounder = new LevelRounder(cfg.decimals, cfg.pointSize);
     this.minStop = cfg.minStopDistance * cfg.pointSize;
@@ -168,9 +177,20 @@ class MarketRuntime implements RuleMarket {
     return p.stopLevel !== undefined && p.sign * (fav - p.stopLevel) <= this.eps ? fav : (p.limitLevel ?? fav);
   }
 
-  /** `now`: the tick or clock event (an object: a double argument would be boxed, per tick). */
+  /**
+   * At or after flatAt, until local midnight (SPEC §4.7). `now`: the tick or clock event (an object:
+   * a double argument would be boxed, per tick). Remembers the local day flatAt was reached on:
+   * on the day clocks go back, the local time of day falls below a flatAt in the repeated hour
+   * again, and entries must stay blocked until midnight all the same.
+   */
   flatDue(now: { readonly time: number }): boolean {
-    return this.flatAtMs !== undefined && (this.localTime as LocalTime).timeOfDay(now.time) >= this.flatAtMs;
+    if (this.flatAtMs === undefined) return false;
+    const local = this.localTime as LocalTime;
+    const day = local.day(now.time);
+    if (day === this.flatDay) return true;
+    if (local.timeOfDay(now.time) < this.flatAtMs) return false;
+    this.flatDay = day;
+    return true;
   }
 }
 
@@ -267,6 +287,7 @@ export class Engine {
     this.tickCount++;
     m.bid = tick.bid;
     m.ask = tick.ask;
+    m.eps = Math.max(m.epsBase, tick.ask * 8.881784197001252e-16);
     m.lastTime = tick.time;
     m.lastTick = this.tickCount;
     // Candles before rules (SPEC §9): this tick's rules and entries see the candle it closed.
@@ -666,8 +687,9 @@ export class Engine {
       this.realisedThisTick.add(p.strategy);
     const size = Math.min(ev.size, p.size);
     const remaining = cleanSize(p.size - size, m.cfg.lotStep);
-    const move = p.sign * (ev.level - p.entryPrice);
-    const pnlPoints = move / m.ps;
+    const move = p.sign * priceMove(p.entryPrice, ev.level);
+    // Points as the journal writes them (8 decimals), so the amount is their decimal product.
+    const pnlPoints = round8(move / m.ps);
     const pnlAmount = pnlPoints * size * m.cfg.valuePerPoint;
     const guard = this.guards.get(p.strategy);
     if (guard !== undefined) guard.state.realised += pnlAmount;
@@ -800,7 +822,7 @@ export class Engine {
           out.push({ position: p, price: undefined, pnlPoints: undefined, pnlAmount: undefined });
           continue;
         }
-        const pnlPoints = (p.sign * (fav - p.entryPrice)) / m.ps;
+        const pnlPoints = round8((p.sign * priceMove(p.entryPrice, fav)) / m.ps);
         out.push({ position: p, price: fav, pnlPoints, pnlAmount: pnlPoints * p.size * m.cfg.valuePerPoint });
       }
     }

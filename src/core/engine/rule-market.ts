@@ -10,7 +10,7 @@ export interface RuleMarket {
   readonly ask: number;
   /** pointSize: price units per point. */
   readonly ps: number;
-  /** The comparison tolerance, 1e-9 points in price terms (SPEC §9 "Arithmetic"). */
+  /** The comparison tolerance in price terms: 1e-9 points (SPEC §9 "Arithmetic"), more for very large prices. */
   readonly eps: number;
   readonly lotStep: number;
   /** Index of the ladder's last closing rung (it takes what is left), or -1. */

@@ -155,6 +155,29 @@ describe('time exits (SPEC §4.7)', () => {
     expect(brief(h.journal.rows)).toEqual(['ENTRY SELL 1@100 stop=150 SIGNAL']);
   });
 
+  it('on the day clocks go back, a flatAt in the repeated hour blocks entries until local midnight all the same', () => {
+    // 2024-10-27 in London: 02:00 BST becomes 01:00 GMT at 01:00Z. flatAt 01:30 is reached at
+    // 00:30Z (01:30 BST); from 01:00Z the local time of day is 01:00–01:29 (GMT) again.
+    const at = (utc: string) => Date.parse(`2024-10-27T${utc}Z`);
+    const h = harness({
+      markets: [market({ exits: { time: { flatAtMinutes: 90, timezone: 'Europe/London' } } })],
+      entries: {
+        [DAX]: scriptedEntry([
+          { at: at('00:00'), direction: 'BUY', stopPoints: 50 },
+          { at: at('01:05'), direction: 'BUY', stopPoints: 50 },
+          { at: Date.parse('2024-10-28T00:00:00Z'), direction: 'SELL', stopPoints: 50 },
+        ]),
+      },
+    });
+    for (const t of ['00:00', '00:30', '00:45', '01:10', '01:30', '23:59']) h.tick(at(t), 100);
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 1@100 stop=50 SIGNAL',
+      'EXIT BUY 1@100 stop=50 END_OF_DAY pts=0',
+    ]);
+    h.tick(Date.parse('2024-10-28T00:00:00Z'), 100); // local midnight (GMT)
+    expect(brief(h.journal.rows).at(-1)).toBe('ENTRY SELL 1@100 stop=150 SIGNAL');
+  });
+
   it('maxHoldMinutes closes with TIME_EXIT once held that long; END_OF_DAY wins when both are due', () => {
     const h = harness({
       markets: [market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 10 } } })],

@@ -104,3 +104,33 @@ describe('trailing stop (SPEC §4.1)', () => {
     expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@106 stop=50 TRAILING_STOP pts=6');
   });
 });
+
+describe('decimal results at large prices (SPEC §9 "Arithmetic")', () => {
+  it('a P&L is the decimal product of its points: 30.2 points × 10 × 1000 is 302000, not 301999.99999997', () => {
+    const h = harness({
+      markets: [market({ pointSize: 1, decimals: 1, valuePerPoint: 1000, lotStep: 1 })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', size: 10, stopPoints: 50, limitPoints: 30.2 }]) },
+    });
+    h.tick(1, 38123.5);
+    expect(38153.7 - 38123.5).not.toBe(30.2);
+    h.tick(2, 38153.7);
+    const exit = h.journal.rows.find((r) => r.action === 'EXIT');
+    expect(exit).toMatchObject({ price: 38153.7, pnlPoints: 30.2, pnlAmount: 302000, reason: 'TAKE_PROFIT' });
+  });
+
+  it('a level on a half at 100920.108 on a 3-decimal market rounds up, and a profit of exactly activateAt activates', () => {
+    const h = harness({
+      markets: [
+        market({ pointSize: 0.001, decimals: 3, lotStep: 1, exits: { trailing: { activateAt: 2192, distance: 100 } } }),
+      ],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', size: 1, stopPoints: 328.5 }]) },
+    });
+    h.tick(1, 100920.108);
+    // 100920.108 − 0.3285 = 100919.7795 → 100919.78 (half away from zero).
+    expect(h.journal.rows[0]).toMatchObject({ action: 'ENTRY', stopLevel: 100919.78 });
+    // 100922.3 − 100920.108 = 2.192: 2192 points, exactly activateAt.
+    h.tick(2, 100922.3);
+    const amend = h.actions.find((a) => a.type === 'amendStop');
+    expect(amend?.type === 'amendStop' && amend.stopLevel).toBe(100922.2);
+  });
+});

@@ -70,6 +70,8 @@ interface MarketState {
   /** Signal rows of this market, in file order, not yet due. */
   pendingSignals: SignalRow[];
   localTime: Intl.DateTimeFormat | undefined;
+  /** The local date flatAt was reached on: blocked until local midnight, even when a DST fall-back repeats the hour. */
+  flatDay: string | undefined;
 }
 
 interface Proposal {
@@ -121,10 +123,14 @@ export class Simulation {
             ? undefined
             : new Intl.DateTimeFormat('en-GB', {
                 timeZone: time.timezone,
+                year: 'numeric',
+                month: '2-digit',
+                day: '2-digit',
                 hour: '2-digit',
                 minute: '2-digit',
                 hourCycle: 'h23',
               }),
+        flatDay: undefined,
       });
     }
   }
@@ -654,9 +660,14 @@ export class Simulation {
     const flatAt = ms.config.exits.time?.flatAtMinutes;
     if (flatAt === undefined || ms.localTime === undefined) return false;
     const parts = ms.localTime.formatToParts(new Date(time));
-    const hour = Number(parts.find((x) => x.type === 'hour')?.value);
-    const minute = Number(parts.find((x) => x.type === 'minute')?.value);
-    return hour * 60 + minute >= flatAt;
+    const part = (type: string) => parts.find((x) => x.type === type)?.value;
+    const day = `${part('year')}-${part('month')}-${part('day')}`;
+    if (ms.flatDay === day) return true;
+    const hour = Number(part('hour'));
+    const minute = Number(part('minute'));
+    if (hour * 60 + minute < flatAt) return false;
+    ms.flatDay = day;
+    return true;
   }
 
   /** Closes `size` of p at `price` and writes the PARTIAL/EXIT row (SPEC §6.2, §9 Journal). */

@@ -38,7 +38,10 @@ export function formatNumber(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return '';
   const r = round8(value);
   if (Number.isInteger(r)) return r.toFixed(0);
-  return r.toFixed(8).replace(/0+$/, '').replace(/\.$/, '');
+  // A double holds 15 significant digits: from 1e7 up, 8 decimals would print its binary noise
+  // (69786395.7 as 69786395.69999997), so it is written to 15 significant digits there.
+  const text = Math.abs(r) >= 1e7 && Math.abs(r) < 1e15 ? r.toPrecision(15) : r.toFixed(8);
+  return text.replace(/0+$/, '').replace(/\.$/, '');
 }
 
 export function formatTime(ms: number): string {

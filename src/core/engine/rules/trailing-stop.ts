@@ -1,5 +1,4 @@
 import type { TrailingConfig } from '../../domain/config.js';
-import { POINT_EPSILON } from '../numeric.js';
 import { favourableIn, type PositionState } from '../position.js';
 import type { RuleMarket } from '../rule-market.js';
 
@@ -10,7 +9,7 @@ import type { RuleMarket } from '../rule-market.js';
 export function activateTrailing(p: PositionState, m: RuleMarket, cfg: TrailingConfig): boolean {
   if (p.trailingActive) return false;
   const profitPoints = (p.sign * (favourableIn(p, m) - p.entryPrice)) / m.ps;
-  if (profitPoints < cfg.activateAt - POINT_EPSILON) return false;
+  if (profitPoints < cfg.activateAt - m.eps / m.ps) return false;
   p.trailingActive = true;
   return true;
 }

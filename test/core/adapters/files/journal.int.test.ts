@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CsvJournal, JOURNAL_HEADER } from '../../../../src/core/adapters/files/journal-csv.js';
+import { CsvJournal, formatNumber, JOURNAL_HEADER } from '../../../../src/core/adapters/files/journal-csv.js';
 import { JournalIndex } from '../../../../src/core/adapters/files/journal-index.js';
 import type { JournalRow } from '../../../../src/core/domain/types.js';
 
@@ -44,5 +44,18 @@ describe('trade_history.csv appended to a file someone else touched (SPEC §6.2)
     expect([...index.entries.keys()]).toEqual(['A', 'E']);
     expect(index.rows).toBe(2);
     expect(warnings).toEqual([`${path}: ignored 2 line(s) that are not 14-field journal rows: line 3, 4`]);
+  });
+});
+
+describe('journal numbers (SPEC §6.2)', () => {
+  it.each([
+    { value: 69786395.69999997, written: '69786395.7', why: 'from 1e7 up, 15 significant digits, not binary noise' },
+    { value: 84694822.70299999, written: '84694822.703', why: 'held seconds with milliseconds, 980 days' },
+    { value: 59058219193.99999237, written: '59058219194', why: 'a whole number with noise' },
+    { value: 1.23456789, written: '1.23456789', why: '8 decimals below 1e7' },
+    { value: 0.1 + 0.2, written: '0.3', why: 'noise beyond 8 decimals' },
+    { value: -0.000000001, written: '0', why: '-0 is written 0' },
+  ])('$why: $value → $written', ({ value, written }) => {
+    expect(formatNumber(value)).toBe(written);
   });
 });
