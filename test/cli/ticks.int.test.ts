@@ -92,13 +92,33 @@ describe('trailguard ticks import / backtest CACHE.tgt (built CLI)', () => {
     );
   });
 
+  it('--timezone and --format on a cache are said not to apply (its times were read at import)', () => {
+    const r = cli([
+      'backtest',
+      cache,
+      '--config',
+      CONFIG,
+      '--out',
+      join(dir, 'tz'),
+      '--timezone',
+      'Europe/London',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).alerts).toContainEqual({
+      level: 'warn',
+      message:
+        '--timezone Europe/London does not apply to tick caches: their times were read when they were imported (give it to ticks import)',
+    });
+  });
+
   it('files without a market column: --market, else the only market of a --config given, else an input error', () => {
     const hist = 'fixtures/ticks/EURUSD-histdata.csv';
     const one = join(dir, 'eurusd.yaml');
     writeFileSync(one, 'markets:\n  CS.D.EURUSD.MINI.IP: { pointSize: 0.0001, decimals: 5 }\n');
     const none = cli(['ticks', 'info', hist, '--format', 'histdata', '--json']);
     expect(none.code).toBe(2);
-    expect(JSON.parse(none.stdout).error.message).toMatch(/no market was given/);
+    expect(JSON.parse(none.stdout).error.message).toMatch(/no single market to read (it|them) as/);
     for (const how of [['--market', 'CS.D.EURUSD.MINI.IP'], ['--config', one], [`-c${one}`]]) {
       const r = cli(['ticks', 'info', hist, '--format', 'histdata', ...how, '--json']);
       expect(r.code, `${how.join(' ')}: ${r.stdout}`).toBe(0);

@@ -398,6 +398,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
       alerts: [
         ...run.warnings.map((message) => ({ level: 'warn' as const, message })),
         ...unmatchedMarkets(run, stats.ignored).map((message) => ({ level: 'warn' as const, message })),
+        ...cacheFlagWarnings(first).map((message) => ({ level: 'warn' as const, message })),
         ...run.alerts.map((a) => ({ level: a.level, message: a.message })),
       ],
       elapsedMs,
@@ -409,6 +410,18 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
     if (!deferCommit) renameSync(tmpSummary, run.summaryPath);
     return result;
   });
+}
+
+/** --format and --timezone read text: a cache's times were fixed when it was imported. */
+function cacheFlagWarnings(options: BacktestOptions): string[] {
+  const given = [
+    ...(options.format !== 'standard' ? [`--format ${options.format}`] : []),
+    ...(options.timezone !== undefined ? [`--timezone ${options.timezone}`] : []),
+  ];
+  if (given.length === 0 || !options.tickFiles.every((file) => isTickCacheFile(file))) return [];
+  return [
+    `${given.join(' and ')} ${given.length === 1 ? 'does' : 'do'} not apply to tick caches: their times were read when they were imported (give ${given.length === 1 ? 'it' : 'them'} to ticks import)`,
+  ];
 }
 
 /**

@@ -37,6 +37,11 @@ function find(names: readonly string[], wanted: readonly string[]): number {
   return -1;
 }
 
+/** A header as quoted in a message: at most 200 characters. */
+function shortened(text: string): string {
+  return text.length <= 200 ? text : `${text.slice(0, 200)}…`;
+}
+
 /** Resolves a header row; throws UserError naming the file when a required column is missing. */
 export function resolveColumns(
   format: Exclude<TickFormat, 'histdata'>,
@@ -44,6 +49,13 @@ export function resolveColumns(
   file: string,
   hasDefaultMarket: boolean,
 ): Columns {
+  // A file whose lines end with a CR alone (classic Mac) reads as one line: its "header" holds the
+  // whole file (or its first MiB), which no message should quote.
+  if (rawNames.some((name) => name.includes('\r')))
+    throw new UserError(
+      `${file}: its lines end with a carriage return (CR) alone, which is not a line end here`,
+      'convert the file to LF or CRLF line ends (e.g. tr "\\r" "\\n" < old.csv > new.csv)',
+    );
   const names = normalizeHeader(rawNames);
   const timeNames = TIME_NAMES[format];
   const time = find(names, timeNames);
@@ -56,7 +68,7 @@ export function resolveColumns(
   if (ask < 0) missing.push('"ask"');
   if (missing.length > 0) {
     throw new UserError(
-      `${file}: the header has no ${missing.join(', no ')} column (found: ${rawNames.join(',')})`,
+      `${file}: the header has no ${missing.join(', no ')} column (found: ${shortened(rawNames.join(','))})`,
       format === 'standard'
         ? 'a tick file starts with a header such as time,bid,ask or time,market,bid,ask; use --format for HistData or Dukascopy exports'
         : 'is --format right for this file?',
@@ -64,8 +76,8 @@ export function resolveColumns(
   }
   if (market < 0 && !hasDefaultMarket) {
     throw new UserError(
-      `${file} has no market (or epic) column and no market was given`,
-      'pass --market, or a --config with exactly one market',
+      `${file} has no market (or epic) column, and no single market to read it as`,
+      'pass one --market, or a --config with exactly one market',
     );
   }
   return { time, bid, ask, market, count: names.length, timeIsUtc: UTC_TIME_NAMES.has(names[time] ?? '') };

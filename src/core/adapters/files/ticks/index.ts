@@ -103,8 +103,8 @@ export function openTickSource(options: TickReadOptions): TickSource {
     options.defaultMarket === undefined || options.defaultMarket === '' ? -1 : registry.intern(options.defaultMarket);
   if (options.format !== 'standard' && defaultMarket < 0) {
     throw new UserError(
-      `${options.format} tick files have no market column and no market was given`,
-      'pass --market, or a --config with exactly one market',
+      `${options.format} tick files have no market column, and no single market to read them as`,
+      'pass one --market, or a --config with exactly one market',
     );
   }
   return new FileTickSource({

@@ -263,6 +263,22 @@ function render(file: RandomFile): string {
   return [header, ...file.rows].join(file.eol) + (file.rows.length % 2 === 0 ? file.eol : '');
 }
 
+describe('a file whose lines end with CR alone', () => {
+  it('is refused by both paths with the same short message, quoting none of the file', async () => {
+    const rows = Array.from(
+      { length: 2000 },
+      (_, i) => `2024-03-14T08:00:${String(i % 60).padStart(2, '0')}Z,EURUSD,1.1,1.1001`,
+    );
+    const file = await tmp.write('cr-only.csv', `time,market,bid,ask\r${rows.join('\r')}\r`);
+    const fast = await outcome({ files: [file], format: 'standard', engine: 'fast' });
+    const csv = await outcome({ files: [file], format: 'standard', engine: 'csv' });
+    expect(fast).toEqual(csv);
+    expect(fast).toEqual({
+      error: `UserError: ${file}: its lines end with a carriage return (CR) alone, which is not a line end here`,
+    });
+  });
+});
+
 describe('both paths agree on random messy files', () => {
   it('same ticks, stats and messages for any mix of good and bad rows (property)', async () => {
     let n = 0;
