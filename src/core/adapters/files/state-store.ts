@@ -2,13 +2,14 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
-  unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -227,23 +228,59 @@ export class StateLock {
     this.path = join(dir, LOCK_FILE);
   }
 
+  /**
+   * Takes the lock, or throws StateInUse naming the live process that holds it. The lock file is
+   * made whole before it appears (a hard link to a file already holding the pid): created empty
+   * and written after, a second process could read it empty in between, take it for a stale lock
+   * and remove it from under its holder. A lock removed while it is read (its holder released it)
+   * is tried again.
+   */
   acquire(): void {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    // Another process taking and releasing it between our tries: at most this many rounds.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (this.create()) {
+        this.held = true;
+        return;
+      }
+      let text: string;
+      try {
+        text = readFileSync(this.path, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+        throw error;
+      }
+      const pid = Number(text.trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+        throw new StateInUse(join(this.path, '..'), pid);
+      rmSync(this.path, { force: true }); // stale: its process is gone
+    }
+    throw new UserError(`could not take the lock ${this.path}`);
+  }
+
+  /** Creates the lock file holding this process's pid; false when one exists. */
+  private create(): boolean {
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+    try {
+      linkSync(tmp, this.path);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+      // A file system without hard links: created exclusively, then written.
       try {
         const fd = openSync(this.path, 'wx', 0o600);
         writeSync(fd, `${process.pid}\n`);
         closeSync(fd);
-        this.held = true;
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const pid = Number(readFileSync(this.path, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
-          throw new StateInUse(join(this.path, '..'), pid);
-        unlinkSync(this.path); // stale: its process is gone
+        return true;
+      } catch (inner) {
+        if ((inner as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw inner;
       }
+    } finally {
+      rmSync(tmp, { force: true });
     }
-    throw new UserError(`could not take the lock ${this.path}`);
   }
 
   release(): void {

@@ -74,6 +74,41 @@ describe('JSON state store (SPEC §6.3)', () => {
     expect(existsSync(join(dir, '.lock'))).toBe(false);
   });
 
+  it('two processes taking and releasing the lock as fast as they can: never both hold it, never a raw error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-lock-race-'));
+    // Each holds the lock while it makes and removes a marker file exclusively: a second holder
+    // at the same moment finds the marker there.
+    const script = `import { closeSync, openSync, rmSync } from 'node:fs';
+import { StateInUse, StateLock } from ${JSON.stringify(STATE_STORE)};
+const lock = new StateLock(${JSON.stringify(dir)});
+const counts = { held: 0, refused: 0, both: 0, errors: [] };
+for (let i = 0; i < 4000; i++) {
+  try { lock.acquire(); } catch (e) {
+    if (e instanceof StateInUse) counts.refused++; else counts.errors.push(String(e));
+    continue;
+  }
+  counts.held++;
+  try { closeSync(openSync(${JSON.stringify(join(dir, 'marker'))}, 'wx')); rmSync(${JSON.stringify(join(dir, 'marker'))}); } catch { counts.both++; }
+  lock.release();
+}
+console.log(JSON.stringify(counts));`;
+    const run = () =>
+      new Promise<{ held: number; refused: number; both: number; errors: string[] }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.on('data', (d) => (out += String(d)));
+        child.once('exit', () => resolve(JSON.parse(out)));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(a.errors.slice(0, 3)).toEqual([]);
+    expect(b.errors.slice(0, 3)).toEqual([]);
+    expect(a.both + b.both, 'two holders at once').toBe(0);
+    expect(a.held, 'each took the lock').toBeGreaterThan(0);
+    expect(b.held).toBeGreaterThan(0);
+  }, 60_000);
+
   it('a write that fails part-way (a full disk) keeps the old file whole and leaves no temporary file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-state-full-'));
     const file = join(dir, 'IX.D.DAX.DAILY.IP.json');
