@@ -23,7 +23,10 @@ export default class Sync extends BaseCommand {
         `resumed ${r.resumed.length}, recovered from the journal ${r.recoveredFromJournal.length}, closed while away ${r.closedWhileAway.length}, taken over ${r.recoveredOpens.length}, adopted ${r.adopted.length}, unmanaged ${r.unmanaged.length}, unresolved ${r.unresolved.length}`,
       );
       for (const c of r.recoveredFromJournal) this.log(`  recovered ${c.market} ${c.dealId} (from its ENTRY row)`);
-      for (const c of r.closedWhileAway) this.log(`  closed  ${c.market} ${c.dealId} at ${c.level} (${c.levelFrom})`);
+      for (const c of r.closedWhileAway)
+        this.log(
+          `  closed  ${c.market} ${c.dealId} ${c.partial ? `${c.size} of it (partly; IG holds the rest)` : c.size} at ${c.level} (${c.levelFrom})`,
+        );
       for (const c of r.alreadyJournaled)
         this.log(`  closed  ${c.market} ${c.dealId} (its EXIT row was already written)`);
       for (const o of r.recoveredOpens) this.log(`  taken over ${o.market} ${o.dealId} (${o.strategy})`);

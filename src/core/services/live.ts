@@ -301,7 +301,10 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       now: clock.now(),
     });
     for (const r of report.closedWhileAway)
-      log('warn', `${r.market} ${r.dealId} was closed while trailguard was away, at ${r.level} (${r.levelFrom})`);
+      log(
+        'warn',
+        `${r.market} ${r.dealId}: ${r.partial ? `${r.size} of it was` : 'it was'} closed while trailguard was away, at ${r.level} (${r.levelFrom})`,
+      );
     for (const r of report.recoveredOpens)
       log(
         'warn',

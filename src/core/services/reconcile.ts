@@ -74,6 +74,9 @@ export interface ReconcileReport {
   closedWhileAway: {
     dealId: string;
     market: string;
+    /** The size this close took; `partial` when IG still holds the rest of the position. */
+    size: number;
+    partial: boolean;
     level: number;
     time: number;
     levelFrom: 'history' | 'last price';
@@ -224,14 +227,20 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         const defer =
           missing > 0 && closes === undefined && deps.deferUnknownPartials === true && journal.entries.has(snap.dealId);
         const levels = { stopLevel: live.stopLevel, limitLevel: live.limitLevel };
-        engine.restorePosition(snap, { size: defer ? live.size : tracked, ...levels });
+        const closing = missing > 0 && !defer;
+        // IG's levels now may have been set after the closes made while away: those rows get no
+        // stop_level (decisions 20), and the levels are applied once they are written.
+        engine.restorePosition(snap, { size: defer ? live.size : tracked, ...(closing ? {} : levels) });
         if (defer)
           report.unresolved.push({
             dealId: snap.dealId,
             market: snap.market,
             reason: `IG closed ${missing} of it, which is not in its history yet: its row waits for a later sync`,
           });
-        else if (missing > 0) writeClosesAway(deps, report, snap, missing, closes, live);
+        else if (closing) {
+          writeClosesAway(deps, report, snap, missing, closes, live);
+          deps.runner.onBrokerEvent({ type: 'positionAmended', time: deps.now, dealId: snap.dealId, ...levels });
+        }
         report.resumed.push({ dealId: snap.dealId, market: snap.market, size: live.size, stopLevel: live.stopLevel });
         continue;
       }
@@ -423,6 +432,8 @@ function writeClosesAway(
     report.closedWhileAway.push({
       dealId: snap.dealId,
       market: snap.market,
+      size: event.size,
+      partial: live !== undefined,
       level: c.level,
       time: event.time,
       levelFrom: c.from,
