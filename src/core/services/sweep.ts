@@ -31,6 +31,7 @@ import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
 import type { Config } from '../domain/config.js';
 import { InvariantError, UserError } from '../domain/errors.js';
 import { commitRunFiles, runTempFiles, type BacktestOptions, type BacktestResult } from './backtest.js';
+import type { TickSummary } from './summary.js';
 
 export type SweepValue = number | boolean | string | null;
 export type RankMetric = 'net' | 'profit-factor' | 'expectancy' | 'max-drawdown';
@@ -97,6 +98,13 @@ export interface SweepResult {
   ticks: number;
   /** Ticks processed by all combinations together per second of wall clock. */
   ticksPerSecond: number;
+  /** What every combination read (the same ticks): counts, skipped rows and the first of them. */
+  input: TickSummary | undefined;
+  /**
+   * The combinations' warnings and alerts (configuration warnings, which swept values may cause,
+   * and the engine's, such as a strategy guard's trip), each once with the combinations that said it.
+   */
+  alerts: { level: string; message: string; combinations: number[] }[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,6 +660,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       jobs,
     );
     const rows: SweepRow[] = new Array<SweepRow>(total);
+    let input: TickSummary | undefined;
+    const alerts = new Map<string, { level: string; message: string; combinations: number[] }>();
     let next = 0;
     let done = 0;
     // Progress: finished combinations plus the share read by each pass under way.
@@ -706,6 +716,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
           }
           reply.indices.forEach((index, k) => {
             const combination = index + 1;
+            const result = reply.results[k]!;
+            input ??= result.ticks;
+            for (const a of result.alerts) {
+              const key = `${a.level}\n${a.message}`;
+              const seen = alerts.get(key);
+              if (seen === undefined) alerts.set(key, { ...a, combinations: [combination] });
+              else seen.combinations.push(combination);
+            }
             rows[index] = rowOf(
               combination,
               plan.combinations[index]!.params,
@@ -753,6 +771,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       elapsedMs,
       ticks,
       ticksPerSecond: elapsedMs > 0 ? ((ticks * total) / elapsedMs) * 1000 : 0,
+      input,
+      alerts: [...alerts.values()]
+        .map((a) => ({ ...a, combinations: a.combinations.sort((x, y) => x - y) }))
+        .sort((a, b) => a.combinations[0]! - b.combinations[0]!),
     };
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
@@ -833,10 +855,30 @@ export function sweepTable(result: SweepResult): string {
     '',
     fmt(header),
     ...lines.map(fmt),
+    ...inputLines(result),
+    ...(result.alerts.length > 0 ? [''] : []),
+    ...result.alerts.map(
+      (a) =>
+        `  ${a.level.toUpperCase()} (${a.combinations.length === result.combinations ? 'every combination' : `combination${a.combinations.length === 1 ? '' : 's'} ${a.combinations.join(', ')}`}): ${a.message}`,
+    ),
     '',
     `  table    ${result.csvPath}`,
     `  runs     ${join(result.outDir, '<#>')}/trade_history.csv`,
     `  ${(result.elapsedMs / 1000).toFixed(2)}s, ${Math.round(result.ticksPerSecond).toLocaleString('en-US')} ticks/s over all combinations`,
   ];
   return out.join('\n');
+}
+
+/** The rows every combination skipped, as a single backtest reports them. */
+function inputLines(result: SweepResult): string[] {
+  const t = result.input;
+  if (t === undefined) return [];
+  const s = t.skipped;
+  const skipped = s.malformed + s.crossed + s.nonPositive + s.outOfOrder;
+  if (skipped === 0 && t.ignored === 0) return [];
+  return [
+    '',
+    `  rows skipped    ${skipped} (malformed ${s.malformed}, crossed ${s.crossed}, non-positive ${s.nonPositive}, out of order ${s.outOfOrder}); ticks of other markets ignored: ${t.ignored}`,
+    ...t.firstSkipped.map((row) => `    ${row.file}:${row.line}: ${row.message}`),
+  ];
 }

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { runBacktest } from '../../../src/core/services/backtest.js';
-import { planSweep, runSweep } from '../../../src/core/services/sweep.js';
+import { planSweep, runSweep, sweepTable } from '../../../src/core/services/sweep.js';
 import { UserError } from '../../../src/core/domain/errors.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -199,6 +199,38 @@ describe('backtest --sweep', () => {
     expect(after).toEqual(before);
     const left = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'));
     expect(left).toEqual([]);
+  });
+
+  it('says what its backtests said: warnings of the swept values with their combinations, and the rows skipped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
+    const ticks = join(dir, 'bad.csv');
+    const day = readFileSync(TICKS, 'utf8').trimEnd().split('\n');
+    writeFileSync(
+      ticks,
+      `${[...day.slice(0, 100), 'not-a-time,IX.D.DAX.DAILY.IP,1,2', ...day.slice(100)].join('\n')}\n`,
+    );
+    const result = await runSweep({
+      configPath: CONFIG,
+      tickFiles: [ticks],
+      outDir: join(dir, 'out'),
+      format: 'standard',
+      strict: false,
+      sweeps: ['exits.trailing.distance=0,10'],
+      jobs: 1,
+      rank: 'net',
+    });
+    expect(result.alerts).toContainEqual({
+      level: 'warn',
+      message: 'IX.D.DAX.DAILY.IP: exits.trailing.distance 0 closes a position as soon as the rule is active',
+      combinations: [1],
+    });
+    expect(result.input?.skipped.malformed).toBe(1);
+    const table = sweepTable(result);
+    expect(table).toContain(
+      'WARN (combination 1): IX.D.DAX.DAILY.IP: exits.trailing.distance 0 closes a position as soon as the rule is active',
+    );
+    expect(table).toContain(`rows skipped    1 (malformed 1`);
+    expect(table).toContain(`${ticks}:101:`);
   });
 
   it('refuses two --sweep paths that reach one key, or a key and a block above it', async () => {
