@@ -1,5 +1,5 @@
 import { Command, Errors, Flags } from '@oclif/core';
-import { BrokerRejected, BrokerUnavailable, UserError } from '../core/domain/errors.js';
+import { BrokerRejected, BrokerUnavailable, UserError, WriteFailed } from '../core/domain/errors.js';
 
 /**
  * Every command's base: the one place where errors become exit codes (STYLE habit 3, SPEC §8):
@@ -15,6 +15,7 @@ export abstract class ExitCodeCommand extends Command {
       return this.fail(`broker rejected: ${error.message}`, 1, error.code ?? 'BROKER_REJECTED');
     if (error instanceof BrokerUnavailable)
       return this.fail(`broker unavailable: ${error.message}`, 1, error.code ?? 'BROKER_UNAVAILABLE');
+    if (error instanceof WriteFailed) return this.fail(error.message, 1, error.code);
     // `this.exit(n)`: the command has already said what it had to (see exitWith). oclif's own catch
     // would print it as an error document under --json, after the result, and exit 1 whatever n.
     if (error instanceof Errors.ExitError) throw error;

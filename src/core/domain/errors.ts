@@ -40,6 +40,21 @@ export class BrokerUnavailable extends Error {
   }
 }
 
+/**
+ * A journal or state file that could not be written while live ran (a full disk, a lost mount):
+ * it stops live at once (WriteGuard). `code` is the system's (ENOSPC, EIO…).
+ */
+export class WriteFailed extends Error {
+  override readonly name = 'WriteFailed';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A broken invariant: a bug in trailguard. Crash loudly. */
 export class InvariantError extends Error {
   override readonly name = 'InvariantError';

@@ -1,3 +1,4 @@
+import { WriteFailed } from '../domain/errors.js';
 import type { Journal } from '../ports/journal.js';
 
 /**
@@ -19,7 +20,10 @@ export class WriteGuard {
     try {
       write();
     } catch (error) {
-      this.failure = new Error(`cannot write ${what}: ${(error as Error).message}`);
+      this.failure = new WriteFailed(
+        `cannot write ${what}: ${(error as Error).message}`,
+        (error as NodeJS.ErrnoException).code ?? 'WRITE_FAILED',
+      );
       this.onFailure(this.failure);
       throw this.failure;
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JournalRow } from '../../../src/core/domain/types.js';
+import { WriteFailed } from '../../../src/core/domain/errors.js';
 import { WriteGuard } from '../../../src/core/services/write-guard.js';
 
 const diskFull = () => {
@@ -18,6 +19,9 @@ describe('WriteGuard: the first failed write stops every later one (live, a full
     expect(() => guard.write('the state in s/', () => writes++)).toThrow(guard.failure);
     expect(writes, 'the write after the failure never ran').toBe(1);
     expect(reported).toEqual(['cannot write the journal j.csv: ENOSPC: no space left on device, write']);
+    // What the command's error document says (exit 1, the system's code), as for every other failure.
+    expect(guard.failure).toBeInstanceOf(WriteFailed);
+    expect(guard.failure).toMatchObject({ code: 'ENOSPC', exitCode: 1 });
   });
 
   it('run() ends a tick or event on the write failure, which is being handled; any other error goes on', () => {

@@ -20,6 +20,7 @@
  * position is therefore never news; only a pair we never set is reported as an amend.
  */
 import type { MarketConfig } from '../../domain/config.js';
+import { BrokerRejected } from '../../domain/errors.js';
 import type { AmendStopAction, CloseAction, CloseCause, OpenAction, PositionOpenedEvent } from '../../domain/events.js';
 import type { Direction, Tick } from '../../domain/types.js';
 import { POINT_EPSILON } from '../../engine/numeric.js';
@@ -450,11 +451,11 @@ export class IgBroker implements Broker {
         }
         this.opened(record, facts);
       } catch (err) {
-        if (err instanceof IgDealRejected) {
+        const refused = this.refusal(err);
+        if (refused !== undefined) {
           record.state = 'rejected';
-          const reason = err.confirm.reason ?? 'REJECTED';
-          this.log('warn', `open ${action.ref} rejected by IG: ${reason}`);
-          this.emit({ type: 'actionRejected', time: err.confirm.time, ref: action.ref, reason });
+          this.log('warn', `open ${action.ref} rejected by IG: ${refused.reason}`);
+          this.emit({ type: 'actionRejected', time: refused.time, ref: action.ref, reason: refused.reason });
           return;
         }
         // The client sent it once and could not settle it; what the stream saw may still tell.
@@ -549,9 +550,10 @@ export class IgBroker implements Broker {
         if (outcome.status === 'superseded') return;
         confirm = outcome.result;
       } catch (err) {
-        const rejected = err instanceof IgDealRejected;
-        const reason = rejected ? (err.confirm.reason ?? 'REJECTED') : `OUTCOME_UNKNOWN: ${messageOf(err)}`;
-        const time = rejected ? err.confirm.time : this.clock.now();
+        const refused = this.refusal(err);
+        const rejected = refused !== undefined;
+        const reason = refused?.reason ?? `OUTCOME_UNKNOWN: ${messageOf(err)}`;
+        const time = refused?.time ?? this.clock.now();
         this.log(rejected ? 'warn' : 'error', `amend ${action.ref} of ${action.dealId} failed: ${reason}`);
         if (!rejected) this.dropOwnLevels(action);
         this.settleAmends(work, entry, (covered) => {
@@ -642,10 +644,10 @@ export class IgBroker implements Broker {
           cause: 'action',
         });
       } catch (err) {
-        if (err instanceof IgDealRejected) {
-          const reason = err.confirm.reason ?? 'REJECTED';
-          this.log('warn', `close ${action.ref} of ${action.dealId} rejected by IG: ${reason}`);
-          after = { type: 'actionRejected', time: err.confirm.time, ref: action.ref, reason };
+        const refused = this.refusal(err);
+        if (refused !== undefined) {
+          this.log('warn', `close ${action.ref} of ${action.dealId} rejected by IG: ${refused.reason}`);
+          after = { type: 'actionRejected', time: refused.time, ref: action.ref, reason: refused.reason };
         } else if (!(await this.closeSeenOnStream(action, work))) {
           this.log(
             'error',
@@ -938,6 +940,16 @@ export class IgBroker implements Broker {
   }
 
   // ================================================================ helpers
+
+  /**
+   * A deal IG did not make: rejected in its confirmation, or refused outright (an HTTP 4xx with
+   * an IG error code, e.g. error.service.otc.market.closed). Anything else leaves its outcome unknown.
+   */
+  private refusal(err: unknown): { reason: string; time: number } | undefined {
+    if (err instanceof IgDealRejected) return { reason: err.confirm.reason ?? 'REJECTED', time: err.confirm.time };
+    if (err instanceof BrokerRejected) return { reason: err.code ?? err.message, time: this.clock.now() };
+    return undefined;
+  }
 
   /**
    * Why a position closed without our close (SPEC §4.8 via the engine): at or beyond the stop →

@@ -172,6 +172,23 @@ describe('IgBroker: our own deals', () => {
     expect(h.ig.positions()).toEqual([]);
   });
 
+  it('a close IG refuses outright (HTTP 400 with an IG error code) is a rejection, not an outcome unknown', async () => {
+    const h = await harness({ stream: true });
+    const dealId = await openThroughBroker(h, 'A1');
+    h.ig.failNext(
+      { method: 'DELETE', path: '/positions/otc' },
+      { status: 400, body: { errorCode: 'error.service.otc.market.closed' } },
+    );
+    h.broker.submit(closeAction('A2', dealId, 1));
+    await h.broker.drain();
+    expect(ofType(h.events, 'actionRejected')).toMatchObject([
+      { type: 'actionRejected', ref: 'A2', reason: 'error.service.otc.market.closed' },
+    ]);
+    expect(h.logs.filter((l) => l.includes('outcome unknown'))).toEqual([]);
+    expect(h.logs).toContain(`broker warn close A2 of ${dealId} rejected by IG: error.service.otc.market.closed`);
+    expect(h.ig.positions()).toHaveLength(1);
+  });
+
   it('the OPU echoes of our own open, amend, partial and full close produce no events', async () => {
     const h = await harness({ stream: true });
     const dealId = await openThroughBroker(h, 'A1');
