@@ -64,7 +64,9 @@ function sameNumber(a: number, b: number): boolean {
 /** Every close (full or partial) of `query.dealId` in the activity list, oldest first. */
 function closesFromActivity(activities: readonly ActivityRecord[], query: FindCloseQuery): CloseRecord[] {
   const candidates: CloseRecord[] = [];
-  for (const a of activities) {
+  // IG lists activity newest first, in whole seconds: read oldest first, so that closes within
+  // one second keep IG's order through the (stable) sort below, and the full close comes last.
+  for (const a of [...activities].reverse()) {
     if (a.status !== 'ACCEPTED' || a.level === undefined) continue;
     if (a.time < query.since - SECOND || a.time > query.until + SECOND) continue;
     // Mostly the closing deal's activity names the position in affectedDealId; an activity with
@@ -92,7 +94,8 @@ function closesFromTransactions(transactions: readonly TransactionRecord[], quer
   const openedAt = query.position?.openedAt;
   if (openLevel === undefined && openedAt === undefined) return [];
   const candidates: CloseRecord[] = [];
-  for (const t of transactions) {
+  // Newest first from IG, as the activity: read oldest first.
+  for (const t of [...transactions].reverse()) {
     if (t.type !== 'DEAL' || t.closeLevel === undefined) continue;
     if (t.closedAt < query.since - SECOND || t.closedAt > query.until + SECOND) continue;
     if (openLevel !== undefined && (t.openLevel === undefined || !sameNumber(t.openLevel, openLevel))) continue;
