@@ -260,4 +260,28 @@ describe('state show and clear (built CLI, paper broker)', () => {
     expect(existsSync(market)).toBe(false);
     expect(JSON.parse(readFileSync(strategies, 'utf8'))).toMatchObject({ version: 1, guards: {} });
   });
+
+  it('a full clear resets the guards but keeps how far entries read and when the state was saved', () => {
+    const { configPath, stateDir } = paperDir();
+    const strategies = join(stateDir, '_strategies.json');
+    writeFileSync(
+      strategies,
+      JSON.stringify({
+        version: 1,
+        guards: { scalper: { realised: -50, peak: 10 } },
+        entriesSeenUntil: { [DAX]: 1_700_000_000_000 },
+        journalRows: 4,
+        savedAt: 1_700_000_100_000,
+      }),
+    );
+    const cleared = run(['state', 'clear', '--config', configPath]);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    // savedAt: where the next start looks in IG's activity for an open of ours closed while nothing ran.
+    expect(JSON.parse(readFileSync(strategies, 'utf8'))).toEqual({
+      version: 1,
+      guards: {},
+      entriesSeenUntil: { [DAX]: 1_700_000_000_000 },
+      savedAt: 1_700_000_100_000,
+    });
+  });
 });

@@ -151,10 +151,10 @@ export async function clearState(options: {
     }
     const all = options.market === undefined;
     // Read before anything is deleted: without --force a damaged file stops the whole clear.
-    const entriesSeenUntil = all ? entriesSeenToKeep(store, options) : undefined;
+    const kept = all ? strategiesToKeep(store, options) : undefined;
     for (const m of targets) store.deleteMarket(m);
     if (all) {
-      store.writeStrategies({ version: 1, guards: {}, entriesSeenUntil });
+      store.writeStrategies({ version: 1, guards: {}, ...kept });
       removePaperBook(config.stateDir);
     }
     return { cleared: targets, guardsCleared: all };
@@ -176,17 +176,21 @@ function checkMarketKnown(config: Config, store: JsonStateStore, market: string,
 }
 
 /**
- * How far each market's entries have read, kept through a full clear (the guards are reset, the
- * signals already entered stay entered). A damaged `_strategies.json` is what `--force` clears:
- * its reading positions are lost, and each market's signals then count as seen up to its latest
- * ENTRY row in the journal, as after any start (docs/decisions.md 39).
+ * What a full clear keeps of `_strategies.json` (the guards are reset): how far each market's
+ * entries have read (the signals already entered stay entered), and when it was saved, from which
+ * the next start looks in IG's activity for opens of ours that closed while nothing ran (without
+ * it, a position opened before a crash and closed on IG since would never get its EXIT row). A
+ * damaged `_strategies.json` is what `--force` clears: its reading positions are lost, and each
+ * market's signals then count as seen up to its latest ENTRY row in the journal, as after any
+ * start (docs/decisions.md 39).
  */
-function entriesSeenToKeep(
+function strategiesToKeep(
   store: JsonStateStore,
   options: { force: boolean; log: Log },
-): Record<string, number> | undefined {
+): { entriesSeenUntil?: Record<string, number> | undefined; savedAt?: number | undefined } | undefined {
   try {
-    return store.readStrategies()?.entriesSeenUntil;
+    const saved = store.readStrategies();
+    return saved === undefined ? undefined : { entriesSeenUntil: saved.entriesSeenUntil, savedAt: saved.savedAt };
   } catch (error) {
     if (!(options.force && error instanceof UserError)) throw error;
     options.log('warn', `${error.message}: replaced (--force); the strategy guards are reset`);
