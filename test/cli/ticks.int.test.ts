@@ -112,6 +112,21 @@ describe('trailguard ticks import / backtest CACHE.tgt (built CLI)', () => {
     });
   });
 
+  it('ticks info reads several files in the order a backtest replays them: no phantom or negative gap', () => {
+    const a = join(dir, 'gaps-a.csv');
+    const b = join(dir, 'gaps-b.csv');
+    writeFileSync(
+      a,
+      ['time,market,bid,ask', ...[0, 1, 2, 3].map((s) => `2024-01-02T00:00:0${s}Z,AAA,1.1,1.2`)].join('\n'),
+    );
+    // BBB, then an AAA tick earlier than it: allowed, order is checked per market (SPEC §9).
+    writeFileSync(b, 'time,market,bid,ask\n2024-01-02T00:00:02.500Z,BBB,1.1,1.2\n2024-01-02T00:00:01Z,AAA,1.1,1.2\n');
+    const r = cli(['ticks', 'info', a, b, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const aaa = JSON.parse(r.stdout).markets.find((m: { market: string }) => m.market === 'AAA');
+    expect(aaa.gaps.map((g: { ms: number }) => g.ms)).toEqual([1000, 1000, 1000, 0]);
+  });
+
   it('files without a market column: --market, else the only market of a --config given, else an input error', () => {
     const hist = 'fixtures/ticks/EURUSD-histdata.csv';
     const one = join(dir, 'eurusd.yaml');

@@ -146,16 +146,23 @@ export async function describeTicks(options: TicksInfoOptions): Promise<TicksInf
   checkTickFiles(options.files);
   if (!Number.isInteger(options.gaps) || options.gaps < 0)
     throw new UserError(`--gaps must be a whole number ≥ 0, got ${options.gaps}`);
-  const source = openAnyTickSource({
-    files: [...options.files],
-    format: options.format,
-    defaultMarket: options.market,
-    knownMarkets: undefined,
-    timezone: options.timezone,
-    strict: false,
+  // In the order a backtest replays the ticks (docs/decisions.md 36): files whose markets
+  // interleave out of time order are read again sorted, or the gaps would be phantoms.
+  const open = (timeOrder: 'check' | 'sorted') =>
+    openAnyTickSource({
+      files: [...options.files],
+      format: options.format,
+      defaultMarket: options.market,
+      knownMarkets: undefined,
+      timezone: options.timezone,
+      strict: false,
+      timeOrder,
+    });
+  const { source, builder } = await consumeInTimeOrder(open, async (source) => {
+    const builder = new TickStatsBuilder(options.gaps);
+    for await (const batch of source.batches()) builder.add(batch);
+    return { source, builder };
   });
-  const builder = new TickStatsBuilder(options.gaps);
-  for await (const batch of source.batches()) builder.add(batch);
   // Only markets with ticks: a name met on a row that was then skipped has nothing to describe.
   const markets = builder.result(source.markets).filter((m) => m.ticks > 0);
   const stats = source.stats();
