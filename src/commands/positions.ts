@@ -17,14 +17,19 @@ export default class Positions extends BaseCommand {
     const { flags } = await this.parse(Positions);
     const result = await listPositions({ configPath: flags.config, log: stderrLog({ verbose: false }) });
     if (!this.jsonEnabled()) {
+      if (result.broker === 'paper') this.log('paper book (broker.kind paper): simulated positions, no prices read');
       if (result.positions.length === 0) this.log('no open positions');
       for (const p of result.positions) {
         this.log(
-          `${p.market} ${p.dealId} ${p.direction} ${p.size} @ ${p.entryPrice} → ${p.price ?? '—'}  stop ${p.stopLevel ?? '—'}  virtual ${p.virtualLevel ?? '—'}  ${p.rules.join(', ') || 'no rule active'}  R ${f(p.rMultiple, 2)}  ${f(p.pnlPoints)} pts  ${f(p.pnlAmount, 2)}  [${p.managed}]`,
+          `${p.market} ${p.dealId} ${p.direction} ${p.size} @ ${p.entryPrice} → ${p.price ?? '—'}  stop ${p.stopLevel ?? '—'}  virtual ${p.virtualLevel ?? '—'}  ${p.rules.join(', ') || 'no rule active'}  R ${f(p.rMultiple, 2)}  ${f(p.pnlPoints)} pts  ${f(p.pnlAmount, 2)}  [${p.managed}]${p.note === undefined ? '' : `  ${p.note}`}`,
         );
       }
       for (const m of result.missingAtBroker)
-        this.log(`saved but not on IG: ${m.market} ${m.dealId} (run trailguard sync)`);
+        this.log(
+          result.broker === 'paper'
+            ? `saved but not in the paper book: ${m.market} ${m.dealId}`
+            : `saved but not on IG: ${m.market} ${m.dealId} (run trailguard sync)`,
+        );
     }
     return result;
   }

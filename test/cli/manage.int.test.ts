@@ -284,4 +284,47 @@ describe('state show and clear (built CLI, paper broker)', () => {
       savedAt: 1_700_000_100_000,
     });
   });
+
+  it('positions with the paper broker lists its book, without IG, and says nothing is missing at IG', () => {
+    const { configPath, stateDir } = paperDir();
+    const snapshot = {
+      dealId: 'PAPER000001',
+      market: DAX,
+      strategy: 'default',
+      direction: 'BUY',
+      size: 1,
+      originalSize: 1,
+      entryPrice: 100,
+      entryTime: 1,
+      entryReason: 'SIGNAL',
+      stopReason: 'STOP',
+      initialStop: 80,
+      risk: 20,
+      best: 110,
+      trailingActive: true,
+      ladderNext: 0,
+    };
+    writeFileSync(join(stateDir, `${DAX}.json`), JSON.stringify({ version: 1, market: DAX, positions: [snapshot] }));
+    writeFileSync(
+      join(stateDir, '_paper.json'),
+      JSON.stringify({
+        version: 2,
+        positions: [{ dealId: 'PAPER000001', market: DAX, direction: 'BUY', size: 0.5, stopLevel: 90 }],
+      }),
+    );
+    const r = run(['positions', '--config', configPath, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ broker: 'paper', missingAtBroker: [] });
+    expect(result.positions).toMatchObject([
+      {
+        dealId: 'PAPER000001',
+        size: 0.5,
+        entryPrice: 100,
+        stopLevel: 90,
+        managed: 'managed',
+        note: 'the paper book holds 0.5 of the 1 saved: closed in part while nothing ran',
+      },
+    ]);
+  });
 });

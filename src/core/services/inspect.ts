@@ -9,7 +9,7 @@ import type { GuardState } from '../engine/rules/strategy-guard.js';
 import type { MarketState } from '../ports/state-store.js';
 import { brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
 import { round8 } from '../engine/numeric.js';
-import { removePaperBook } from './live.js';
+import { readPaperBook, removePaperBook } from './live.js';
 
 export interface PositionRow {
   dealId: string;
@@ -28,9 +28,13 @@ export interface PositionRow {
   pnlAmount: number | undefined;
   /** managed: in trailguard's state; unmanaged: on IG only (a configured market, not ours); unknown market. */
   managed: 'managed' | 'unmanaged' | 'unknown market';
+  /** Something to do about it: IG holds less than the state says (closed in part while nothing ran). */
+  note?: string | undefined;
 }
 
 export interface PositionsResult {
+  /** Where the positions are: IG's account, or the paper broker's book (broker.kind paper; no prices). */
+  broker: 'ig' | 'paper';
   positions: PositionRow[];
   /** Saved positions IG no longer holds (run sync). */
   missingAtBroker: { dealId: string; market: string }[];
@@ -47,8 +51,23 @@ export async function listPositions(options: {
   const saved = new Map<string, PositionSnapshot>();
   for (const market of store.listMarkets())
     for (const p of store.readMarket(market)?.positions ?? []) saved.set(p.dealId, p);
-  const { rest } = await connectIg(config, { env: options.env, log: options.log });
-  const atBroker = (await rest.getPositions()).map((p) => brokerPositionFromIg(p, config));
+  const paper = config.broker.kind === 'paper';
+  // Paper: the simulated book live keeps in the state directory, at its entry levels; no IG call.
+  const atBroker: {
+    dealId: string;
+    market: string;
+    direction: Direction;
+    size: number;
+    level: number;
+    stopLevel?: number | undefined;
+    limitLevel?: number | undefined;
+    bid?: number | undefined;
+    ask?: number | undefined;
+  }[] = paper
+    ? readPaperBook(config.stateDir).map((p) => ({ ...p, level: saved.get(p.dealId)?.entryPrice ?? Number.NaN }))
+    : (await (await connectIg(config, { env: options.env, log: options.log })).rest.getPositions()).map((p) =>
+        brokerPositionFromIg(p, config),
+      );
   const rows: PositionRow[] = atBroker.map((b) => {
     const m = config.markets[b.market];
     const snap = saved.get(b.dealId);
@@ -75,13 +94,17 @@ export async function listPositions(options: {
       pnlAmount:
         move !== undefined && m !== undefined ? round8((move / m.pointSize) * b.size * m.valuePerPoint) : undefined,
       managed: m === undefined ? 'unknown market' : snap !== undefined ? 'managed' : 'unmanaged',
+      note:
+        snap !== undefined && b.size < snap.size - 1e-9
+          ? `${paper ? 'the paper book' : 'IG'} holds ${b.size} of the ${snap.size} saved: closed in part while nothing ran${paper ? '' : ' (run trailguard sync)'}`
+          : undefined,
     };
   });
   const ids = new Set(atBroker.map((b) => b.dealId));
   const missingAtBroker = [...saved.values()]
     .filter((p) => !ids.has(p.dealId))
     .map((p) => ({ dealId: p.dealId, market: p.market }));
-  return { positions: rows, missingAtBroker };
+  return { broker: paper ? 'paper' : 'ig', positions: rows, missingAtBroker };
 }
 
 export interface StateShowResult {

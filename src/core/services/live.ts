@@ -158,7 +158,8 @@ const STREAM_CONFIRM_MS = 1000;
 /** Skipped ticks logged one by one; the rest are counted in the result. */
 const SKIPPED_TICKS_LOGGED = 10;
 
-function readPaperBook(stateDir: string): SimPosition[] {
+/** The paper broker's book (broker.kind paper), as live saved it. */
+export function readPaperBook(stateDir: string): SimPosition[] {
   const path = join(stateDir, PAPER_FILE);
   if (!existsSync(path)) return [];
   return (JSON.parse(readFileSync(path, 'utf8')) as { positions: SimPosition[] }).positions;
