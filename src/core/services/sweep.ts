@@ -25,6 +25,7 @@ import { parse as parseYaml } from 'yaml';
 
 import { formatNumber } from '../adapters/files/journal-csv.js';
 import { makeOutputDir } from '../adapters/files/output-dir.js';
+import { mixedTicksError } from '../adapters/files/tick-cache/index.js';
 import { checkTickFiles } from '../adapters/files/ticks/chunks.js';
 import { startWorker } from '../adapters/threads/start-worker.js';
 import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
@@ -625,6 +626,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   let removeTempFiles: (() => void) | undefined;
   try {
     checkTickFiles(options.tickFiles);
+    // Said once for the sweep, before any worker reads (not as combination 1's error).
+    const mixed = mixedTicksError(options.tickFiles);
+    if (mixed !== undefined) throw mixed;
     const plan = await planSweep(options.configPath, options.sweeps, options.markets);
     const total = plan.combinations.length;
     const jobs = Math.min(wanted, total);

@@ -277,6 +277,27 @@ describe('backtest --sweep', () => {
     ).toHaveLength(2);
   });
 
+  it('tick caches and text files given together: said for the sweep, not as combination 1s error, nothing made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-sweep-'));
+    const cache = join(dir, 'dax.tgt');
+    writeFileSync(cache, 'not read');
+    const error = await runSweep({
+      configPath: CONFIG,
+      tickFiles: [cache, TICKS],
+      outDir: join(dir, 'out'),
+      format: 'standard',
+      strict: false,
+      sweeps: ['entry.fast=5,9'],
+      jobs: 1,
+      rank: 'net',
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toBe(
+      `cannot mix tick caches (${cache}) with text tick files (${TICKS}) in one run`,
+    );
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
   it('a missing tick file is found before any worker runs, and nothing is written', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tg-sweep-')), 'out');
     const error = await sweepError(join(out, 'missing.csv'), out, false);

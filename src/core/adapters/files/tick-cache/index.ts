@@ -33,6 +33,17 @@ export function isTickCacheFile(path: string): boolean {
   }
 }
 
+/** The error of a run given both tick caches and text files, or undefined when they are of one kind. */
+export function mixedTicksError(files: readonly string[]): UserError | undefined {
+  const caches = files.filter((file) => isTickCacheFile(file));
+  if (caches.length === 0 || caches.length === files.length) return undefined;
+  const text = files.filter((file) => !caches.includes(file));
+  return new UserError(
+    `cannot mix tick caches (${caches.join(', ')}) with text tick files (${text.join(', ')}) in one run`,
+    'import the text files into a cache too (trailguard ticks import), or pass only text files',
+  );
+}
+
 /**
  * Opens tick files of any kind: tick caches (by extension or magic) through the cache reader,
  * everything else through the text readers (`openTickSource`). `format`, `timezone` and
@@ -43,11 +54,7 @@ export function openAnyTickSource(options: TickReadOptions): TickSource {
   const caches = options.files.filter((file) => isTickCacheFile(file));
   if (caches.length === 0) return openTickSource(options);
   if (caches.length !== options.files.length) {
-    const text = options.files.filter((file) => !caches.includes(file));
-    const error = new UserError(
-      `cannot mix tick caches (${caches.join(', ')}) with text tick files (${text.join(', ')}) in one run`,
-      'import the text files into a cache too (trailguard ticks import), or pass only text files',
-    );
+    const error = mixedTicksError(options.files) as UserError;
     // Reported when the ticks are read, as every other input error of a source is.
     return {
       markets: [],
