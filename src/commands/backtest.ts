@@ -106,6 +106,8 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
         progress.stop();
       }
     }
+    if (flags.jobs !== undefined || flags.rank !== 'net')
+      this.warn('--jobs and --rank apply to --sweep only: this is a single backtest');
     const progress = createProgress(!this.jsonEnabled());
     try {
       const result = await runBacktest({ ...run, readerThread: flags['reader-thread'], onProgress: progress.update });

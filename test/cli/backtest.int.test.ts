@@ -268,6 +268,12 @@ describe('trailguard backtest (built CLI)', () => {
     expect(r.stdout).toContain('EXAMPLES');
   });
 
+  it('--jobs or --rank without --sweep: a warning that they do not apply, and the backtest runs', () => {
+    const r = cli(fixtureBacktest('trailing', tmp(), '--jobs', '2'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.replace(/\s*›\s*/g, ' ')).toContain('--jobs and --rank apply to --sweep only');
+  });
+
   it('--timezone reads the signal times written without a zone, as it reads tick times (decisions 31)', () => {
     const dir = tmp();
     writeFileSync(

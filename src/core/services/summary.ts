@@ -123,7 +123,7 @@ export class SummaryBuilder {
       profitFactor: this.grossLoss > 0 ? round8(this.grossProfit / this.grossLoss) : undefined,
       expectancyR: this.rCount > 0 ? round8(this.rSum / this.rCount) : undefined,
       maxDrawdown: round8(this.maxDrawdown),
-      averageHoldSeconds: this.trades > 0 ? this.holdSum / this.trades : undefined,
+      averageHoldSeconds: this.trades > 0 ? round8(this.holdSum / this.trades) : undefined,
       exitsByReason: { ...this.reasons },
       journalRows: this.rows,
     };
