@@ -155,6 +155,7 @@ describe('positions, sync, close, state (built CLI against the fake IG)', () => 
     const sync = await cli(f, ['sync', '--config', configPath, '--json']);
     expect(sync.code, sync.stderr).toBe(0);
     expect(JSON.parse(sync.stdout).skipped).toContain(`in use by process ${process.pid}`);
+    expect(JSON.parse(sync.stdout).inSync, 'not compared, so not said to agree').toBe(false);
     expect(f.requestCount(), 'IG not reached').toBe(0);
     const close = await cli(f, ['close', '--all', '--yes', '--config', configPath]);
     expect(close.code).toBe(2);

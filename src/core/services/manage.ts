@@ -157,7 +157,8 @@ export async function runSync(options: ManageOptions): Promise<SyncResult> {
   } catch (error) {
     if (!(error instanceof StateInUse)) throw error;
     const skipped = `state directory ${error.dir} is in use by process ${error.pid}: nothing done (a running live records what happens on IG itself)`;
-    return { inSync: true, report: emptyReport(), journalRows: [], skipped };
+    // Not compared, so not said to agree: the exit code (0) is what tells cron it is no failure.
+    return { inSync: false, report: emptyReport(), journalRows: [], skipped };
   }
   try {
     await s.journal.close();
