@@ -21,7 +21,7 @@ export default class Positions extends BaseCommand {
       if (result.positions.length === 0) this.log('no open positions');
       for (const p of result.positions) {
         this.log(
-          `${p.market} ${p.dealId} ${p.direction} ${p.size} @ ${p.entryPrice} → ${p.price ?? '—'}  stop ${p.stopLevel ?? '—'}  virtual ${p.virtualLevel ?? '—'}  ${p.rules.join(', ') || 'no rule active'}  R ${f(p.rMultiple, 2)}  ${f(p.pnlPoints)} pts  ${f(p.pnlAmount, 2)}  [${p.managed}]${p.note === undefined ? '' : `  ${p.note}`}`,
+          `${p.market} ${p.dealId} ${p.direction} ${p.size} @ ${p.entryPrice ?? '—'} → ${p.price ?? '—'}  stop ${p.stopLevel ?? '—'}  virtual ${p.virtualLevel ?? '—'}  ${p.rules.join(', ') || 'no rule active'}  R ${f(p.rMultiple, 2)}  ${f(p.pnlPoints)} pts  ${f(p.pnlAmount, 2)}  [${p.managed}]${p.note === undefined ? '' : `  ${p.note}`}`,
         );
       }
       for (const m of result.missingAtBroker)

@@ -310,7 +310,11 @@ describe('state show and clear (built CLI, paper broker)', () => {
       join(stateDir, '_paper.json'),
       JSON.stringify({
         version: 2,
-        positions: [{ dealId: 'PAPER000001', market: DAX, direction: 'BUY', size: 0.5, stopLevel: 90 }],
+        positions: [
+          { dealId: 'PAPER000001', market: DAX, direction: 'BUY', size: 0.5, stopLevel: 90 },
+          // Its state cleared (state clear --force): the book keeps no entry level.
+          { dealId: 'PAPER000002', market: DAX, direction: 'SELL', size: 1, stopLevel: 120 },
+        ],
       }),
     );
     const r = run(['positions', '--config', configPath, '--json']);
@@ -326,6 +330,10 @@ describe('state show and clear (built CLI, paper broker)', () => {
         managed: 'managed',
         note: 'the paper book holds 0.5 of the 1 saved: closed in part while nothing ran',
       },
+      { dealId: 'PAPER000002', size: 1, managed: 'unmanaged' },
     ]);
+    expect(result.positions[1]).not.toHaveProperty('entryPrice');
+    const text = run(['positions', '--config', configPath]);
+    expect(text.stdout).toContain(`${DAX} PAPER000002 SELL 1 @ — →`);
   });
 });

@@ -8,6 +8,7 @@ import type { PositionSnapshot } from '../engine/position.js';
 import type { GuardState } from '../engine/rules/strategy-guard.js';
 import type { MarketState } from '../ports/state-store.js';
 import { brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
+import type { BrokerPosition } from './reconcile.js';
 import { round8 } from '../engine/numeric.js';
 import { readPaperBook, removePaperBook } from './live.js';
 
@@ -16,7 +17,8 @@ export interface PositionRow {
   market: string;
   direction: Direction;
   size: number;
-  entryPrice: number;
+  /** Undefined for a paper position whose state was cleared: the book keeps no entry level. */
+  entryPrice: number | undefined;
   price: number | undefined;
   stopLevel: number | undefined;
   limitLevel: number | undefined;
@@ -53,18 +55,9 @@ export async function listPositions(options: {
     for (const p of store.readMarket(market)?.positions ?? []) saved.set(p.dealId, p);
   const paper = config.broker.kind === 'paper';
   // Paper: the simulated book live keeps in the state directory, at its entry levels; no IG call.
-  const atBroker: {
-    dealId: string;
-    market: string;
-    direction: Direction;
-    size: number;
-    level: number;
-    stopLevel?: number | undefined;
-    limitLevel?: number | undefined;
-    bid?: number | undefined;
-    ask?: number | undefined;
-  }[] = paper
-    ? readPaperBook(config.stateDir).map((p) => ({ ...p, level: saved.get(p.dealId)?.entryPrice ?? Number.NaN }))
+  const atBroker: Omit<BrokerPosition, 'openedAt' | 'own'>[] = paper
+    ? // NaN: a position of the book whose state was cleared (its entry level is in neither).
+      readPaperBook(config.stateDir).map((p) => ({ ...p, level: saved.get(p.dealId)?.entryPrice ?? Number.NaN }))
     : (await (await connectIg(config, { env: options.env, log: options.log })).rest.getPositions()).map((p) =>
         brokerPositionFromIg(p, config),
       );
@@ -83,7 +76,7 @@ export async function listPositions(options: {
       market: b.market,
       direction: b.direction,
       size: b.size,
-      entryPrice: b.level,
+      entryPrice: Number.isNaN(b.level) ? undefined : b.level,
       price,
       stopLevel: b.stopLevel,
       limitLevel: b.limitLevel,

@@ -4,6 +4,7 @@ import type { Direction, EntryReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
 import { cleanSize, LevelRounder } from '../engine/numeric.js';
 import { ladderProgress } from '../engine/rules/profit-ladder.js';
+import { virtualStopApplies } from '../engine/rules/virtual-stop.js';
 import type { PositionSnapshot } from '../engine/position.js';
 import type { StateStore, StrategiesState } from '../ports/state-store.js';
 import type { GuardState } from '../engine/rules/strategy-guard.js';
@@ -463,8 +464,16 @@ function snapshotFromJournal(
 ): PositionSnapshot {
   const sign = entry.direction === 'BUY' ? 1 : -1;
   const vs = market.exits.virtualStop;
+  // As the engine decided at the opening: our own deal's reference says; an adopted position
+  // (no reference of ours) gets it when it applies to its own stop distance (decisions 13).
+  const virtual =
+    live.own?.virtual ??
+    virtualStopApplies(
+      vs,
+      entry.stopLevel === undefined ? undefined : Math.abs(entry.price - entry.stopLevel) / market.pointSize,
+    );
   const virtualLevel =
-    live.own?.virtual === true && vs !== undefined
+    virtual && vs !== undefined
       ? new LevelRounder(market.decimals, market.pointSize).round(entry.price - sign * vs.distance * market.pointSize)
       : undefined;
   const initialStop = virtualLevel ?? entry.stopLevel;

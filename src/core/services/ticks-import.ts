@@ -13,9 +13,9 @@ import {
 } from '../adapters/files/tick-cache/index.js';
 import { TickStatsBuilder, type MarketTickStats } from '../adapters/files/tick-cache/stats.js';
 import { checkTickFiles } from '../adapters/files/ticks/chunks.js';
-import { consumeInTimeOrder } from '../adapters/files/ticks/index.js';
+import { consumeInTimeOrder, type TickReadOptions } from '../adapters/files/ticks/index.js';
 import { UserError } from '../domain/errors.js';
-import type { ReadStats } from '../ports/market-data.js';
+import type { ReadStats, TickSource } from '../ports/market-data.js';
 import type { TickFormat } from './backtest.js';
 
 export interface TicksImportOptions {
@@ -58,19 +58,7 @@ export async function importTicks(options: TicksImportOptions): Promise<TicksImp
   if (options.files.some((file) => resolve(file) === out)) {
     throw new UserError(`--out ${options.out} is one of the input files`, 'write the cache to a new file');
   }
-  // In the order a backtest replays the ticks (docs/decisions.md 36).
-  const open = (timeOrder: 'check' | 'sorted') =>
-    openAnyTickSource({
-      files: [...options.files],
-      format: options.format,
-      defaultMarket: options.market,
-      knownMarkets: undefined,
-      timezone: options.timezone,
-      strict: options.strict,
-      onProgress: options.onProgress,
-      timeOrder,
-    });
-  const { written, stats } = await consumeInTimeOrder(open, async (source) => {
+  const { written, stats } = await consumeInTimeOrder(inReplayOrder(options), async (source) => {
     const writer = new TickCacheWriter(out, { blockTicks: options.blockTicks });
     try {
       for await (const batch of source.batches()) writer.append(batch);
@@ -141,24 +129,38 @@ export interface TicksInfoResult {
   firstSkipped: ReadStats['firstSkipped'];
 }
 
-/** Reads tick files (caches verified block by block) and reports what they hold. */
-export async function describeTicks(options: TicksInfoOptions): Promise<TicksInfoResult> {
-  checkTickFiles(options.files);
-  if (!Number.isInteger(options.gaps) || options.gaps < 0)
-    throw new UserError(`--gaps must be a whole number ≥ 0, got ${options.gaps}`);
-  // In the order a backtest replays the ticks (docs/decisions.md 36): files whose markets
-  // interleave out of time order are read again sorted, or the gaps would be phantoms.
-  const open = (timeOrder: 'check' | 'sorted') =>
+/**
+ * Opens the files for consumeInTimeOrder: in the order a backtest replays their ticks
+ * (docs/decisions.md 36), for `ticks import` and `ticks info` alike.
+ */
+function inReplayOrder(options: {
+  files: readonly string[];
+  format: TickReadOptions['format'];
+  market?: string | undefined;
+  timezone?: string | undefined;
+  strict: boolean;
+  onProgress?: TickReadOptions['onProgress'];
+}): (timeOrder: 'check' | 'sorted') => TickSource {
+  return (timeOrder) =>
     openAnyTickSource({
       files: [...options.files],
       format: options.format,
       defaultMarket: options.market,
       knownMarkets: undefined,
       timezone: options.timezone,
-      strict: false,
+      strict: options.strict,
+      onProgress: options.onProgress,
       timeOrder,
     });
-  const { source, builder } = await consumeInTimeOrder(open, async (source) => {
+}
+
+/** Reads tick files (caches verified block by block) and reports what they hold. */
+export async function describeTicks(options: TicksInfoOptions): Promise<TicksInfoResult> {
+  checkTickFiles(options.files);
+  if (!Number.isInteger(options.gaps) || options.gaps < 0)
+    throw new UserError(`--gaps must be a whole number ≥ 0, got ${options.gaps}`);
+  // Files whose markets interleave out of time order are read again sorted, or the gaps would be phantoms.
+  const { source, builder } = await consumeInTimeOrder(inReplayOrder({ ...options, strict: false }), async (source) => {
     const builder = new TickStatsBuilder(options.gaps);
     for await (const batch of source.batches()) builder.add(batch);
     return { source, builder };

@@ -229,6 +229,18 @@ describe('start-up reconciliation (live and sync)', () => {
     // r 1.25 on the next tick: the 1R rung, taken before the crash, does not close the rest again.
     runner.processTick({ time: Date.parse('2024-03-14T12:00:01Z'), market: DAX, bid: 105, ask: 106 });
     expect(runner.engine.position('D1')?.size).toBe(0.5);
+
+    // An adopted position has no deal reference of ours: the virtual stop applies to it as at its
+    // adoption, by its own stop distance (decisions 13).
+    const adopted = await setup({
+      entryKind: 'none',
+      exits: { virtualStop: { distance: 4, safetyDistance: 10, cooldownMs: 3000 } },
+      state: [],
+      broker: [atBroker({ stopLevel: 90 })],
+      journalText: HEADER + ENTRY_ROW.replace(',SIGNAL,', ',ADOPTED,'),
+    });
+    expect(adopted.report.recoveredFromJournal).toEqual([{ dealId: 'D1', market: DAX }]);
+    expect(adopted.runner.engine.position('D1')).toMatchObject({ virtualLevel: 96, risk: 4 });
   });
 
   it('an unknown broker position is adopted when the entry kind is none (ENTRY ADOPTED) and reported otherwise', async () => {

@@ -3,6 +3,21 @@ import { round8 } from '../../../src/core/engine/numeric.js';
 import { SummaryBuilder } from '../../../src/core/services/summary.js';
 import type { JournalRow } from '../../../src/core/domain/types.js';
 
+/** A row of one lot at price 1 whose points and amount are `pnl`. */
+const row = (dealId: string, action: JournalRow['action'], pnl?: number): JournalRow => ({
+  time: 0,
+  market: 'M',
+  dealId,
+  strategy: 'default',
+  direction: 'BUY',
+  action,
+  size: 1,
+  price: 1,
+  pnlPoints: pnl,
+  pnlAmount: pnl,
+  reason: action === 'ENTRY' ? 'SIGNAL' : 'STOP',
+});
+
 describe('summary figures as shown', () => {
   it('figures are shown as the journal writes numbers (round8): no binary noise beyond 8 decimals, no -0', () => {
     expect(round8(79352.35000000003)).toBe(79352.35);
@@ -16,41 +31,15 @@ describe('summary figures as shown', () => {
 
   it('the net of closes that do not add up exactly in binary reads as their decimal sum', () => {
     const summary = new SummaryBuilder();
-    const row = (action: JournalRow['action'], pnl?: number): JournalRow => ({
-      time: 0,
-      market: 'M',
-      dealId: 'D1',
-      strategy: 'default',
-      direction: 'BUY',
-      action,
-      size: 1,
-      price: 1,
-      pnlPoints: pnl,
-      pnlAmount: pnl,
-      reason: action === 'ENTRY' ? 'SIGNAL' : 'STOP',
-    });
-    summary.add(row('ENTRY'));
-    summary.add(row('PARTIAL', 0.1));
-    summary.add(row('EXIT', 0.2));
+    summary.add(row('D1', 'ENTRY'));
+    summary.add(row('D1', 'PARTIAL', 0.1));
+    summary.add(row('D1', 'EXIT', 0.2));
     expect(0.1 + 0.2).not.toBe(0.3);
     expect(summary.result()).toMatchObject({ netPoints: 0.3, netAmount: 0.3, grossProfit: 0.3 });
   });
 
   it('a trade that made exactly nothing in decimals is neither a win nor a loss (SPEC §9), whatever binary noise says', () => {
     const summary = new SummaryBuilder();
-    const row = (dealId: string, action: JournalRow['action'], pnl?: number): JournalRow => ({
-      time: 0,
-      market: 'M',
-      dealId,
-      strategy: 'default',
-      direction: 'BUY',
-      action,
-      size: 1,
-      price: 1,
-      pnlPoints: pnl,
-      pnlAmount: pnl,
-      reason: action === 'ENTRY' ? 'SIGNAL' : 'STOP',
-    });
     // 0.1 + 0.2 - 0.3 is 5.6e-17 in binary; 0.3 - 0.1 - 0.2 is -2.8e-17.
     for (const [deal, pnls] of [
       ['A', [0.1, 0.2, -0.3]],

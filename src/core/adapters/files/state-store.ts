@@ -15,7 +15,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../../domain/errors.js';
+import { UserError, WriteFailed } from '../../domain/errors.js';
 import type { MarketState, StateStore, StrategiesState } from '../../ports/state-store.js';
 
 const STRATEGIES_FILE = '_strategies.json';
@@ -260,7 +260,15 @@ export class StateLock {
   /** Creates the lock file holding this process's pid; false when one exists. */
   private create(): boolean {
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+    try {
+      writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+    } catch (error) {
+      rmSync(tmp, { force: true }); // a full disk: nothing of it left behind
+      throw new WriteFailed(
+        `cannot write the lock file ${this.path}: ${(error as Error).message}`,
+        (error as NodeJS.ErrnoException).code ?? 'WRITE_FAILED',
+      );
+    }
     try {
       linkSync(tmp, this.path);
       return true;

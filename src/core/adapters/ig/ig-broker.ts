@@ -20,7 +20,6 @@
  * position is therefore never news; only a pair we never set is reported as an amend.
  */
 import type { MarketConfig } from '../../domain/config.js';
-import { BrokerRejected } from '../../domain/errors.js';
 import type { AmendStopAction, CloseAction, CloseCause, OpenAction, PositionOpenedEvent } from '../../domain/events.js';
 import type { Direction, Tick } from '../../domain/types.js';
 import { POINT_EPSILON } from '../../engine/numeric.js';
@@ -37,7 +36,7 @@ import {
   type IgOpenPosition,
   type PositionUpdate,
 } from './mapper.js';
-import { IgDealRejected, type IgRestClient } from './rest-client.js';
+import { IgDealRefused, IgDealRejected, type IgRestClient } from './rest-client.js';
 import type { IgTradeEvent } from './stream.js';
 
 export type IgBrokerLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -942,12 +941,13 @@ export class IgBroker implements Broker {
   // ================================================================ helpers
 
   /**
-   * A deal IG did not make: rejected in its confirmation, or refused outright (an HTTP 4xx with
-   * an IG error code, e.g. error.service.otc.market.closed). Anything else leaves its outcome unknown.
+   * A deal IG did not make: rejected in its confirmation, or its request refused outright (an
+   * HTTP 4xx with an IG error code, e.g. error.service.otc.market.closed). Anything else, a failed
+   * read while settling it included, leaves its outcome unknown.
    */
   private refusal(err: unknown): { reason: string; time: number } | undefined {
     if (err instanceof IgDealRejected) return { reason: err.confirm.reason ?? 'REJECTED', time: err.confirm.time };
-    if (err instanceof BrokerRejected) return { reason: err.code ?? err.message, time: this.clock.now() };
+    if (err instanceof IgDealRefused) return { reason: err.code ?? err.message, time: this.clock.now() };
     return undefined;
   }
 

@@ -137,6 +137,12 @@ export interface ClosePositionRequest {
 
 export type AmendOutcome = CoalescedOutcome<DealConfirmation>;
 
+/**
+ * IG refused the deal request itself (an HTTP 4xx with an IG error code): the deal was not made.
+ * Thrown only for the deal's own request, never for a read made to settle it afterwards.
+ */
+export class IgDealRefused extends BrokerRejected {}
+
 /** IG answered the deal with dealStatus REJECTED. */
 export class IgDealRejected extends BrokerRejected {
   constructor(
@@ -606,6 +612,8 @@ export class IgRestClient {
       answer = await this.#authed(spec);
     } catch (err) {
       const refused = err instanceof BrokerUnavailable && err.code === SESSION_REFUSED;
+      if (err instanceof BrokerRejected && !(err instanceof IgDealRefused))
+        throw new IgDealRefused(err.message, err.code);
       if (
         err instanceof UserError ||
         err instanceof BrokerRejected ||

@@ -109,6 +109,24 @@ console.log(JSON.stringify(counts));`;
     expect(b.held).toBeGreaterThan(0);
   }, 60_000);
 
+  it('a lock that cannot be written (a full disk) is a WriteFailed naming it, and leaves no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-lock-full-'));
+    const script = `import { StateLock } from ${JSON.stringify(STATE_STORE)};
+try { new StateLock(${JSON.stringify(dir)}).acquire(); } catch (error) { console.log(error.name, error.code, error.message); }`;
+    const child = spawn(
+      'bash',
+      ['-c', 'ulimit -f 0 && exec "$@"', 'bash', process.execPath, '--import', 'tsx', '-e', script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    await new Promise((r) => child.once('exit', r));
+    expect(out.trim()).toMatch(
+      new RegExp(`^WriteFailed EFBIG cannot write the lock file ${join(dir, '.lock')}: EFBIG`),
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('a write that fails part-way (a full disk) keeps the old file whole and leaves no temporary file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-state-full-'));
     const file = join(dir, 'IX.D.DAX.DAILY.IP.json');

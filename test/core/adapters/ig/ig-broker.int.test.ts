@@ -189,6 +189,18 @@ describe('IgBroker: our own deals', () => {
     expect(h.ig.positions()).toHaveLength(1);
   });
 
+  it('a close IG made whose answer was lost is never called refused, even when a read to settle it fails', async () => {
+    const h = await harness({ stream: true });
+    const dealId = await openThroughBroker(h, 'A1');
+    h.ig.failNext({ method: 'DELETE', path: '/positions/otc' }, { status: 500, afterExecute: true });
+    h.ig.failNext({ method: 'GET', path: '/history/activity' }, { status: 200, body: { unexpected: true }, times: 5 });
+    h.broker.submit(closeAction('A2', dealId, 1));
+    await h.broker.drain();
+    expect(h.ig.positions(), 'IG made the close').toEqual([]);
+    expect(h.logs.filter((l) => l.includes('rejected by IG'))).toEqual([]);
+    for (const e of ofType(h.events, 'actionRejected')) expect(e.reason).toMatch(/^OUTCOME_UNKNOWN/);
+  });
+
   it('the OPU echoes of our own open, amend, partial and full close produce no events', async () => {
     const h = await harness({ stream: true });
     const dealId = await openThroughBroker(h, 'A1');
