@@ -138,7 +138,8 @@ export interface ClosePositionRequest {
 export type AmendOutcome = CoalescedOutcome<DealConfirmation>;
 
 /**
- * IG refused the deal request itself (an HTTP 4xx with an IG error code): the deal was not made.
+ * IG refused the deal request itself (an HTTP 4xx with IG's own error code, `error.…`): the deal
+ * was not made.
  * Thrown only for the deal's own request, never for a read made to settle it afterwards.
  */
 export class IgDealRefused extends BrokerRejected {}
@@ -612,7 +613,8 @@ export class IgRestClient {
       answer = await this.#authed(spec);
     } catch (err) {
       const refused = err instanceof BrokerUnavailable && err.code === SESSION_REFUSED;
-      if (err instanceof BrokerRejected && !(err instanceof IgDealRefused))
+      // IG's own error code says it refused the deal; a bare 4xx (from a proxy, say) does not.
+      if (err instanceof BrokerRejected && err.code?.startsWith('error.') === true && !(err instanceof IgDealRefused))
         throw new IgDealRefused(err.message, err.code);
       if (
         err instanceof UserError ||

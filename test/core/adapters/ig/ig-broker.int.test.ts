@@ -189,6 +189,17 @@ describe('IgBroker: our own deals', () => {
     expect(h.ig.positions()).toHaveLength(1);
   });
 
+  it("a bare HTTP 400 without IG's error code is no refusal: the open IG made is found, not dropped", async () => {
+    const h = await harness({ stream: true });
+    h.ig.failNext({ method: 'POST', path: '/positions/otc' }, { status: 400, body: {}, afterExecute: true });
+    h.broker.submit(openAction('A1'));
+    await h.broker.drain();
+    await new Promise((r) => setTimeout(r, 100)); // the stream's OPU of the open
+    expect(h.ig.positions(), 'IG made the open').toHaveLength(1);
+    expect(h.logs.filter((l) => l.includes('rejected by IG'))).toEqual([]);
+    expect(ofType(h.events, 'positionOpened').map((e) => e.dealId)).toEqual([h.ig.positions()[0]!.dealId]);
+  });
+
   it('a close IG made whose answer was lost is never called refused, even when a read to settle it fails', async () => {
     const h = await harness({ stream: true });
     const dealId = await openThroughBroker(h, 'A1');
