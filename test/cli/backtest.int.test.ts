@@ -324,7 +324,7 @@ describe('trailguard backtest (built CLI)', () => {
     expect(zero.code, zero.stderr).toBe(0);
     expect(JSON.parse(zero.stdout).alerts).toContainEqual({
       level: 'warn',
-      message: `IX.D.DAX.DAILY.IP: 1 signal row of ${join(dir, 'signals.csv')} with stopPoints or limitPoints 0: the stop or limit is the entry price, the position closes on its next tick`,
+      message: `IX.D.DAX.DAILY.IP: 1 signal row of ${join(dir, 'signals.csv')} with stopPoints or limitPoints 0: a stop or take-profit at the entry price (widened to minStopDistance when set), reached as soon as the price is back there`,
     });
   });
 

@@ -108,7 +108,7 @@ describe('trailguard ticks import / backtest CACHE.tgt (built CLI)', () => {
     expect(JSON.parse(r.stdout).alerts).toContainEqual({
       level: 'warn',
       message:
-        '--timezone Europe/London does not apply to tick caches: their times were read when they were imported (give it to ticks import)',
+        '--timezone Europe/London does not apply to the ticks of a tick cache (their times were read at import: give it to ticks import); it still reads --from/--to and the signal times written without a zone',
     });
   });
 

@@ -32,11 +32,15 @@ export function configWarnings(config: Config): string[] {
       warnings.push(
         `${m.market}: exits.profitLock.lockFraction ${e.profitLock.lockFraction} locks all of the peak profit or more: it closes the position at once`,
       );
-    for (const key of ['stopPoints', 'limitPoints'] as const)
-      if (m.entry[key] === 0)
-        warnings.push(
-          `${m.market}: entry.${key} 0 sets the ${key === 'stopPoints' ? 'stop' : 'limit'} at the entry price: a position closes on its next tick`,
-        );
+    const widened = m.minStopDistance > 0 ? ` (widened to minStopDistance ${m.minStopDistance})` : '';
+    if (m.entry.stopPoints === 0)
+      warnings.push(
+        `${m.market}: entry.stopPoints 0 sets the initial stop at the entry price${widened}: the spread alone can stop a position on its next tick`,
+      );
+    if (m.entry.limitPoints === 0)
+      warnings.push(
+        `${m.market}: entry.limitPoints 0 sets the take-profit at the entry price${widened}: a position closes as soon as the price is back at its entry`,
+      );
     const size = m.entry.size;
     if (size !== undefined && !wholeSteps(size, m.lotStep))
       warnings.push(

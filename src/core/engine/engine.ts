@@ -13,7 +13,7 @@ import type { EntryContext, EntryIntent, EntryPositionView, EntryStrategy } from
 import { Atr } from './indicators/atr.js';
 import { CandleBuilder } from './indicators/candles.js';
 import { LocalTime } from './local-time.js';
-import { cleanSize, LevelRounder, POINT_EPSILON, priceMove, round8 } from './numeric.js';
+import { cleanSize, LevelRounder, POINT_EPSILON, priceMove } from './numeric.js';
 import { objectArray } from './object-array.js';
 import { newPosition, type PositionSnapshot, type PositionState } from './position.js';
 import { hasLevel, type RuleMarket } from './rule-market.js';
@@ -687,9 +687,10 @@ export class Engine {
       this.realisedThisTick.add(p.strategy);
     const size = Math.min(ev.size, p.size);
     const remaining = cleanSize(p.size - size, m.cfg.lotStep);
+    // The move as on the prices' decimal values: the binary noise of a difference of two large
+    // prices, multiplied by size and value per point, would reach the journal's 8 decimals.
     const move = p.sign * priceMove(p.entryPrice, ev.level);
-    // Points as the journal writes them (8 decimals), so the amount is their decimal product.
-    const pnlPoints = round8(move / m.ps);
+    const pnlPoints = move / m.ps;
     const pnlAmount = pnlPoints * size * m.cfg.valuePerPoint;
     const guard = this.guards.get(p.strategy);
     if (guard !== undefined) guard.state.realised += pnlAmount;
@@ -767,6 +768,10 @@ export class Engine {
     // cooldown compares tick times with it (a wall clock ahead of recorded ticks would break it).
     for (const m of this.markets.values()) {
       if (m.flatAtMs === undefined && m.maxHoldMs === undefined) continue;
+      // Dated at or before the market's last tick (live dates it a grace period back): that tick
+      // decided already, and an earlier time could only see the day before's flatAt (a position
+      // entered just after midnight closed END_OF_DAY).
+      if (time <= m.lastTime) continue;
       const now = { time };
       const flatDue = m.flatDue(now);
       for (const p of m.positions) {
@@ -822,7 +827,7 @@ export class Engine {
           out.push({ position: p, price: undefined, pnlPoints: undefined, pnlAmount: undefined });
           continue;
         }
-        const pnlPoints = round8((p.sign * priceMove(p.entryPrice, fav)) / m.ps);
+        const pnlPoints = (p.sign * priceMove(p.entryPrice, fav)) / m.ps;
         out.push({ position: p, price: fav, pnlPoints, pnlAmount: pnlPoints * p.size * m.cfg.valuePerPoint });
       }
     }

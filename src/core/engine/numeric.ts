@@ -66,17 +66,17 @@ export function round8(value: number): number {
 }
 
 /**
- * `to − from` for two prices, as on their decimal values (SPEC §9): prices have at most 12
- * significant digits, so the difference is kept to the 12th digit of the larger and the binary
- * noise below it dropped. At 100000.123 a move of 30.2 came out 30.19999999998; divided by a
- * point size of 0.001 that noise reaches the journal's 8 decimals, and a P&L of 302000 was
- * written 301999.99999997. Used where a close's P&L is taken, not per tick.
+ * `to − from` for two prices, as on their decimal values (SPEC §9): kept to the 14th significant
+ * digit of the larger price, which drops the binary noise of the subtraction (a few units in the
+ * 16th) and keeps every digit a price of up to 14 digits has. At 38153.7 − 38123.5 the raw
+ * difference is 30.19999999999709; multiplied by size 10 and 1000 a point it wrote a P&L of
+ * 301999.99999997. Used where a close's P&L is taken, not per tick.
  */
 export function priceMove(from: number, to: number): number {
   const move = to - from;
   const scale = Math.max(Math.abs(from), Math.abs(to));
   if (!(scale > 0) || !Number.isFinite(scale)) return move;
-  const decimals = 11 - Math.floor(Math.log10(scale));
+  const decimals = 13 - Math.floor(Math.log10(scale));
   if (decimals > 15 || decimals < 0) return move;
   const r = roundHalfAway(move, decimals);
   return r === 0 ? 0 : r;

@@ -412,15 +412,20 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
   });
 }
 
-/** --format and --timezone read text: a cache's times were fixed when it was imported. */
+/** --format and --timezone read text: a cache's tick times were fixed when it was imported. */
 function cacheFlagWarnings(options: BacktestOptions): string[] {
-  const given = [
-    ...(options.format !== 'standard' ? [`--format ${options.format}`] : []),
-    ...(options.timezone !== undefined ? [`--timezone ${options.timezone}`] : []),
-  ];
-  if (given.length === 0 || !options.tickFiles.every((file) => isTickCacheFile(file))) return [];
+  if (!options.tickFiles.every((file) => isTickCacheFile(file))) return [];
   return [
-    `${given.join(' and ')} ${given.length === 1 ? 'does' : 'do'} not apply to tick caches: their times were read when they were imported (give ${given.length === 1 ? 'it' : 'them'} to ticks import)`,
+    ...(options.format !== 'standard'
+      ? [
+          `--format ${options.format} does not apply to tick caches: their ticks were read at import (give it to ticks import)`,
+        ]
+      : []),
+    ...(options.timezone !== undefined
+      ? [
+          `--timezone ${options.timezone} does not apply to the ticks of a tick cache (their times were read at import: give it to ticks import); it still reads --from/--to and the signal times written without a zone`,
+        ]
+      : []),
   ];
 }
 

@@ -53,7 +53,7 @@ export async function buildEntries(
         if (zero > 0)
           options.log?.(
             'warn',
-            `${m.market}: ${zero} signal row${zero === 1 ? '' : 's'} of ${e.file} with stopPoints or limitPoints 0: the stop or limit is the entry price, the position closes on its next tick`,
+            `${m.market}: ${zero} signal row${zero === 1 ? '' : 's'} of ${e.file} with stopPoints or limitPoints 0: a stop or take-profit at the entry price (widened to minStopDistance when set), reached as soon as the price is back there`,
           );
         const seenUntil = options.signalsSeenUntil?.[m.market] ?? -Infinity;
         const due = mine.filter((r) => r.time > seenUntil);

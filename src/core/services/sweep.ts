@@ -312,36 +312,21 @@ function overlapping(first: string, second: string, path: readonly string[]): Us
 }
 
 /**
- * A parameter of a market that `--market` leaves out, or of a strategy none of the run's markets
- * follows, cannot change the run: every combination would be the same backtest.
+ * A parameter of a market that `--market` leaves out cannot change the run: every combination
+ * would be the same backtest. (A strategy's are not checked so: a signals file's `strategy`
+ * column, or a swept `strategy` key, may give it positions that no market's setting names.)
  */
 function checkSelectedTargets(
   parsed: readonly { parameter: SweepParameter }[],
   targets: readonly string[][][],
-  raw: Raw,
   selected: readonly string[],
 ): void {
-  const markets = isObject(raw.markets) ? raw.markets : {};
-  const strategyOf = (market: string) => {
-    const cfg = markets[market];
-    return isObject(cfg) && typeof cfg.strategy === 'string' ? cfg.strategy : 'default';
-  };
-  const followed = new Set(selected.map(strategyOf));
   parsed.forEach((p, k) => {
     const paths = targets[k]!;
-    const used = paths.some(
-      (path) =>
-        (path[0] !== 'markets' && path[0] !== 'strategies') ||
-        (path[0] === 'markets' && selected.includes(path[1]!)) ||
-        (path[0] === 'strategies' && followed.has(path[1]!)),
-    );
-    if (used) return;
-    const [kind, name] = paths[0]!;
+    if (paths.some((path) => path[0] !== 'markets' || selected.includes(path[1]!))) return;
     throw new UserError(
-      kind === 'markets'
-        ? `--sweep ${p.parameter.path}: market ${name} is not among the run's markets (${selected.join(', ')}): every combination would be the same run`
-        : `--sweep ${p.parameter.path}: no market of the run (${selected.join(', ')}) follows strategy ${name}: every combination would be the same run`,
-      'sweep a key the run uses, or name its market with --market',
+      `--sweep ${p.parameter.path}: market ${paths[0]![1]} is not among the run's markets (${selected.join(', ')}): every combination would be the same run`,
+      'sweep a key of a market the run reads, or name it with --market',
     );
   });
 }
@@ -431,7 +416,7 @@ export async function planSweep(
   }
   const targets = parsed.map((p) => targetsOf(p.tokens, raw, selected, p.spec));
   checkDistinctTargets(parsed, targets);
-  checkSelectedTargets(parsed, targets, raw, selected);
+  checkSelectedTargets(parsed, targets, selected);
   const total = parsed.reduce((n, p) => n * p.parameter.values.length, 1);
   if (total > MAX_COMBINATIONS)
     throw new UserError(

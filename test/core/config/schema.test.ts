@@ -613,8 +613,8 @@ describe('configuration warnings: allowed by SPEC §7, almost certainly not mean
       `${DAX}: exits.trailing.distance 0 closes a position as soon as the rule is active`,
       `${DAX}: the ladder rung at 1 locks 1, at or beyond the price that fires it: it closes the position at once`,
       `${DAX}: exits.profitLock.lockFraction 1 locks all of the peak profit or more: it closes the position at once`,
-      `${DAX}: entry.stopPoints 0 sets the stop at the entry price: a position closes on its next tick`,
-      `${DAX}: entry.limitPoints 0 sets the limit at the entry price: a position closes on its next tick`,
+      `${DAX}: entry.stopPoints 0 sets the initial stop at the entry price: the spread alone can stop a position on its next tick`,
+      `${DAX}: entry.limitPoints 0 sets the take-profit at the entry price: a position closes as soon as the price is back at its entry`,
       'strategy s: guard.trailFraction 1.2 stops it only once its MTM is at or below 0',
     ]);
   });

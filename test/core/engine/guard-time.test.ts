@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { brief, DAX, eurusd, EURUSD, harness, market, scriptedEntry } from '../../support/engine-harness.js';
+import { clockEventTime } from '../../../src/core/services/live.js';
 
 describe('strategy guard (SPEC §4.6)', () => {
   it('MTM across markets ≤ maxDrawdown closes every position of the strategy in every market and blocks entries', () => {
@@ -176,6 +177,20 @@ describe('time exits (SPEC §4.7)', () => {
     ]);
     h.tick(Date.parse('2024-10-28T00:00:00Z'), 100); // local midnight (GMT)
     expect(brief(h.journal.rows).at(-1)).toBe('ENTRY SELL 1@100 stop=150 SIGNAL');
+  });
+
+  it("live's clock event just after local midnight (dated its grace back) does not apply the day before's flatAt", () => {
+    const t = (s: string) => Date.parse(s);
+    const h = harness({
+      markets: [market({ exits: { time: { flatAtMinutes: 21 * 60, timezone: 'UTC' } } })],
+      entries: { [DAX]: scriptedEntry([{ at: t('2024-03-02T00:00:01Z'), direction: 'BUY', stopPoints: 50 }]) },
+    });
+    h.tick(t('2024-03-01T21:30:00Z'), 100); // after flatAt: flat
+    h.tick(t('2024-03-02T00:00:01Z'), 100); // the next day: entered
+    // live's interval a second later: the feed's clock carried on, less the 5 s grace.
+    const local = 1_000_000;
+    h.runner.onClock(clockEventTime(local + 1000, t('2024-03-02T00:00:01Z'), local));
+    expect(brief(h.journal.rows)).toEqual(['ENTRY BUY 1@100 stop=50 SIGNAL']);
   });
 
   it('maxHoldMinutes closes with TIME_EXIT once held that long; END_OF_DAY wins when both are due', () => {

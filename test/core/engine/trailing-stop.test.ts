@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { round8 } from '../../../src/core/engine/numeric.js';
 import { brief, DAX, eurusd, EURUSD, harness, market, scriptedEntry } from '../../support/engine-harness.js';
 
 describe('trailing stop (SPEC §4.1)', () => {
@@ -116,6 +117,31 @@ describe('decimal results at large prices (SPEC §9 "Arithmetic")', () => {
     h.tick(2, 38153.7);
     const exit = h.journal.rows.find((r) => r.action === 'EXIT');
     expect(exit).toMatchObject({ price: 38153.7, pnlPoints: 30.2, pnlAmount: 302000, reason: 'TAKE_PROFIT' });
+  });
+
+  it('points that are no finite decimal (a point of 0.3) are not rounded before the amount: -1 / 0.3 × 10 × 0.3 is -10', () => {
+    const h = harness({
+      markets: [market({ pointSize: 0.3, decimals: 1, valuePerPoint: 0.3, lotStep: 1 })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', size: 10, stopPoints: 2 }]) },
+    });
+    h.tick(1, 100);
+    h.tick(2, 99); // through the stop at 99.4: filled at the bid
+    const exit = h.journal.rows.find((r) => r.action === 'EXIT');
+    expect(exit?.price).toBe(99);
+    expect(round8(exit?.pnlAmount ?? Number.NaN)).toBe(-10);
+    expect(round8(exit?.pnlPoints ?? Number.NaN)).toBe(-3.33333333);
+  });
+
+  it('prices of 13 significant digits keep their last digit in a move: one point at 65000.12345678', () => {
+    const h = harness({
+      markets: [market({ pointSize: 0.00000001, decimals: 8, lotStep: 1 })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', size: 1, stopPoints: 1000, limitPoints: 1 }]) },
+    });
+    h.tick(1, 65000.12345678);
+    h.tick(2, 65000.12345679);
+    const exit = h.journal.rows.find((r) => r.action === 'EXIT');
+    expect(exit).toMatchObject({ price: 65000.12345679, reason: 'TAKE_PROFIT' });
+    expect(round8(exit?.pnlPoints ?? Number.NaN)).toBe(1);
   });
 
   it('a level on a half at 100920.108 on a 3-decimal market rounds up, and a profit of exactly activateAt activates', () => {
