@@ -848,7 +848,7 @@ export function sweepTable(result: SweepResult): string {
     ...(result.alerts.length > 0 ? [''] : []),
     ...result.alerts.map(
       (a) =>
-        `  ${a.level.toUpperCase()} (${a.combinations.length === result.combinations ? 'every combination' : `combination${a.combinations.length === 1 ? '' : 's'} ${a.combinations.join(', ')}`}): ${a.message}`,
+        `  ${a.level.toUpperCase()} (${a.combinations.length === result.combinations ? 'every combination' : `combination${a.combinations.length === 1 ? '' : 's'} ${listed(a.combinations)}`}): ${a.message}`,
     ),
     '',
     `  table    ${result.csvPath}`,
@@ -856,6 +856,13 @@ export function sweepTable(result: SweepResult): string {
     `  ${(result.elapsedMs / 1000).toFixed(2)}s, ${Math.round(result.ticksPerSecond).toLocaleString('en-US')} ticks/s over all combinations`,
   ];
   return out.join('\n');
+}
+
+/** Combination numbers for a line of the table: the first ten, then how many in all. */
+function listed(combinations: readonly number[]): string {
+  return combinations.length <= 10
+    ? combinations.join(', ')
+    : `${combinations.slice(0, 10).join(', ')}, … (${combinations.length} in all; --json lists each)`;
 }
 
 /** The rows every combination skipped, as a single backtest reports them. */

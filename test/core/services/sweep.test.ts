@@ -7,6 +7,7 @@ import {
   parseSweep,
   planPasses,
   rankRows,
+  sweepTable,
   type SweepRow,
 } from '../../../src/core/services/sweep.js';
 
@@ -168,5 +169,28 @@ describe('passes of a sweep (combinations a worker runs over one read of the tic
   it('never puts combinations that read different markets in one pass', () => {
     const markets = [['DAX'], ['DAX'], ['DAX', 'FTSE'], ['DAX', 'FTSE'], ['DAX']];
     expect(planPasses(markets, 1)).toEqual([[0, 1], [2, 3], [4]]);
+  });
+});
+
+describe('the sweep table', () => {
+  it('names at most ten combinations of an alert, and says how many gave it', () => {
+    const result = {
+      kind: 'sweep' as const,
+      parameters: [],
+      rank: 'net' as const,
+      jobs: 1,
+      combinations: 40,
+      rows: [],
+      csvPath: 'out/sweep.csv',
+      outDir: 'out',
+      elapsedMs: 1,
+      ticks: 0,
+      ticksPerSecond: 0,
+      input: undefined,
+      alerts: [{ level: 'warn', message: 'careful', combinations: Array.from({ length: 25 }, (_, i) => i + 1) }],
+    };
+    expect(sweepTable(result)).toContain(
+      'WARN (combinations 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, … (25 in all; --json lists each)): careful',
+    );
   });
 });
