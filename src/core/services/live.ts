@@ -377,12 +377,15 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       onStatus: (status) => {
         streamStatus = status;
         log('info', `stream ${status}`);
-        // Deals take their confirms from the stream while it is up, sparing IG's read allowance.
-        rest.streamConfirmMs = status.startsWith('CONNECTED') ? STREAM_CONFIRM_MS : 0;
+        // Deals take their confirms from the stream only while its TRADE subscription is live
+        // (onTradeSubscription); a connection lost takes it down with it.
+        if (!status.startsWith('CONNECTED')) rest.streamConfirmMs = 0;
         if (!status.startsWith('CONNECTED')) return;
         if (connectedBefore && igBroker !== undefined) resyncAfterGap(igBroker);
         connectedBefore = true;
       },
+      // Deals take their confirms from the stream while it delivers them, sparing IG's read allowance.
+      onTradeSubscription: (live) => (rest.streamConfirmMs = live ? STREAM_CONFIRM_MS : 0),
       onStale: (epic, age) => log('warn', `${epic}: no price for ${Math.round(age / 1000)} s`),
       onError: (error) => log('error', error.message),
     });

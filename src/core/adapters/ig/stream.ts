@@ -55,6 +55,8 @@ export interface IgStreamOptions {
   onTick?: (tick: Tick) => void;
   onTradeEvent?: (event: IgTradeEvent) => void;
   onStatus?: (status: StreamStatus) => void;
+  /** The TRADE subscription (confirms and position updates) is live (true) or not (false). */
+  onTradeSubscription?: (live: boolean) => void;
   onStale?: (epic: string, ageMs: number) => void;
   /** Bad payloads, subscription refusals, reconnection failures. */
   onError?: (error: Error) => void;
@@ -116,10 +118,14 @@ export class IgStream {
     this.#trade.setRequestedSnapshot('no');
     this.#trade.addListener({
       onItemUpdate: (update: ItemUpdate) => this.#onTradeUpdate(update),
-      onSubscriptionError: (code: number, message: string) =>
+      onSubscription: () => this.#options.onTradeSubscription?.(true),
+      onUnsubscription: () => this.#options.onTradeSubscription?.(false),
+      onSubscriptionError: (code: number, message: string) => {
+        this.#options.onTradeSubscription?.(false);
         this.#error(
           new BrokerUnavailable(`IG stream refused TRADE:${options.accountId} (${code}: ${message})`, `ls.${code}`),
-        ),
+        );
+      },
     });
   }
 

@@ -145,14 +145,19 @@ describe('IgStream', () => {
   });
 
   it('after dropStreams it reconnects, resubscribes, and ticks flow again', async () => {
-    const s = openStream();
+    const trade: boolean[] = [];
+    const s = openStream({ onTradeSubscription: (live) => trade.push(live) });
     await subscribed(s);
+    await waitFor('the TRADE subscription said live', () => trade.at(-1) === true);
     ig.pushTick({ epic: EPIC, bid: 18001, ask: 18002, time: Date.now() });
     await waitFor('the first tick', () => ticks.length === 1);
 
     ig.dropStreams();
     await waitFor('the server to lose the subscriptions', () => !ig.subscriptions().includes(CHART));
+    // Deals then read GET /confirms until the TRADE subscription is live again (live's streamConfirmMs).
+    await waitFor('the TRADE subscription said down', () => trade.includes(false));
     await subscribed(s);
+    await waitFor('the TRADE subscription said live again', () => trade.at(-1) === true);
     ig.pushTick({ epic: EPIC, bid: 18004, ask: 18005, time: Date.now() });
     await waitFor('a tick after the reconnection', () => ticks.length === 2);
     expect(ticks[1]).toMatchObject({ bid: 18004, ask: 18005 });
