@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { createProgress } from '../cli/progress.js';
@@ -72,8 +74,9 @@ VALUES: a range FROM..TO[:STEP] (5..20:5 = 5,10,15,20) or a list 5,9,12 (numbers
   async run(): Promise<BacktestResult | SweepResult> {
     const { argv, flags } = await this.parse(Backtest);
     // Ctrl-C or a kill: what the run was writing goes, an earlier run's files stay (decisions 15).
+    const madeOutDir = !existsSync(flags.out);
     const interrupted = (signal: 'SIGINT' | 'SIGTERM') => {
-      removeRunTempFiles(flags.out);
+      removeRunTempFiles(flags.out, { madeOutDir });
       process.stderr.write(`\ninterrupted (${signal}): the files this run was writing are removed\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     };

@@ -329,16 +329,24 @@ describe('trailguard backtest (built CLI)', () => {
   });
 
   it.each([
-    { kind: 'a backtest', signal: 'SIGINT' as const, code: 130, flags: [] as string[] },
+    { kind: 'a backtest', signal: 'SIGINT' as const, code: 130, flags: [] as string[], fresh: false },
     {
       kind: 'a 2-job sweep',
       signal: 'SIGTERM' as const,
       code: 143,
       flags: ['--sweep', 'exits.trailing.distance=5,10', '--jobs', '2'],
+      fresh: false,
+    },
+    {
+      kind: 'a 2-job sweep into a new --out',
+      signal: 'SIGINT' as const,
+      code: 130,
+      flags: ['--sweep', 'exits.trailing.distance=5,10', '--jobs', '2'],
+      fresh: true,
     },
   ])(
     "$kind stopped by $signal removes the files it was writing and keeps an earlier run's",
-    async ({ signal, code, flags }) => {
+    async ({ signal, code, flags, fresh }) => {
       const dir = tmp();
       // An entry module that stops for 100 ms every 2,000 ticks, on 12 days of ticks: the run is
       // still writing when the signal comes, and reaches the end of a 1 MiB chunk (where the
@@ -368,11 +376,12 @@ describe('trailguard backtest (built CLI)', () => {
       writeFileSync(ticks, `${header}\n${days.join('\n')}\n`);
       const out = join(dir, 'out');
       const earlier = ['earlier journal\n', 'earlier summary\n'];
-      for (const sub of flags.length > 0 ? ['1', '2'] : ['.']) {
-        mkdirSync(join(out, sub), { recursive: true });
-        writeFileSync(join(out, sub, 'trade_history.csv'), earlier[0]!);
-        writeFileSync(join(out, sub, 'summary.json'), earlier[1]!);
-      }
+      if (!fresh)
+        for (const sub of flags.length > 0 ? ['1', '2'] : ['.']) {
+          mkdirSync(join(out, sub), { recursive: true });
+          writeFileSync(join(out, sub, 'trade_history.csv'), earlier[0]!);
+          writeFileSync(join(out, sub, 'summary.json'), earlier[1]!);
+        }
       const child = spawn(
         process.execPath,
         [BIN, 'backtest', ticks, '--config', join(dir, 'slow.yaml'), '--out', out, ...flags],
@@ -380,7 +389,10 @@ describe('trailguard backtest (built CLI)', () => {
       );
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const temps = () => readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'));
+      const temps = () =>
+        existsSync(out)
+          ? readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'))
+          : [];
       // Every run of it has its journal open under its temporary name.
       const wanted = flags.length > 0 ? 2 : 1;
       for (let i = 0; i < 200 && temps().length < wanted; i++) await new Promise((r) => setTimeout(r, 50));
@@ -390,10 +402,13 @@ describe('trailguard backtest (built CLI)', () => {
       expect(exit, stderr).toBe(code);
       expect(stderr).toContain(`interrupted (${signal})`);
       expect(temps()).toEqual([]);
-      for (const sub of flags.length > 0 ? ['1', '2'] : ['.']) {
-        expect(readFileSync(join(out, sub, 'trade_history.csv'), 'utf8')).toBe(earlier[0]);
-        expect(readFileSync(join(out, sub, 'summary.json'), 'utf8')).toBe(earlier[1]);
-      }
+      // A new --out: the folders the run made, empty now, go with it.
+      if (fresh) expect(existsSync(out)).toBe(false);
+      else
+        for (const sub of flags.length > 0 ? ['1', '2'] : ['.']) {
+          expect(readFileSync(join(out, sub, 'trade_history.csv'), 'utf8')).toBe(earlier[0]);
+          expect(readFileSync(join(out, sub, 'summary.json'), 'utf8')).toBe(earlier[1]);
+        }
     },
   );
 });

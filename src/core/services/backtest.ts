@@ -1,4 +1,4 @@
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { isTickCacheFile, openAnyTickSource } from '../adapters/files/tick-cache/index.js';
@@ -161,14 +161,14 @@ export function runTempFiles(outDir: string): { journal: string; summary: string
  * temporary files and those of its combinations (`<outDir>/<n>/`), and a sweep's table. Synchronous,
  * for a signal handler that exits the process next (worker threads stop with it).
  */
-export function removeRunTempFiles(outDir: string): void {
+export function removeRunTempFiles(outDir: string, options: { madeOutDir: boolean }): void {
   const dir = resolve(outDir);
   const remove = (runDir: string) => {
     const tmp = runTempFiles(runDir);
     rmSync(tmp.journal, { force: true });
     rmSync(tmp.summary, { force: true });
+    removeIfEmpty(runDir); // a combination's folder this run made, nothing in it
   };
-  remove(dir);
   rmSync(join(dir, `.sweep.csv.${process.pid}.tmp`), { force: true });
   let names: string[];
   try {
@@ -177,6 +177,19 @@ export function removeRunTempFiles(outDir: string): void {
     return; // not made yet
   }
   for (const name of names) if (/^[1-9]\d*$/.test(name)) remove(join(dir, name));
+  const tmp = runTempFiles(dir);
+  rmSync(tmp.journal, { force: true });
+  rmSync(tmp.summary, { force: true });
+  if (options.madeOutDir) removeIfEmpty(dir);
+}
+
+/** Removes a directory that holds nothing; leaves any other alone. */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or gone: left as it is
+  }
 }
 
 /** Moves a run's journal and summary, written with `deferCommit`, into place. */
