@@ -218,6 +218,24 @@ describe('state show and clear (built CLI, paper broker)', () => {
     expect(run(['state', 'show', DAX, '--config', configPath]).code).toBe(0);
   });
 
+  it('a journal file that is not a trailguard journal is an input error naming it, found before IG is reached', () => {
+    const { dir } = paperDir();
+    const configPath = join(dir, 'foreign-journal.yaml');
+    const journal = join(dir, 'trades.csv');
+    const foreign = 'date,symbol,qty,price\n2024-01-01,DAX,1,100\n';
+    writeFileSync(journal, foreign);
+    writeFileSync(
+      configPath,
+      `broker: { kind: ig, restUrl: 'http://127.0.0.1:9' }\nstateDir: ./state\njournal: ./trades.csv\nmarkets:\n  ${DAX}: { pointSize: 1, decimals: 1 }\n`,
+    );
+    const r = run(['sync', '--config', configPath, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toBe(
+      `journal ${journal} is not a trailguard journal: its first line is "date,symbol,qty,price"`,
+    );
+    expect(readFileSync(journal, 'utf8'), 'nothing appended').toBe(foreign);
+  });
+
   it('a journal path that is a directory is an input error naming it, found before IG is reached', () => {
     const { dir } = paperDir();
     const configPath = join(dir, 'dir-journal.yaml');

@@ -102,6 +102,7 @@ export function prepareJournalPath(path: string): void {
     // not there yet: written at the first row
   }
   if (isDirectory) throw new UserError(`journal ${path} is a directory`, 'set journal: to a file in the configuration');
+  checkJournalFile(path);
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (error) {
@@ -109,6 +110,39 @@ export function prepareJournalPath(path: string): void {
       `journal ${path}: cannot make its directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
       'check journal: in the configuration',
     );
+  }
+}
+
+/**
+ * An existing journal must be one: its first line trailguard's header (SPEC §6.2), and writable.
+ * Rows appended under another file's header would be ignored by every later start's recovery
+ * (their field count is not the header's), and a deal's ENTRY written again; a file that cannot
+ * be written would be found only after logging in to IG. Both are said before anything is done.
+ */
+function checkJournalFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // made at the first row
+    throw new UserError(
+      `journal ${path} cannot be written (${code ?? (error as Error).message})`,
+      "check journal: in the configuration and the file's permissions",
+    );
+  }
+  try {
+    const head = Buffer.alloc(JOURNAL_HEADER.length);
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (n === 0) return; // empty: the header is written first
+    const found = head.subarray(0, n).toString('utf8');
+    if (found !== JOURNAL_HEADER)
+      throw new UserError(
+        `journal ${path} is not a trailguard journal: its first line is ${JSON.stringify(found.split(/\r?\n/)[0]?.slice(0, 120))}`,
+        `point journal: at a new file or at a trade_history.csv trailguard wrote (its header: ${JOURNAL_HEADER.trim()})`,
+      );
+  } finally {
+    closeSync(fd);
   }
 }
 
