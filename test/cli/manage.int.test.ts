@@ -354,4 +354,13 @@ describe('state show and clear (built CLI, paper broker)', () => {
     const text = run(['positions', '--config', configPath]);
     expect(text.stdout).toContain(`${DAX} PAPER000002 SELL 1 @ — →`);
   });
+
+  it('a damaged paper book is an input error naming it, for positions as for live', () => {
+    const { configPath, stateDir } = paperDir();
+    const book = join(stateDir, '_paper.json');
+    writeFileSync(book, '{"version":2,"positions":[');
+    const r = run(['positions', '--config', configPath, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toMatch(new RegExp(`^the paper book ${book} is damaged: `));
+  });
 });

@@ -92,6 +92,22 @@ describe('live modes', () => {
     expect(fake.requests(), 'no request reached IG').toEqual([]);
   }, 60_000);
 
+  it('--record naming the journal or the configuration is refused before IG is reached (exit 2)', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const cfg = liveConfig(fake, 'pointSize: 1\ndecimals: 1');
+    for (const [record, what] of [
+      [cfg.journal, 'the journal'],
+      [cfg.configPath, 'the configuration'],
+    ] as const) {
+      const error = await startLive({ configPath: cfg.configPath, record, log: () => undefined }, fake, [DAX]).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).message).toBe(`--record ${record} is ${what}`);
+    }
+    expect(fake.requests(), 'no request reached IG').toEqual([]);
+  }, 60_000);
+
   it.skipIf(!existsSync('/dev/full'))(
     'a recording that fails to write (a full disk) stops the recording, never live: positions are still managed',
     async () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CsvJournal, prepareJournalPath } from '../adapters/files/journal-csv.js';
 import { JournalIndex } from '../adapters/files/journal-index.js';
 import { JsonStateStore, StateLock, stateDirTag, writeFileAtomic } from '../adapters/files/state-store.js';
@@ -10,6 +10,7 @@ import { IgStream } from '../adapters/ig/stream.js';
 import { SimBroker, type SimPosition } from '../adapters/sim/sim-broker.js';
 import { configWarnings } from '../config/warnings.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
+import { UserError } from '../domain/errors.js';
 import type { MarketConfig } from '../domain/config.js';
 import type { JournalRow, Tick } from '../domain/types.js';
 import type { Broker, BrokerAction, BrokerEventHandler } from '../ports/broker.js';
@@ -162,7 +163,19 @@ const SKIPPED_TICKS_LOGGED = 10;
 export function readPaperBook(stateDir: string): SimPosition[] {
   const path = join(stateDir, PAPER_FILE);
   if (!existsSync(path)) return [];
-  return (JSON.parse(readFileSync(path, 'utf8')) as { positions: SimPosition[] }).positions;
+  let book: unknown;
+  try {
+    book = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(
+      `the paper book ${path} is damaged: ${(error as Error).message}`,
+      'trailguard state clear removes it (its simulated positions are forgotten)',
+    );
+  }
+  const positions = (book as { positions?: unknown } | null)?.positions;
+  if (!Array.isArray(positions))
+    throw new UserError(`the paper book ${path} is damaged: no positions list`, 'trailguard state clear removes it');
+  return positions as SimPosition[];
 }
 
 /**
@@ -194,6 +207,16 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
   let timer: ReturnType<typeof setInterval> | undefined;
   try {
     // Opened before anything else: a --record path that cannot be written stops live before IG.
+    if (options.record !== undefined) {
+      // Ticks appended to the journal or the configuration would damage them for good.
+      const record = resolve(options.record);
+      const taken = [
+        { what: 'the journal', path: resolve(config.journal) },
+        { what: 'the configuration', path: resolve(options.configPath) },
+      ].find((f) => f.path === record);
+      if (taken !== undefined)
+        throw new UserError(`--record ${options.record} is ${taken.what}`, 'record the ticks to a file of their own');
+    }
     if (options.record !== undefined)
       recorder = new TickRecorder(options.record, (error) =>
         log('error', `--record ${options.record}: ${error.message}; the recording stops, live goes on`),
