@@ -16,12 +16,23 @@ function parseTimeFlag(flag: string, value: string | undefined, timezone?: strin
   return ms;
 }
 
+/** `--timezone`: an IANA zone, said as the flag's error (not as the first file that would read it). */
+export function checkTimezone(timezone: string | undefined): void {
+  if (timezone === undefined) return;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    throw new UserError(`--timezone ${timezone} is not an IANA time zone`, 'e.g. Europe/London, America/New_York, UTC');
+  }
+}
+
 /** `--from` and `--to` together (`--to` exclusive): a window that can hold no tick is bad input. */
 export function parseTimeWindow(
   from: string | undefined,
   to: string | undefined,
   timezone?: string,
 ): { from: number | undefined; to: number | undefined } {
+  checkTimezone(timezone);
   const window = { from: parseTimeFlag('--from', from, timezone), to: parseTimeFlag('--to', to, timezone) };
   if (window.from !== undefined && window.to !== undefined && window.from >= window.to) {
     throw new UserError(

@@ -268,6 +268,12 @@ describe('trailguard backtest (built CLI)', () => {
     expect(r.stdout).toContain('EXAMPLES');
   });
 
+  it("a --timezone that is no IANA zone is the flag's error, exit 2", () => {
+    const r = cli(fixtureBacktest('trailing', tmp(), '--timezone', 'Mars/Olympus', '--json'));
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toBe('--timezone Mars/Olympus is not an IANA time zone');
+  });
+
   it('--jobs or --rank without --sweep: a warning that they do not apply, and the backtest runs', () => {
     const r = cli(fixtureBacktest('trailing', tmp(), '--jobs', '2'));
     expect(r.code, r.stderr).toBe(0);

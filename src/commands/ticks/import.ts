@@ -1,7 +1,12 @@
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+
 import { Args, Flags } from '@oclif/core';
 import { tickFilesMarket } from '../../cli/default-market.js';
 import { BaseCommand } from '../../cli/base-command.js';
+import { checkTimezone } from '../../cli/time-flag.js';
 import { createProgress } from '../../cli/progress.js';
+import { cacheTempPath } from '../../core/adapters/files/tick-cache/writer.js';
 import { importTicks, type TicksImportResult } from '../../core/services/ticks-import.js';
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -38,6 +43,15 @@ export default class TicksImport extends BaseCommand {
 
   async run(): Promise<TicksImportResult> {
     const { argv, flags } = await this.parse(TicksImport);
+    checkTimezone(flags.timezone);
+    // Ctrl-C or a kill: the cache being written goes; one already at --out stays as it was.
+    const interrupted = (signal: 'SIGINT' | 'SIGTERM') => {
+      rmSync(cacheTempPath(resolve(flags.out)), { force: true });
+      process.stderr.write(`\ninterrupted (${signal}): the cache it was writing is removed\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     const progress = createProgress(!this.jsonEnabled());
     try {
       const result = await importTicks({

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { tickFilesMarket } from '../../cli/default-market.js';
 import { BaseCommand } from '../../cli/base-command.js';
+import { checkTimezone } from '../../cli/time-flag.js';
 import { describeTicks, type TicksInfoResult } from '../../core/services/ticks-import.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? '—' : new Date(ms).toISOString());
@@ -45,6 +46,7 @@ export default class TicksInfo extends BaseCommand {
 
   async run(): Promise<TicksInfoResult> {
     const { argv, flags } = await this.parse(TicksInfo);
+    checkTimezone(flags.timezone);
     const r = await describeTicks({
       files: argv as string[],
       format: flags.format as 'standard' | 'histdata' | 'dukascopy',

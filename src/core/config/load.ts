@@ -324,7 +324,8 @@ function keyOf(key: unknown): string | undefined {
 export function selectMarkets(config: Config, wanted: readonly string[] | undefined): MarketConfig[] {
   const all = Object.values(config.markets);
   if (wanted === undefined || wanted.length === 0) return all;
-  return wanted.map((name) => {
+  // A market named twice (-m X -m X) is one market: run twice, its closes were reported twice.
+  return [...new Set(wanted)].map((name) => {
     const m = config.markets[name];
     if (m === undefined) {
       throw new UserError(

@@ -240,7 +240,8 @@ const MARKET_KEYS = new Set([
   'entry',
   'exits',
 ]);
-const TOP_KEYS = new Set(['broker', 'stateDir', 'journal', 'strategies', 'markets']);
+/** Top-level keys a backtest does not read (markets and strategies are handled above). */
+const TOP_KEYS = new Set(['broker', 'stateDir', 'journal']);
 
 /** Where a parameter goes: one or more absolute key paths in the raw configuration. */
 function targetsOf(tokens: PathToken[], raw: Raw, selected: readonly string[], spec: string): string[][] {
@@ -274,7 +275,11 @@ function targetsOf(tokens: PathToken[], raw: Raw, selected: readonly string[], s
     if (best === rest.length) throw new UserError(`--sweep ${spec}: name a key of ${first.key}.${name}`);
     return [[first.key, name, ...rest.slice(best).map((t) => t.key)]];
   }
-  if (!first.bracketed && TOP_KEYS.has(first.key)) return [tokens.map((t) => t.key)];
+  if (!first.bracketed && TOP_KEYS.has(first.key))
+    throw new UserError(
+      `--sweep ${spec}: "${first.key}" cannot change a backtest`,
+      "sweep a market setting (exits.…, entry.…, markets[NAME].…) or a strategy's (strategies[NAME].…)",
+    );
   if (!MARKET_KEYS.has(first.key)) {
     throw new UserError(
       `--sweep ${spec}: "${first.key}" is not a market setting`,

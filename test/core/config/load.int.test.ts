@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadConfig } from '../../../src/core/config/load.js';
+import { loadConfig, selectMarkets } from '../../../src/core/config/load.js';
 import { UserError } from '../../../src/core/domain/errors.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../fixtures/configs');
@@ -261,5 +261,13 @@ describe('loadConfig', () => {
   it('refuses an empty file with a hint about markets', async () => {
     const path = await write('empty.yaml', '# nothing yet\n');
     expect(await loadError(path)).toContain('(top level): got null; expected a mapping with at least `markets:`');
+  });
+});
+
+describe('selectMarkets (--market)', () => {
+  it('a market named twice is one market', async () => {
+    const config = await loadConfig(join(FIXTURES, 'full.yaml'));
+    const name = Object.keys(config.markets)[0]!;
+    expect(selectMarkets(config, [name, name]).map((m) => m.market)).toEqual([name]);
   });
 });

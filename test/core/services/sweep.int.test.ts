@@ -246,6 +246,9 @@ describe('backtest --sweep', () => {
     await expect(plan(['exits.trailing=true,false', 'exits.trailing.distance=5,10'])).rejects.toThrow(
       /both set markets\.IX\.D\.DAX\.DAILY\.IP\.exits\.trailing:/,
     );
+    // Keys a backtest does not read.
+    for (const key of ['journal', 'stateDir', 'broker.environment'])
+      await expect(plan([`${key}=a,b`])).rejects.toThrow(/cannot change a backtest/);
     // Neighbouring keys are two parameters.
     const ok = await plan(['exits.trailing.distance=5,10', 'exits.trailing.activateAt=20,30']);
     expect(ok.combinations).toHaveLength(4);

@@ -86,7 +86,7 @@ export class TickCacheWriter {
         bodyBytesOf(this.blockTicks, TimeEncoding.Float64, PriceEncoding.Float64, MarketEncoding.Int32),
     );
     this.blockBytes = new Uint8Array(this.block);
-    this.tmpPath = `${path}.${process.pid}.tmp`;
+    this.tmpPath = cacheTempPath(path);
     try {
       this.fd = openSync(this.tmpPath, 'w', 0o644);
       // The real header is written last, when the counts are known.
@@ -372,4 +372,9 @@ function exactAt(price: number, decimals: number): boolean {
   const scale = POW10[decimals]!;
   const n = Math.round(price * scale);
   return n <= INT32_MAX && n >= -INT32_MAX && n / scale === price;
+}
+
+/** Where a cache is written before `finish()` renames it into place (an interrupted import removes it). */
+export function cacheTempPath(path: string): string {
+  return `${path}.${process.pid}.tmp`;
 }
