@@ -5,8 +5,11 @@ import { UserError } from '../core/domain/errors.js';
 export async function confirmOnTerminal(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) throw new UserError('not a terminal: pass --yes to close without confirmation');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Ctrl-D (end of input) or Ctrl-C at the prompt is a no, not an AbortError.
+  const declined = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+  rl.once('SIGINT', () => rl.close());
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const answer = await Promise.race([rl.question(`${question} [y/N] `).catch(() => ''), declined]);
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
