@@ -274,6 +274,33 @@ describe('trailguard backtest (built CLI)', () => {
     expect(JSON.parse(r.stdout).error.message).toBe('--timezone Mars/Olympus is not an IANA time zone');
   });
 
+  it('signal rows for a market the run does not trade (a typo) are said not to be executed', () => {
+    const dir = tmp();
+    const signals = join(dir, 'signals.csv');
+    writeFileSync(signals, 'time,market,direction,size\n2024-03-14T09:00:00Z,IX.D.DAX.DAILY.IPX,BUY,1\n');
+    writeFileSync(
+      join(dir, 'signals.yaml'),
+      readFileSync(join(ROOT, 'fixtures/configs/demo.yaml'), 'utf8').replace(
+        / {4}entry:\n( {6}.*\n)+/,
+        '    entry: { kind: signals, file: ./signals.csv, size: 1, stopPoints: 30 }\n',
+      ),
+    );
+    const r = cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+      '--config',
+      join(dir, 'signals.yaml'),
+      '--out',
+      join(dir, 'out'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).alerts).toContainEqual({
+      level: 'warn',
+      message: `${signals}: 1 signal row(s) for markets this run does not trade (IX.D.DAX.DAILY.IPX) are not executed`,
+    });
+  });
+
   it('--jobs or --rank without --sweep: a warning that they do not apply, and the backtest runs', () => {
     const r = cli(fixtureBacktest('trailing', tmp(), '--jobs', '2'));
     expect(r.code, r.stderr).toBe(0);

@@ -47,6 +47,14 @@ export async function buildEntries(
         if (rows === undefined) {
           rows = await loadSignals(e.file, { timezone: options.timezone });
           signalFiles.set(e.file, rows);
+          // A mistyped market in a row would drop its trade without a word.
+          const traded = new Set(markets.map((x) => x.market));
+          const others = [...new Set(rows.map((r) => r.market).filter((name) => !traded.has(name)))];
+          if (others.length > 0)
+            options.log?.(
+              'warn',
+              `${e.file}: ${rows.filter((r) => !traded.has(r.market)).length} signal row(s) for markets this run does not trade (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}) are not executed`,
+            );
         }
         const mine = rows.filter((r) => r.market === m.market);
         const zero = mine.filter((r) => r.stopPoints === 0 || r.limitPoints === 0).length;
