@@ -169,7 +169,7 @@ export function removeRunTempFiles(outDir: string, options: { madeOutDir: boolea
     rmSync(tmp.summary, { force: true });
     removeIfEmpty(runDir); // a combination's folder this run made, nothing in it
   };
-  rmSync(join(dir, `.sweep.csv.${process.pid}.tmp`), { force: true });
+  rmSync(sweepTableTempFile(dir), { force: true });
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -181,6 +181,11 @@ export function removeRunTempFiles(outDir: string, options: { madeOutDir: boolea
   rmSync(tmp.journal, { force: true });
   rmSync(tmp.summary, { force: true });
   if (options.madeOutDir) removeIfEmpty(dir);
+}
+
+/** A sweep's `sweep.csv` while it is written (renamed into place when every combination has run). */
+export function sweepTableTempFile(outDir: string): string {
+  return join(outDir, `.sweep.csv.${process.pid}.tmp`);
 }
 
 /** Removes a directory that holds nothing; leaves any other alone. */

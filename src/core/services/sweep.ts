@@ -15,7 +15,7 @@
  * Values: `5..20:5` (5, 10, 15, 20; the step defaults to 1), or a list `5,9,12`; list items are
  * numbers, `true`, `false`, `null`, or text (`1m`, `Europe/London`).
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -31,7 +31,13 @@ import { startWorker } from '../adapters/threads/start-worker.js';
 import { loadConfig, parseConfig, selectMarkets } from '../config/load.js';
 import type { Config } from '../domain/config.js';
 import { InvariantError, UserError } from '../domain/errors.js';
-import { commitRunFiles, runTempFiles, type BacktestOptions, type BacktestResult } from './backtest.js';
+import {
+  commitRunFiles,
+  removeRunTempFiles,
+  sweepTableTempFile,
+  type BacktestOptions,
+  type BacktestResult,
+} from './backtest.js';
 import type { TickSummary } from './summary.js';
 
 export type SweepValue = number | boolean | string | null;
@@ -627,14 +633,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     makeOutputDir(outDir);
     // A worker stopped mid-pass (another one failed) leaves its runs' files under their temporary
     // names: a failed sweep leaves no half-written file (docs/decisions.md 15).
-    removeTempFiles = () => {
-      for (let i = 1; i <= total; i++) {
-        const tmp = runTempFiles(join(outDir, String(i)));
-        rmSync(tmp.journal, { force: true });
-        rmSync(tmp.summary, { force: true });
-      }
-      rmSync(join(outDir, `.sweep.csv.${process.pid}.tmp`), { force: true });
-    };
+    removeTempFiles = () => removeRunTempFiles(outDir, { madeOutDir: false });
     const base: Omit<BacktestOptions, 'onProgress' | 'config' | 'outDir'> = {
       configPath: options.configPath,
       tickFiles: [...options.tickFiles],
@@ -748,7 +747,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     // Every combination has run: only now do the journals replace an earlier sweep's, then the
     // table (its own temporary file first, as a journal's).
     for (let i = 1; i <= total; i++) commitRunFiles(join(outDir, String(i)));
-    const tmpCsv = join(outDir, `.sweep.csv.${process.pid}.tmp`);
+    const tmpCsv = sweepTableTempFile(outDir);
     writeFileSync(tmpCsv, sweepCsv(plan.parameters, ranked));
     renameSync(tmpCsv, csvPath);
     const elapsedMs = performance.now() - started;
