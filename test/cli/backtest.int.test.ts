@@ -30,6 +30,31 @@ const fixtureBacktest = (day: 'trailing' | 'demo', out: string, ...flags: string
   ...flags,
 ];
 
+/**
+ * The demo configuration with a signals entry reading `rows` (a signals.csv under `dir`); returns
+ * a backtest of the demo day with it into `dir/<out>`, with `flags`.
+ */
+function signalsBacktest(dir: string, rows: string) {
+  writeFileSync(join(dir, 'signals.csv'), rows);
+  writeFileSync(
+    join(dir, 'signals.yaml'),
+    readFileSync(join(ROOT, 'fixtures/configs/demo.yaml'), 'utf8').replace(
+      / {4}entry:\n( {6}.*\n)+/,
+      '    entry: { kind: signals, file: ./signals.csv, size: 1, stopPoints: 30 }\n',
+    ),
+  );
+  return (out: string, ...flags: string[]) =>
+    cli([
+      'backtest',
+      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
+      '--config',
+      join(dir, 'signals.yaml'),
+      '--out',
+      join(dir, out),
+      ...flags,
+    ]);
+}
+
 describe('trailguard backtest (built CLI)', () => {
   it('writes the journal row by row as expected and a summary, exit 0', () => {
     const out = tmp();
@@ -276,28 +301,12 @@ describe('trailguard backtest (built CLI)', () => {
 
   it('signal rows for a market the run does not trade (a typo) are said not to be executed', () => {
     const dir = tmp();
-    const signals = join(dir, 'signals.csv');
-    writeFileSync(signals, 'time,market,direction,size\n2024-03-14T09:00:00Z,IX.D.DAX.DAILY.IPX,BUY,1\n');
-    writeFileSync(
-      join(dir, 'signals.yaml'),
-      readFileSync(join(ROOT, 'fixtures/configs/demo.yaml'), 'utf8').replace(
-        / {4}entry:\n( {6}.*\n)+/,
-        '    entry: { kind: signals, file: ./signals.csv, size: 1, stopPoints: 30 }\n',
-      ),
-    );
-    const r = cli([
-      'backtest',
-      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
-      '--config',
-      join(dir, 'signals.yaml'),
-      '--out',
-      join(dir, 'out'),
-      '--json',
-    ]);
+    const run = signalsBacktest(dir, 'time,market,direction,size\n2024-03-14T09:00:00Z,IX.D.DAX.DAILY.IPX,BUY,1\n');
+    const r = run('out', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).alerts).toContainEqual({
       level: 'warn',
-      message: `${signals}: 1 signal row(s) for markets this run does not trade (IX.D.DAX.DAILY.IPX) are not executed`,
+      message: `${join(dir, 'signals.csv')}: 1 signal row(s) for markets this run does not trade (IX.D.DAX.DAILY.IPX) are not executed`,
     });
   });
 
@@ -309,30 +318,12 @@ describe('trailguard backtest (built CLI)', () => {
 
   it('--timezone reads the signal times written without a zone, as it reads tick times (decisions 31)', () => {
     const dir = tmp();
-    writeFileSync(
-      join(dir, 'signals.csv'),
-      'time,market,direction,size\n2024-03-14T09:00:00,IX.D.DAX.DAILY.IP,BUY,1\n',
-    );
-    writeFileSync(
-      join(dir, 'signals.yaml'),
-      readFileSync(join(ROOT, 'fixtures/configs/demo.yaml'), 'utf8').replace(
-        / {4}entry:\n( {6}.*\n)+/,
-        '    entry: { kind: signals, file: ./signals.csv, size: 1, stopPoints: 30 }\n',
-      ),
-    );
+    const run = signalsBacktest(dir, 'time,market,direction,size\n2024-03-14T09:00:00,IX.D.DAX.DAILY.IP,BUY,1\n');
     const entryTime = (...flags: string[]) => {
-      const out = join(dir, `out${flags.length}`);
-      const r = cli([
-        'backtest',
-        'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
-        '--config',
-        join(dir, 'signals.yaml'),
-        '--out',
-        out,
-        ...flags,
-      ]);
+      const out = `out${flags.length}`;
+      const r = run(out, ...flags);
       expect(r.code, r.stderr).toBe(0);
-      const entry = readFileSync(join(out, 'trade_history.csv'), 'utf8')
+      const entry = readFileSync(join(dir, out, 'trade_history.csv'), 'utf8')
         .split('\n')
         .find((line) => line.includes(',ENTRY,'));
       return entry?.slice(0, 16);
@@ -340,20 +331,15 @@ describe('trailguard backtest (built CLI)', () => {
     expect(entryTime()).toBe('2024-03-14T09:00');
     // 09:00 in Berlin (UTC+1 in March) is 08:00Z.
     expect(entryTime('--timezone', 'Europe/Berlin')).toBe('2024-03-14T08:00');
-    // A signal row whose stop is the entry price: said among the alerts (decisions 17).
-    writeFileSync(
-      join(dir, 'signals.csv'),
+  });
+
+  it('a signal row whose stop is the entry price is said among the alerts (decisions 17)', () => {
+    const dir = tmp();
+    const run = signalsBacktest(
+      dir,
       'time,market,direction,size,stopPoints\n2024-03-14T09:00:00Z,IX.D.DAX.DAILY.IP,BUY,1,0\n',
     );
-    const zero = cli([
-      'backtest',
-      'fixtures/ticks/IX.D.DAX.DAILY.IP-demo.csv',
-      '--config',
-      join(dir, 'signals.yaml'),
-      '--out',
-      join(dir, 'zero'),
-      '--json',
-    ]);
+    const zero = run('zero', '--json');
     expect(zero.code, zero.stderr).toBe(0);
     expect(JSON.parse(zero.stdout).alerts).toContainEqual({
       level: 'warn',
