@@ -4,7 +4,7 @@ import { runSync, type SyncResult } from '../core/services/manage.js';
 
 export default class Sync extends BaseCommand {
   static override summary = 'Reconcile saved state with IG once (for cron).';
-  static override description = `Does what live does at start-up, and nothing else: positions closed on IG while trailguard was not running get their real exit from IG's history and an EXIT row (CLOSED_EXTERNALLY); a position trailguard opened but never saw confirmed (stopped between sending the deal and reading the answer) is taken over with its ENTRY row (and its close, if IG has closed it since); positions opened outside trailguard are adopted on markets whose entry kind is none, reported otherwise. Exits 0 when state and IG agree afterwards, 1 when something is left unresolved or unmanaged. While live (or another command) holds the state directory it does nothing and exits 0: a running live records what happens on IG itself.`;
+  static override description = `Does what live does at start-up, and nothing else: positions closed on IG while trailguard was not running get their real exit from IG's history and an EXIT row (CLOSED_EXTERNALLY); a position trailguard opened but never saw confirmed (stopped between sending the deal and reading the answer) is taken over with its ENTRY row (and its close, if IG has closed it since); positions opened outside trailguard are adopted on markets whose entry kind is none, reported otherwise. Exits 0 when state and IG agree afterwards, 1 when something is left unresolved or unmanaged, or a close live sent was never executed (live sends it again when it starts). While live (or another command) holds the state directory it does nothing and exits 0: a running live records what happens on IG itself.`;
   static override examples = [
     '<%= config.bin %> sync --config /home/me/trailguard.yaml',
     '# crontab: every 5 minutes on weekdays\n*/5 * * * 1-5 cd /home/me/trading && trailguard sync --json >> sync.log 2>&1',
@@ -35,6 +35,10 @@ export default class Sync extends BaseCommand {
       for (const a of r.adopted) this.log(`  adopted ${a.market} ${a.dealId}`);
       for (const u of r.unmanaged) this.log(`  NOT MANAGED ${u.market} ${u.dealId}: ${u.reason}`);
       for (const u of r.unresolved) this.log(`  UNRESOLVED  ${u.market} ${u.dealId}: ${u.reason}`);
+      for (const u of r.unsentCloses)
+        this.log(
+          `  NOT CLOSED  ${u.market} ${u.dealId}: the ${u.reason} close of ${u.size} that live sent was never executed by IG (live stopped first); live sends it again when it starts, or close it now with trailguard close`,
+        );
       this.log(result.inSync ? 'state and IG agree' : 'state and IG do not agree yet');
     }
     if (!result.inSync) this.exitWith(result, 1);

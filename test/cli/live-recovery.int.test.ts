@@ -86,6 +86,39 @@ async function killedAtOpen() {
   return { f, cfg, dealId };
 }
 
+/**
+ * `live` (signals: BUY 1 at T0 with stop 20: IG opens at 101, stop 81) on a fake IG that calls
+ * `onKill` as a request of `method` comes in; the run is SIGKILLed then, and the fake drops that
+ * request without making it (the run stopped before it was on the wire) or, `executed`, makes it
+ * and resets the connection (it stopped before the answer).
+ */
+async function killedAtRequest(method: 'DELETE' | 'PUT', marketYaml: string, executed: boolean) {
+  const on: { request?: () => void } = {};
+  fake = await startFakeIg({
+    markets: [{ epic: DAX, bid: 100, ask: 101, minStopDistance: 0, decimals: 1 }],
+    onRequest: (r) => {
+      if (r.method === method && r.path.includes('/positions/otc')) on.request?.();
+    },
+  });
+  const f = fake;
+  const cfg = liveConfig(f, marketYaml);
+  writeFileSync(
+    join(cfg.dir, 'signals.csv'),
+    `time,market,direction,size,stopPoints\n${new Date(T0).toISOString()},${DAX},BUY,1,20\n`,
+  );
+  const stateFile = join(cfg.stateDir, `${DAX}.json`);
+  const first = spawnLive(cfg.configPath, f);
+  await subscribed(f, first.output);
+  f.pushTick({ epic: DAX, bid: 100, ask: 101, time: T0 });
+  await waitFor(
+    () => existsSync(stateFile) && f.positions().length === 1,
+    () => `the entry to be saved:\n${first.output()}`,
+  );
+  f.failNext({ method, path: /^\/positions\/otc/ }, { status: 0, afterExecute: executed });
+  on.request = () => first.child.kill('SIGKILL');
+  return { f, cfg, stateFile, first, dealId: f.positions()[0]!.dealId };
+}
+
 describe('live recovery (built CLI against the fake IG)', () => {
   it('SIGKILL with a position open: the restart resumes it; the journal has no lost and no duplicated row', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
@@ -289,5 +322,149 @@ describe('live recovery (built CLI against the fake IG)', () => {
       earlier.trim().split('\n').slice(1).join('\n'),
     );
     expect(after.at(-1)).toMatch(new RegExp(`,${f.positions()[0]!.dealId},default,BUY,ENTRY,1,101,81,,,,SIGNAL,$`));
+  }, 60_000);
+
+  it("SIGKILL before a ladder rung's close is on the wire: the restart sends that close (PROFIT_TARGET) before any tick; no row lost or written twice", async () => {
+    const ladder = `pointSize: 1
+decimals: 1
+lotStep: 0.1
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  ladder: { rungs: [{ at: 1, lock: 0, close: 0.5 }, { at: 3, lock: 1, close: 0.5 }] }`;
+    const { f, cfg, stateFile, first, dealId } = await killedAtRequest('DELETE', ladder, false);
+    f.pushTick({ epic: DAX, bid: 121, ask: 122, time: T0 + 1000 }); // 1R: the rung closes 0.5
+    await first.exited;
+    // (The rung's breakeven amend goes out beside the close, and may reach IG first.)
+    expect(f.positions(), 'IG never received the close').toMatchObject([{ size: 1 }]);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')).positions[0];
+    expect(saved).toMatchObject({ size: 1, ladderNext: 1, closesSent: [{ size: 0.5, reason: 'PROFIT_TARGET' }] });
+    expect(rows(cfg.journal)).toHaveLength(1);
+
+    // sync (cron) makes no deal: it says so, exits 1, and keeps the close for live.
+    const sync = await runSync(cfg.configPath, f);
+    expect(sync.status, sync.stderr).toBe(1);
+    expect(JSON.parse(sync.stdout)).toMatchObject({
+      inSync: false,
+      report: { unsentCloses: [{ dealId, size: 0.5, reason: 'PROFIT_TARGET' }] },
+    });
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).positions[0]).toMatchObject({
+      size: 1,
+      ladderNext: 1,
+      closesSent: [{ size: 0.5, reason: 'PROFIT_TARGET' }],
+    });
+    expect(f.positions()).toMatchObject([{ size: 1 }]);
+
+    const second = spawnLive(cfg.configPath, f);
+    await subscribed(f, second.output);
+    await waitFor(
+      () => rows(cfg.journal).length === 2,
+      () => `the close sent again:\n${second.output()}`,
+    );
+    expect(second.output()).toContain(
+      `${dealId}: the PROFIT_TARGET close of 0.5 that the last run sent was never executed by IG (it stopped first); sending it again`,
+    );
+    // stop_level: IG's stop when the close went out again (the breakeven amend may have been made).
+    expect(rows(cfg.journal)[1]).toMatch(
+      new RegExp(`,${dealId},default,BUY,PARTIAL,0\\.5,121,(81|101),20,10,1,PROFIT_TARGET,`),
+    );
+    expect(f.positions()).toMatchObject([{ size: 0.5 }]);
+    await waitFor(() => JSON.parse(readFileSync(stateFile, 'utf8')).positions[0].size === 0.5, 'the close saved');
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).positions[0].closesSent).toBeUndefined();
+    // The rung is not fired again; its lock keeps the stop at breakeven.
+    f.pushTick({ epic: DAX, bid: 122, ask: 123, time: T0 + 2000 });
+    await waitFor(
+      () => f.positions()[0]?.stopLevel === 101,
+      () => `the breakeven stop:\n${second.output()}`,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output()).toBe(0);
+    expect(f.positions()).toMatchObject([{ size: 0.5 }]);
+    expect(f.deals().filter((d) => d.kind !== 'open')).toHaveLength(1);
+    expect(rows(cfg.journal)).toHaveLength(2);
+  }, 60_000);
+
+  it("SIGKILL as a ladder rung's close reaches IG, before its answer: the restart finds the close made, writes its row once and sends nothing again", async () => {
+    const ladder = `pointSize: 1
+decimals: 1
+lotStep: 0.1
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  ladder: { rungs: [{ at: 1, lock: 0, close: 0.5 }, { at: 3, lock: 1, close: 0.5 }] }`;
+    const { f, cfg, first, dealId } = await killedAtRequest('DELETE', ladder, true);
+    f.pushTick({ epic: DAX, bid: 121, ask: 122, time: T0 + 1000 });
+    await first.exited;
+    expect(f.positions(), 'IG made the close').toMatchObject([{ size: 0.5 }]);
+
+    const second = spawnLive(cfg.configPath, f);
+    await subscribed(f, second.output);
+    f.pushTick({ epic: DAX, bid: 122, ask: 123, time: T0 + 2000 });
+    await waitFor(
+      () => f.positions()[0]?.stopLevel === 101,
+      () => `the breakeven amend:\n${second.output()}`,
+    );
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output()).toBe(0);
+    expect(second.output()).not.toContain('sending it again');
+    expect(f.positions(), 'no second close').toMatchObject([{ size: 0.5 }]);
+    expect(rows(cfg.journal)).toHaveLength(2);
+    expect(rows(cfg.journal)[1]).toMatch(
+      new RegExp(`,${dealId},default,BUY,PARTIAL,0\\.5,121,,20,10,1,CLOSED_EXTERNALLY,`),
+    );
+  }, 60_000);
+
+  it("SIGKILL before a trailing activation's amend is on the wire: the initial stop's fill is a STOP, not a TRAILING_STOP", async () => {
+    const trailing = `pointSize: 1
+decimals: 1
+lotStep: 0.1
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  trailing: { activateAt: 10, distance: 5 }`;
+    const { f, cfg, stateFile, first, dealId } = await killedAtRequest('PUT', trailing, false);
+    f.pushTick({ epic: DAX, bid: 112, ask: 113, time: T0 + 1000 }); // trailing active: amend to 107
+    await first.exited;
+    expect(f.positions(), 'IG never received the amend').toMatchObject([{ stopLevel: 81 }]);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).positions[0]).toMatchObject({
+      trailingActive: true,
+      stopReason: 'STOP',
+      amendsSent: [{ level: 107, reason: 'TRAILING_STOP' }],
+    });
+
+    const second = spawnLive(cfg.configPath, f);
+    await subscribed(f, second.output);
+    f.pushTick({ epic: DAX, bid: 80, ask: 81, time: T0 + 2000 }, { fillFirst: true }); // IG fills its stop at 80
+    await waitFor(
+      () => rows(cfg.journal).length === 2,
+      () => `the exit row:\n${second.output()}`,
+    );
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output()).toBe(0);
+    expect(rows(cfg.journal)[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,80,81,-21,-21,-1\\.05,STOP,2$`));
+  }, 60_000);
+
+  it("SIGKILL as a trailing activation's amend reaches IG, before its answer: a fill of that stop is a TRAILING_STOP", async () => {
+    const trailing = `pointSize: 1
+decimals: 1
+lotStep: 0.1
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  trailing: { activateAt: 10, distance: 5 }`;
+    const { f, cfg, first, dealId } = await killedAtRequest('PUT', trailing, true);
+    f.pushTick({ epic: DAX, bid: 112, ask: 113, time: T0 + 1000 });
+    await first.exited;
+    expect(f.positions(), 'IG made the amend').toMatchObject([{ stopLevel: 107 }]);
+
+    const second = spawnLive(cfg.configPath, f);
+    await subscribed(f, second.output);
+    f.pushTick({ epic: DAX, bid: 106, ask: 107, time: T0 + 2000 }, { fillFirst: true }); // IG fills at 106
+    await waitFor(
+      () => rows(cfg.journal).length === 2,
+      () => `the exit row:\n${second.output()}`,
+    );
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output()).toBe(0);
+    expect(rows(cfg.journal)[1]).toMatch(
+      new RegExp(`,${dealId},default,BUY,EXIT,1,106,107,5,5,0\\.25,TRAILING_STOP,2$`),
+    );
   }, 60_000);
 });

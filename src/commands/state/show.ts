@@ -16,7 +16,7 @@ export default class StateShow extends BaseCommand {
       for (const m of result.markets) {
         for (const p of m.positions) {
           this.log(
-            `${m.market} ${p.dealId} ${p.direction} ${p.size}/${p.originalSize} @ ${p.entryPrice} best ${p.best} R ${p.risk} ${p.trailingActive ? 'trailing active, ' : ''}ladder rung ${p.ladderNext}${p.virtualLevel !== undefined ? `, virtual ${p.virtualLevel}` : ''} (${p.strategy})`,
+            `${m.market} ${p.dealId} ${p.direction} ${p.size}/${p.originalSize} @ ${p.entryPrice} best ${p.best} R ${p.risk} ${p.trailingActive ? 'trailing active, ' : ''}ladder rung ${p.ladderNext}${p.virtualLevel !== undefined ? `, virtual ${p.virtualLevel}` : ''}${(p.closesSent ?? []).map((c) => `, ${c.reason} close of ${c.size} sent, not executed yet`).join('')} (${p.strategy})`,
           );
         }
       }

@@ -11,29 +11,39 @@ export interface Tick {
 }
 
 /** Why a position (or part of it) was closed — SPEC §4.8 plus the engine's own exits. */
-export type ExitReason =
-  | 'STOP'
-  | 'TRAILING_STOP'
-  | 'ATR_STOP'
-  | 'BREAKEVEN_STOP'
-  | 'LADDER_STOP'
-  | 'PROFIT_LOCK'
-  | 'VIRTUAL_STOP'
-  | 'PROFIT_TARGET'
-  | 'TAKE_PROFIT'
-  | 'END_OF_DAY'
-  | 'TIME_EXIT'
-  | 'STRATEGY_DRAWDOWN'
-  | 'STRATEGY_TRAIL'
-  | 'MANUAL'
-  | 'CLOSED_EXTERNALLY'
-  | 'SIGNAL_EXIT';
+export const EXIT_REASONS = [
+  'STOP',
+  'TRAILING_STOP',
+  'ATR_STOP',
+  'BREAKEVEN_STOP',
+  'LADDER_STOP',
+  'PROFIT_LOCK',
+  'VIRTUAL_STOP',
+  'PROFIT_TARGET',
+  'TAKE_PROFIT',
+  'END_OF_DAY',
+  'TIME_EXIT',
+  'STRATEGY_DRAWDOWN',
+  'STRATEGY_TRAIL',
+  'MANUAL',
+  'CLOSED_EXTERNALLY',
+  'SIGNAL_EXIT',
+] as const;
+export type ExitReason = (typeof EXIT_REASONS)[number];
 
 /** Reason written on ENTRY rows (SPEC §9 "Journal"). */
 export type EntryReason = 'SIGNAL' | 'EMA_CROSS' | 'BREAKOUT' | 'MODULE' | 'ADOPTED';
 
 /** The reason a broker-side stop hit is reported with: the rule that last set the stop. */
-export type StopReason = 'STOP' | 'TRAILING_STOP' | 'ATR_STOP' | 'BREAKEVEN_STOP' | 'LADDER_STOP' | 'PROFIT_LOCK';
+export const STOP_REASONS = [
+  'STOP',
+  'TRAILING_STOP',
+  'ATR_STOP',
+  'BREAKEVEN_STOP',
+  'LADDER_STOP',
+  'PROFIT_LOCK',
+] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
 
 export type JournalAction = 'ENTRY' | 'PARTIAL' | 'EXIT';
 

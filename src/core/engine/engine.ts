@@ -68,6 +68,7 @@ interface PendingAmend {
   kind: 'amend';
   dealId: string;
   level: number;
+  reason: StopReason;
   prevLevel: number | undefined;
   prevReason: StopReason;
 }
@@ -217,6 +218,11 @@ export class Engine {
   private lastMarket: MarketRuntime | undefined;
   private readonly byDeal = new Map<string, PositionState>();
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Closes a stopped run had sent and the broker never executed (found by reconcile): kept in the
+   * state file until `resendUnsentCloses` sends them again (docs/decisions.md 48).
+   */
+  private readonly unsent = new Map<string, { size: number; reason: ExitReason }[]>();
   private readonly guards = new Map<string, GuardEntry>();
   /**
    * Strategies that realised P&L on the current tick, or whose position the broker closes on it
@@ -449,7 +455,14 @@ export class Engine {
     if (p.limitLevel !== undefined && sign * (p.limitLevel - fav) < m.minStop - eps) return;
     if (fromLadder) reason = ladderReason(p, level, eps);
     const ref = this.nextRef();
-    this.pending.set(ref, { kind: 'amend', dealId: p.dealId, level, prevLevel: p.stopLevel, prevReason: p.stopReason });
+    this.pending.set(ref, {
+      kind: 'amend',
+      dealId: p.dealId,
+      level,
+      reason,
+      prevLevel: p.stopLevel,
+      prevReason: p.stopReason,
+    });
     p.stopLevel = level;
     p.levelsTick = this.tickCount;
     // A different rule taking over the stop is a lifecycle change (its reason must survive a
@@ -639,7 +652,11 @@ export class Engine {
     const info = ev.ref === undefined ? undefined : this.pending.get(ev.ref);
     if (info?.kind === 'amend') {
       this.pending.delete(ev.ref as string);
-      return; // our own amend: the level was set when it was sent
+      // Our own amend: the level was set when it was sent. A new rule's stop is now the broker's:
+      // the state file says so from here on (it kept the reason of the stop confirmed before).
+      const p = info.reason === info.prevReason ? undefined : this.byDeal.get(info.dealId);
+      if (p !== undefined) this.sink.lifecycle(p.market);
+      return;
     }
     const p = this.byDeal.get(ev.dealId);
     if (p === undefined) return;
@@ -713,6 +730,7 @@ export class Engine {
     p.size = remaining;
     if (remaining <= 0) {
       this.byDeal.delete(p.dealId);
+      this.unsent.delete(p.dealId);
       const index = m.positions.indexOf(p);
       if (index >= 0) m.positions.splice(index, 1);
     } else if (p.pendingClose <= 0) {
@@ -736,6 +754,7 @@ export class Engine {
         p.pendingClose = Math.max(0, cleanSize(p.pendingClose - info.size, m.cfg.lotStep));
         if (p.pendingClose <= 0) p.closing = false;
         if (info.reason === 'VIRTUAL_STOP') p.virtualRejectedAt = info.time;
+        this.sink.lifecycle(p.market); // the state file may keep it as sent
         this.alert('warn', `close of ${info.dealId} (${info.reason}) rejected by the broker: ${ev.reason}`, {
           dealId: info.dealId,
           reason: ev.reason,
@@ -749,6 +768,7 @@ export class Engine {
           p.stopReason = info.prevReason;
           p.levelsTick = this.tickCount;
         }
+        if (p !== undefined && info.reason !== info.prevReason) this.sink.lifecycle(p.market);
         this.alert('warn', `stop amend of ${info.dealId} to ${info.level} rejected by the broker: ${ev.reason}`, {
           dealId: info.dealId,
           reason: ev.reason,
@@ -841,16 +861,47 @@ export class Engine {
   requestClose(dealId: string, size: number | undefined, reason: ExitReason): boolean {
     const p = this.byDeal.get(dealId);
     if (p === undefined || p.closing) return false;
+    this.unsent.delete(dealId); // the trader's close replaces those a stopped run never got executed
     if (size === undefined) this.closeRest(p, reason);
     else this.closeSize(p, size, reason);
     return true;
   }
 
-  /** Lifecycle fields of a market's positions, for the state file (SPEC §6.3). */
+  /**
+   * Lifecycle fields of a market's positions, for the state file (SPEC §6.3). SPEC §3.2: "state is
+   * written once the broker confirms"; a rule's decision is saved when it is made, with the
+   * requests still unconfirmed beside it, so that a restart can tell what the broker never
+   * received (reconcile sends such a close again) and which rule set the broker's stop.
+   */
   exportPositions(market: string): PositionSnapshot[] {
     const m = this.markets.get(market);
     if (m === undefined) return [];
-    return m.positions.map((p) => ({
+    return m.positions.map((p) => {
+      let stopReason = p.stopReason;
+      const unsent = this.unsent.get(p.dealId);
+      let closesSent: { size: number; reason: ExitReason }[] | undefined =
+        unsent === undefined ? undefined : [...unsent];
+      let amendsSent: { level: number; reason: StopReason }[] | undefined;
+      for (const info of this.pending.values()) {
+        if (info.kind === 'open' || info.dealId !== p.dealId) continue;
+        if (info.kind === 'close') (closesSent ??= []).push({ size: info.size, reason: info.reason });
+        else {
+          // The earliest unconfirmed amend replaced the stop the broker has confirmed.
+          if (amendsSent === undefined) stopReason = info.prevReason;
+          (amendsSent ??= []).push({ level: info.level, reason: info.reason });
+        }
+      }
+      return {
+        ...this.snapshotOf(p),
+        stopReason,
+        ...(closesSent === undefined ? {} : { closesSent }),
+        ...(amendsSent === undefined ? {} : { amendsSent }),
+      };
+    });
+  }
+
+  private snapshotOf(p: PositionState): PositionSnapshot {
+    return {
       dealId: p.dealId,
       market: p.market,
       strategy: p.strategy,
@@ -868,7 +919,7 @@ export class Engine {
       ladderNext: p.ladderNext,
       ladderLock: p.ladderLock,
       virtualLevel: p.virtualLevel,
-    }));
+    };
   }
 
   /** Per market, the last tick time its entry strategy saw (see StrategiesState.entriesSeenUntil). */
@@ -895,8 +946,18 @@ export class Engine {
   ): void {
     const m = this.markets.get(snapshot.market);
     if (m === undefined || this.byDeal.has(snapshot.dealId)) return;
+    // The broker's stop is that of an amend sent before the state was saved, not yet confirmed:
+    // that amend's rule set it.
+    const stopLevel = broker.stopLevel;
+    const amend =
+      stopLevel === undefined
+        ? undefined
+        : snapshot.amendsSent?.findLast(
+            (a) => Math.abs(a.level - stopLevel) <= Math.max(m.epsBase, Math.abs(stopLevel) * 8.881784197001252e-16),
+          );
     const p = newPosition({
       ...snapshot,
+      stopReason: amend?.reason ?? snapshot.stopReason,
       ownStrategy: snapshot.strategy === m.cfg.strategy,
       size: broker.size,
       stopLevel: broker.stopLevel,
@@ -906,6 +967,33 @@ export class Engine {
     m.positions.push(p);
     m.positions.sort((a, b) => a.entryTime - b.entryTime);
     this.byDeal.set(p.dealId, p);
+  }
+
+  /** Closes of a restored position that the run before sent and the broker never executed. */
+  carryUnsentCloses(dealId: string, closes: readonly { size: number; reason: ExitReason }[]): void {
+    if (this.byDeal.has(dealId) && closes.length > 0) this.unsent.set(dealId, [...closes]);
+  }
+
+  /**
+   * Sends again, in the order they were first sent, the closes `carryUnsentCloses` kept (`live`, once
+   * it can deal): the rule decided them, the broker never received them. Returns what was sent.
+   */
+  resendUnsentCloses(): { dealId: string; market: string; size: number; reason: ExitReason }[] {
+    const sent: { dealId: string; market: string; size: number; reason: ExitReason }[] = [];
+    for (const [dealId, closes] of this.unsent) {
+      this.unsent.delete(dealId);
+      const p = this.byDeal.get(dealId);
+      if (p === undefined) continue;
+      for (const c of closes) {
+        const m = this.markets.get(p.market) as MarketRuntime;
+        const left = cleanSize(p.size - p.pendingClose, m.cfg.lotStep);
+        if (p.closing || left <= 0) break;
+        const size = Math.min(c.size, left);
+        this.closeSize(p, size, c.reason);
+        sent.push({ dealId, market: p.market, size, reason: c.reason });
+      }
+    }
+    return sent;
   }
 
   restoreGuards(saved: Readonly<Record<string, GuardState>>): void {

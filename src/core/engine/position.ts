@@ -1,4 +1,4 @@
-import type { Direction, EntryReason, StopReason } from '../domain/types.js';
+import type { Direction, EntryReason, ExitReason, StopReason } from '../domain/types.js';
 
 /**
  * Everything the engine knows about one open position. Plain data, so that the lifecycle fields
@@ -109,8 +109,18 @@ export function favourableIn(p: PositionState, m: { readonly bid: number; readon
   return p.sign > 0 ? m.bid : m.ask;
 }
 
-/** What the state file keeps of a position: lifecycle facts only, never the stop level (SPEC §6.3). */
+/**
+ * What the state file keeps of a position: lifecycle facts only, never the stop level (SPEC §6.3).
+ * `stopReason` is the reason of the stop the broker has confirmed; the requests the broker had not
+ * confirmed when the state was saved are kept beside it (a crash may have lost them before they
+ * were on the wire: docs/decisions.md 48).
+ */
 export type PositionSnapshot = Omit<
   PositionState,
   'ownStrategy' | 'sign' | 'stopLevel' | 'limitLevel' | 'virtualRejectedAt' | 'pendingClose' | 'closing' | 'levelsTick'
->;
+> & {
+  /** Closes sent and not yet confirmed (a ladder rung's, a rule's). */
+  closesSent?: { size: number; reason: ExitReason }[] | undefined;
+  /** Stop amends sent and not yet confirmed: the broker's stop at one of these levels is that amend's. */
+  amendsSent?: { level: number; reason: StopReason }[] | undefined;
+};

@@ -71,6 +71,7 @@ export async function listPositions(options: {
     if (snap?.trailingActive) rules.push('trailing active');
     if (snap !== undefined && snap.ladderNext > 0) rules.push(`ladder rung ${snap.ladderNext}`);
     if (snap?.virtualLevel !== undefined) rules.push('virtual stop');
+    for (const c of snap?.closesSent ?? []) rules.push(`${c.reason} close of ${c.size} sent, not executed yet`);
     return {
       dealId: b.dealId,
       market: b.market,

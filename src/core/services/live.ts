@@ -342,6 +342,14 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     for (const r of report.unmanaged) log('warn', `${r.market} ${r.dealId} is not managed: ${r.reason}`);
     for (const r of report.unresolved) log('error', `${r.market} ${r.dealId}: ${r.reason}`);
     if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);
+    // Decided and sent by the run before, never executed by IG (it stopped before they were on
+    // the wire): sent now, before any tick (docs/decisions.md 48).
+    for (const c of runner.engine.resendUnsentCloses())
+      log(
+        'warn',
+        `${c.market} ${c.dealId}: the ${c.reason} close of ${c.size} that the last run sent was never executed by IG (it stopped first); sending it again`,
+      );
+    runner.settle();
 
     let ticks = 0;
     const tickCheck = new StreamTickCheck((market, message) => log('warn', `${market}: ${message}`));

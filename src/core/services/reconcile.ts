@@ -1,6 +1,6 @@
 import type { MarketConfig } from '../domain/config.js';
 import type { PositionClosedEvent, PositionOpenedEvent } from '../domain/events.js';
-import type { Direction, EntryReason, StopReason } from '../domain/types.js';
+import type { Direction, EntryReason, ExitReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
 import { cleanSize, LevelRounder } from '../engine/numeric.js';
 import { ladderProgress } from '../engine/rules/profit-ladder.js';
@@ -91,6 +91,12 @@ export interface ReconcileReport {
   adopted: { dealId: string; market: string }[];
   unmanaged: { dealId: string; market: string; reason: string }[];
   unresolved: { dealId: string; market: string; reason: string }[];
+  /**
+   * Closes the run before had sent (a ladder rung's, a rule's) that IG never executed: it stopped
+   * before they were on the wire, or before IG took them. Kept in the state file; `live` sends
+   * them again (Engine.resendUnsentCloses), `sync` and `close` only report them.
+   */
+  unsentCloses: { dealId: string; market: string; size: number; reason: ExitReason }[];
 }
 
 export function emptyReport(): ReconcileReport {
@@ -104,6 +110,7 @@ export function emptyReport(): ReconcileReport {
     adopted: [],
     unmanaged: [],
     unresolved: [],
+    unsentCloses: [],
   };
 }
 
@@ -242,6 +249,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
           writeClosesAway(deps, report, snap, missing, closes, live);
           deps.runner.onBrokerEvent({ type: 'positionAmended', time: deps.now, dealId: snap.dealId, ...levels });
         }
+        const unsent = unexecutedCloses(snap, live.size, market.lotStep);
+        engine.carryUnsentCloses(snap.dealId, unsent);
+        for (const c of unsent) report.unsentCloses.push({ dealId: snap.dealId, market: snap.market, ...c });
         report.resumed.push({ dealId: snap.dealId, market: snap.market, size: live.size, stopLevel: live.stopLevel });
         continue;
       }
@@ -504,5 +514,26 @@ function snapshotFromJournal(
 }
 
 export function reconcileInSync(report: ReconcileReport): boolean {
-  return report.unresolved.length === 0 && report.unmanaged.length === 0;
+  return report.unresolved.length === 0 && report.unmanaged.length === 0 && report.unsentCloses.length === 0;
+}
+
+/**
+ * The closes a saved position had in flight (PositionSnapshot.closesSent) that the broker has not
+ * executed: everything the broker closed of it since the state was saved (its size then less the
+ * size now, whether journaled since or found missing now) is taken as those closes, oldest first.
+ */
+export function unexecutedCloses(
+  snap: PositionSnapshot,
+  sizeNow: number,
+  lotStep: number,
+): { size: number; reason: ExitReason }[] {
+  let executed = Math.max(0, cleanSize(snap.size - sizeNow, lotStep));
+  const out: { size: number; reason: ExitReason }[] = [];
+  for (const c of snap.closesSent ?? []) {
+    const done = Math.min(executed, c.size);
+    executed = cleanSize(executed - done, lotStep);
+    const left = cleanSize(c.size - done, lotStep);
+    if (left > 0) out.push({ size: left, reason: c.reason });
+  }
+  return out;
 }

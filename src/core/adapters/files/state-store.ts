@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError, WriteFailed } from '../../domain/errors.js';
+import { EXIT_REASONS, STOP_REASONS } from '../../domain/types.js';
 import type { MarketState, StateStore, StrategiesState } from '../../ports/state-store.js';
 
 const STRATEGIES_FILE = '_strategies.json';
@@ -32,7 +33,7 @@ const snapshotSchema = z.object({
   entryPrice: num,
   entryTime: num,
   entryReason: z.enum(['SIGNAL', 'EMA_CROSS', 'BREAKOUT', 'MODULE', 'ADOPTED']),
-  stopReason: z.enum(['STOP', 'TRAILING_STOP', 'ATR_STOP', 'BREAKEVEN_STOP', 'LADDER_STOP', 'PROFIT_LOCK']),
+  stopReason: z.enum(STOP_REASONS),
   initialStop: num.optional(),
   risk: num,
   best: num,
@@ -40,6 +41,8 @@ const snapshotSchema = z.object({
   ladderNext: z.number().int().nonnegative(),
   ladderLock: num.optional(),
   virtualLevel: num.optional(),
+  closesSent: z.array(z.object({ size: num.positive(), reason: z.enum(EXIT_REASONS) })).optional(),
+  amendsSent: z.array(z.object({ level: num, reason: z.enum(STOP_REASONS) })).optional(),
 });
 const marketSchema = z.object({ version: z.literal(1), market: z.string(), positions: z.array(snapshotSchema) });
 const strategiesSchema = z.object({
