@@ -139,6 +139,43 @@ describe('live modes', () => {
     expect(rows).toEqual(['BUY,ENTRY,1,101,81,,,,SIGNAL', 'BUY,EXIT,1,114,115,13,13,0.65,TRAILING_STOP']);
   }, 60_000);
 
+  it('paper: a restart gives its deals new ids, after those of the journal', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    // BUY 1 at 101 (PAPER000001), closed at 114 by the trailing stop.
+    const { cfg } = await session(f, { dryRun: false, paper: true });
+    writeFileSync(
+      join(cfg.dir, 'signals.csv'),
+      `time,market,direction,size,stopPoints\n${new Date(T0 + 5000).toISOString()},${DAX},SELL,2,20\n`,
+    );
+    const logs: string[] = [];
+    const { live, stop } = await startLive(
+      { configPath: cfg.configPath, log: (level, message) => logs.push(`${level} ${message}`) },
+      f,
+      [DAX],
+      () => logs.join('\n'),
+    );
+    f.pushTick({ epic: DAX, bid: 104, ask: 105, time: T0 + 5000 }); // the SELL 2 opens at 104
+    await waitFor(
+      () => live.ticks() === 1,
+      () => logs.join('\n'),
+    );
+    await live.idle();
+    await stop();
+    const rows = readFileSync(cfg.journal, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((r) => r.split(',').slice(2, 8).join(','));
+    expect(rows).toEqual([
+      'PAPER000001,default,BUY,ENTRY,1,101',
+      'PAPER000001,default,BUY,EXIT,1,114',
+      'PAPER000002,default,SELL,ENTRY,2,104',
+    ]);
+    const book = JSON.parse(readFileSync(join(cfg.stateDir, '_paper.json'), 'utf8'));
+    expect(book.positions.map((p: { dealId: string }) => p.dealId)).toEqual(['PAPER000002']);
+  }, 60_000);
+
   it('a graceful stop saves the guard peak and best price reached since the last lifecycle write (SPEC §4.6: a restart does not forget them)', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     // BUY at 101; MTM 4, 8, 6 after it, and no lifecycle event (trailing never activates).

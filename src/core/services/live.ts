@@ -245,6 +245,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     if (paper) {
       sim = new SimBroker(markets, 'PAPER');
       for (const p of readPaperBook(config.stateDir)) sim.seed(p);
+      sim.dealIdsAfter(journalIndex.entries.keys());
       brokerPositions = sim.positions().map((p) => ({ ...p, level: 0, openedAt: 0 }));
       broker = options.dryRun ? new DryRunBroker(sim, log) : sim;
     } else {

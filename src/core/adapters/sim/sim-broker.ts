@@ -207,6 +207,19 @@ export class SimBroker implements Broker {
     const p: BookPosition = { ...position, sign: position.direction === 'BUY' ? 1 : -1 };
     m.positions.push(p);
     this.byDeal.set(p.dealId, p);
+    this.dealIdsAfter([p.dealId]);
+  }
+
+  /**
+   * New deal ids follow these (paper: the journal's deals of earlier runs): a deal id is never
+   * given twice, which the journal's recovery after a crash keys on.
+   */
+  dealIdsAfter(ids: Iterable<string>): void {
+    for (const id of ids) {
+      if (!id.startsWith(this.dealPrefix)) continue;
+      const n = Number(id.slice(this.dealPrefix.length));
+      if (Number.isSafeInteger(n) && n > this.dealCount) this.dealCount = n;
+    }
   }
 
   /** Open positions as the broker holds them. */

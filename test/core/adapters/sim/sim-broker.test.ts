@@ -38,3 +38,40 @@ describe('simulated broker, stops and limits on a tick (SPEC §3 step 1)', () =>
     expect(sim.positions().map((p) => p.dealId)).toEqual(['D']);
   });
 });
+
+describe('simulated broker, deal ids', () => {
+  it('never gives a deal id twice: new ids follow those of the seeded book and of the ids it is told of', () => {
+    const opened = (sim: SimBroker) => {
+      const events: BrokerEvent[] = [];
+      sim.setEventHandler((event) => events.push(event));
+      sim.onTick({ time: 5, market: DAX, bid: 100, ask: 101 });
+      sim.submit({
+        type: 'open',
+        ref: 'r',
+        market: DAX,
+        direction: 'BUY',
+        size: 1,
+        reason: 'SIGNAL',
+        strategy: 'default',
+        expectedLevel: 101,
+        virtual: false,
+        stopReason: 'STOP',
+      });
+      return events.map((e) => (e.type === 'positionOpened' ? e.dealId : e.type));
+    };
+    const seeded = new SimBroker([market()], 'PAPER');
+    seeded.seed({
+      dealId: 'PAPER000007',
+      market: DAX,
+      direction: 'BUY',
+      size: 1,
+      stopLevel: undefined,
+      limitLevel: undefined,
+    });
+    expect(opened(seeded)).toEqual(['PAPER000008']);
+    const told = new SimBroker([market()], 'PAPER');
+    told.dealIdsAfter(['PAPER000003', 'DIAAAA000000009', 'PAPER000012', 'PAPERX', 'SIM000099']);
+    expect(opened(told)).toEqual(['PAPER000013']);
+    expect(opened(new SimBroker([market()], 'PAPER'))).toEqual(['PAPER000001']);
+  });
+});
