@@ -51,7 +51,8 @@ export default class Close extends BaseCommand {
       },
     });
     if (!this.jsonEnabled()) {
-      if (result.closed.length === 0 && result.failed.length === 0) this.log('nothing closed');
+      if (result.targets.length === 0) this.log('no open position managed by trailguard: nothing to close');
+      else if (result.closed.length === 0 && result.failed.length === 0) this.log('nothing closed');
       for (const r of result.closed)
         this.log(`${r.action} ${r.market} ${r.dealId} ${r.size} @ ${r.price}  ${r.pnlAmount?.toFixed(2) ?? ''}`);
       for (const f of result.failed) this.log(`FAILED ${f.dealId}: ${f.reason}`);
@@ -63,7 +64,8 @@ export default class Close extends BaseCommand {
 
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  // Decimal digits only: Number() would also take 0x1, 0b1 or 1e-1, more likely typos than sizes.
+  const n = /^(\d+\.?\d*|\.\d+)$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${value}: expected a positive number`);
   return n;
 }

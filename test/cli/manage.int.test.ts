@@ -95,8 +95,47 @@ describe('positions, sync, close, state (built CLI against the fake IG)', () => 
       'EXIT,1,110,80,9,9,0.42857143,MANUAL',
     ]);
 
+    // Flat already: --all (an end-of-day cron job) has nothing to do, which is no error.
+    const flat = await cli(f, ['close', '--all', '--yes', '--config', configPath, '--json']);
+    expect(flat.code, flat.stderr).toBe(0);
+    expect(JSON.parse(flat.stdout)).toEqual({ closed: [], failed: [], targets: [] });
+    const flatText = await cli(f, ['close', '--all', '--yes', '--config', configPath]);
+    expect(flatText.stdout).toContain('no open position managed by trailguard: nothing to close');
+    const unknown = await cli(f, ['close', dealId, '--yes', '--config', configPath, '--json']);
+    expect(unknown.code, 'a deal id that matches nothing is bad input').toBe(2);
+
     const cleared = await cli(f, ['state', 'clear', '--config', configPath, '--json']);
     expect(cleared.code, cleared.stderr).toBe(0);
+  }, 60_000);
+
+  it('close --percent 100 closes all of a size that is no whole number of lots; a close IG refuses says why under --json; --size takes decimal digits only', async () => {
+    fake = await fakeIgFor({ time: Date.now(), bid: 100, ask: 101 });
+    const f = fake;
+    const { configPath } = liveConfig(f, `pointSize: 1\ndecimals: 1\nlotStep: 0.1`);
+    const odd = f.openExternally({ epic: DAX, direction: 'BUY', size: 1.05, stopLevel: 80 });
+    const other = f.openExternally({ epic: DAX, direction: 'SELL', size: 1, stopLevel: 120 });
+    expect((await cli(f, ['sync', '--config', configPath])).code).toBe(0);
+
+    for (const size of ['0x1', '0b1', '1e0']) {
+      const r = await cli(f, ['close', other, '--size', size, '--yes', '--config', configPath, '--json']);
+      expect(r.code, size).toBe(2);
+      expect(JSON.parse(r.stdout).error.message).toBe(`--size ${size}: expected a positive number`);
+    }
+
+    const all = await cli(f, ['close', odd, '--percent', '100', '--yes', '--config', configPath, '--json']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(JSON.parse(all.stdout).closed).toMatchObject([{ dealId: odd, action: 'EXIT', size: 1.05 }]);
+
+    f.failNext(
+      { method: 'DELETE', path: /positions\/otc/ },
+      { status: 400, body: { errorCode: 'error.service.marketnotopen' } },
+    );
+    const refused = await cli(f, ['close', other, '--yes', '--config', configPath, '--json']);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(JSON.parse(refused.stdout).failed).toEqual([
+      { dealId: other, reason: expect.stringMatching(/^IG refused the close: .*error\.service\.marketnotopen/) },
+    ]);
+    expect(f.positions().map((p) => p.dealId)).toEqual([other]);
   }, 60_000);
 
   it('close --size: whole lots and at most the position, else exit 2 with nothing sent; no terminal and no --yes: refused before logging in', async () => {

@@ -52,6 +52,8 @@ interface Session {
   lock: StateLock;
   clock: Clock;
   account: IgAccount;
+  /** Per deal, why the broker refused a request of this session (the engine's alert says it). */
+  refused: Map<string, string>;
 }
 
 /** The IG account a session acts on, for the confirmation of a close. */
@@ -75,6 +77,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
     const index = await JournalIndex.read(config.journal, (message) => options.log('warn', message));
     const journal = new CsvJournal(config.journal, { durable: true });
     const rows: JournalRow[] = [];
+    const refused = new Map<string, string>();
     const igBroker = withBroker
       ? new IgBroker({
           rest,
@@ -91,7 +94,11 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       journal,
       onJournalRow: (row) => rows.push(row),
       journalRowsBefore: index.rows,
-      onAlert: (a) => options.log(a.level === 'info' ? 'info' : a.level, a.message),
+      onAlert: (a) => {
+        options.log(a.level === 'info' ? 'info' : a.level, a.message);
+        if (typeof a.data.dealId === 'string' && typeof a.data.reason === 'string')
+          refused.set(a.data.dealId, a.data.reason);
+      },
       onLifecycle: () => undefined,
     });
     const brokerPositions = (await rest.getPositions()).map((p) => brokerPositionFromIg(p, config));
@@ -122,6 +129,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       lock,
       clock: options.clock,
       account,
+      refused,
     };
   } catch (error) {
     lock.release();
@@ -213,14 +221,20 @@ export async function runClose(
           : request.all === true,
     );
     if (chosen.length === 0) {
-      const what = request.dealId ?? request.market ?? 'any market';
+      // Flat already: what --all asks for (an end-of-day cron job), not an input error.
+      if (request.all === true) {
+        await s.journal.close();
+        return { closed: [], failed: [], targets: [] };
+      }
+      const what = request.dealId ?? request.market;
       throw new UserError(`no open position managed by trailguard for ${what}`, 'see `trailguard positions`');
     }
     const targets: CloseTarget[] = chosen.map((p) => {
       const market = s.markets.find((m) => m.market === p.market) as MarketConfig;
       let closeSize = p.size;
       if (request.size !== undefined) closeSize = checkedSize(request.size, p, market);
-      if (request.percent !== undefined) {
+      // 100% is all of it, even a size that is no whole number of lots (adopted at IG's own size).
+      if (request.percent !== undefined && request.percent < 100) {
         closeSize = Math.floor((p.size * request.percent) / 100 / market.lotStep + 1e-9) * market.lotStep;
         closeSize = Number(closeSize.toFixed(8));
       }
@@ -243,7 +257,13 @@ export async function runClose(
     const closedIds = new Set(s.rows.slice(before).map((r) => r.dealId));
     for (const t of targets)
       if (!closedIds.has(t.dealId))
-        failed.push({ dealId: t.dealId, reason: 'the broker did not confirm the close (see the log)' });
+        failed.push({
+          dealId: t.dealId,
+          reason:
+            s.refused.get(t.dealId) !== undefined
+              ? `IG refused the close: ${s.refused.get(t.dealId)}`
+              : 'the broker did not confirm the close (see the log)',
+        });
     persistAll(s);
     await s.journal.close();
     return { closed: s.rows.slice(before).map(shownRow), failed, targets };
