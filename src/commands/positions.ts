@@ -28,7 +28,9 @@ export default class Positions extends BaseCommand {
         this.log(
           result.broker === 'paper'
             ? `saved but not in the paper book: ${m.market} ${m.dealId}`
-            : `saved but not on IG: ${m.market} ${m.dealId} (run trailguard sync)`,
+            : m.configured
+              ? `saved but not on IG: ${m.market} ${m.dealId} (run trailguard sync)`
+              : `saved but not on IG: ${m.market} ${m.dealId} (its market is no longer configured: add it back and run trailguard sync, or trailguard state clear ${m.market} --force)`,
         );
     }
     return result;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FakeIg } from '../support/fake-ig/index.js';
+import { startFakeIg, type FakeIg } from '../support/fake-ig/index.js';
 import { credentialsEnv, DAX, fakeIgFor, liveConfig } from '../support/live-harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -106,6 +106,49 @@ describe('positions, sync, close, state (built CLI against the fake IG)', () => 
 
     const cleared = await cli(f, ['state', 'clear', '--config', configPath, '--json']);
     expect(cleared.code, cleared.stderr).toBe(0);
+  }, 60_000);
+
+  it('a saved position IG closed while nothing ran: state clear refuses until sync has written its close; one of a market removed from the configuration is reported by sync (exit 1), not passed over', async () => {
+    const FX = 'CS.D.EURUSD.MINI.IP';
+    fake = await startFakeIg({
+      markets: [
+        { epic: DAX, bid: 100, ask: 101, minStopDistance: 0, decimals: 1 },
+        { epic: FX, bid: 1.1, ask: 1.1001, minStopDistance: 0, decimals: 5 },
+      ],
+    });
+    const f = fake;
+    const { configPath, journal } = liveConfig(f, `pointSize: 1\ndecimals: 1\nlotStep: 0.1`);
+    const withFx = `${readFileSync(configPath, 'utf8')}  ${FX}: { pointSize: 0.0001, decimals: 5 }\n`;
+    writeFileSync(configPath, withFx);
+    const dax = f.openExternally({ epic: DAX, direction: 'BUY', size: 1, stopLevel: 80 });
+    const fx = f.openExternally({ epic: FX, direction: 'SELL', size: 1, stopLevel: 1.2 });
+    expect((await cli(f, ['sync', '--config', configPath])).code).toBe(0);
+
+    f.closeExternally(dax, 95);
+    const refused = await cli(f, ['state', 'clear', DAX, '--config', configPath]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.replace(/\s*›\s*/g, ' ')).toContain(
+      `IG no longer holds ${DAX} ${dax}, and the journal has no EXIT row for it yet`,
+    );
+    const sync = await cli(f, ['sync', '--config', configPath, '--json']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(readFileSync(journal, 'utf8')).toMatch(new RegExp(`,${dax},default,BUY,EXIT,1,95,`));
+    const cleared = await cli(f, ['state', 'clear', DAX, '--config', configPath]);
+    expect(cleared.code, cleared.stderr).toBe(0);
+
+    // The trader stops trading EURUSD (its market leaves the configuration), and IG closes it.
+    writeFileSync(configPath, withFx.replace(`  ${FX}: { pointSize: 0.0001, decimals: 5 }\n`, ''));
+    f.closeExternally(fx, 1.09);
+    const after = await cli(f, ['sync', '--config', configPath, '--json']);
+    expect(after.code, after.stderr).toBe(1);
+    expect(JSON.parse(after.stdout)).toMatchObject({
+      inSync: false,
+      report: {
+        unresolved: [{ dealId: fx, market: FX, reason: expect.stringContaining('no longer in the configuration') }],
+      },
+    });
+    const positions = await cli(f, ['positions', '--config', configPath]);
+    expect(positions.stdout).toContain(`saved but not on IG: ${FX} ${fx} (its market is no longer configured`);
   }, 60_000);
 
   it('close --percent 100 closes all of a size that is no whole number of lots; a close IG refuses says why under --json; --size takes decimal digits only', async () => {
@@ -392,6 +435,17 @@ describe('state show and clear (built CLI, paper broker)', () => {
     expect(result.positions[1]).not.toHaveProperty('entryPrice');
     const text = run(['positions', '--config', configPath]);
     expect(text.stdout).toContain(`${DAX} PAPER000002 SELL 1 @ — →`);
+
+    // A clear of everything would drop the book's positions without an EXIT row: only with --force.
+    const clear = run(['state', 'clear', '--config', configPath]);
+    expect(clear.code).toBe(2);
+    expect(clear.stderr.replace(/\s*›\s*/g, ' ')).toContain(
+      `the paper book holds ${DAX} PAPER000001, ${DAX} PAPER000002`,
+    );
+    expect(existsSync(join(stateDir, '_paper.json'))).toBe(true);
+    const forced = run(['state', 'clear', '--force', '--config', configPath]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(existsSync(join(stateDir, '_paper.json'))).toBe(false);
   });
 
   it('a damaged paper book is an input error naming it, for positions as for live', () => {

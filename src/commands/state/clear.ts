@@ -6,14 +6,17 @@ import { clearState, type StateClearResult } from '../../core/services/inspect.j
 export default class StateClear extends BaseCommand {
   static override summary = 'Forget saved state (all markets and strategy guards, or one market).';
   static override description =
-    'Refused while IG still holds a saved position of the market (it would be left unmanaged) unless --force. Clearing everything also resets the strategy guards, so a stopped strategy takes entries again.';
+    "Refused unless --force while IG still holds a saved position of the market (it would be left unmanaged), while a saved position IG closed has no EXIT row in the journal yet (run sync first: it writes that row), or, on the paper broker, when clearing everything would drop the paper book's positions. Clearing everything also resets the strategy guards, so a stopped strategy takes entries again.";
   static override examples = [
     '<%= config.bin %> state clear IX.D.DAX.DAILY.IP',
     '<%= config.bin %> state clear --force',
   ];
   static override args = { market: Args.string({ description: 'only this market' }) };
   static override flags = {
-    force: Flags.boolean({ description: 'clear even while IG holds the position', default: false }),
+    force: Flags.boolean({
+      description: 'clear even while IG holds the position, or its close is not journaled yet',
+      default: false,
+    }),
   };
 
   async run(): Promise<StateClearResult> {

@@ -11,6 +11,7 @@ import { brokerPositionFromIg, connectIg, type Log } from './ig-connect.js';
 import type { BrokerPosition } from './reconcile.js';
 import { round8 } from '../engine/numeric.js';
 import { readPaperBook, removePaperBook } from './live.js';
+import { JournalIndex } from '../adapters/files/journal-index.js';
 
 export interface PositionRow {
   dealId: string;
@@ -38,8 +39,8 @@ export interface PositionsResult {
   /** Where the positions are: IG's account, or the paper broker's book (broker.kind paper; no prices). */
   broker: 'ig' | 'paper';
   positions: PositionRow[];
-  /** Saved positions IG no longer holds (run sync). */
-  missingAtBroker: { dealId: string; market: string }[];
+  /** Saved positions IG no longer holds (run sync); `configured` false for a market since removed from the configuration. */
+  missingAtBroker: { dealId: string; market: string; configured: boolean }[];
 }
 
 /** `trailguard positions`: IG's positions joined with the local state. Reads only. */
@@ -97,7 +98,7 @@ export async function listPositions(options: {
   const ids = new Set(atBroker.map((b) => b.dealId));
   const missingAtBroker = [...saved.values()]
     .filter((p) => !ids.has(p.dealId))
-    .map((p) => ({ dealId: p.dealId, market: p.market }));
+    .map((p) => ({ dealId: p.dealId, market: p.market, configured: config.markets[p.market] !== undefined }));
   return { broker: paper ? 'paper' : 'ig', positions: rows, missingAtBroker };
 }
 
@@ -157,7 +158,8 @@ export async function clearState(options: {
     if (!options.force && config.broker.kind === 'ig' && targets.length > 0) {
       const { rest } = await connectIg(config, { env: options.env, log: options.log });
       const held = (await rest.getPositions()).filter((p) => targets.includes(p.market));
-      const savedIds = new Set(targets.flatMap((m) => store.readMarket(m)?.positions.map((p) => p.dealId) ?? []));
+      const saved = targets.flatMap((m) => store.readMarket(m)?.positions ?? []);
+      const savedIds = new Set(saved.map((p) => p.dealId));
       const stillHeld = held.filter((p) => savedIds.has(p.dealId));
       if (stillHeld.length > 0) {
         throw new UserError(
@@ -165,6 +167,25 @@ export async function clearState(options: {
           'close it first (trailguard close), or pass --force to forget it anyway',
         );
       }
+      // Closed on IG while nothing ran, and not journaled yet: sync writes its EXIT row from IG's
+      // history, which needs the saved position.
+      const heldIds = new Set(held.map((p) => p.dealId));
+      const journal = await JournalIndex.read(config.journal, (message) => options.log('warn', message));
+      const unrecorded = saved.filter((p) => !heldIds.has(p.dealId) && !journal.exited.has(p.dealId));
+      if (unrecorded.length > 0) {
+        throw new UserError(
+          `IG no longer holds ${unrecorded.map((p) => `${p.market} ${p.dealId}`).join(', ')}, and the journal has no EXIT row for it yet: clearing would lose its close`,
+          "run trailguard sync first (it writes the close from IG's history), or pass --force to forget it anyway",
+        );
+      }
+    }
+    if (!options.force && config.broker.kind === 'paper' && options.market === undefined) {
+      const book = readPaperBook(config.stateDir);
+      if (book.length > 0)
+        throw new UserError(
+          `the paper book holds ${book.map((p) => `${p.market} ${p.dealId}`).join(', ')}: clearing everything would drop them without an EXIT row`,
+          'clear one market (trailguard state clear MARKET), or pass --force to drop the paper book too',
+        );
     }
     const all = options.market === undefined;
     // Read before anything is deleted: without --force a damaged file stops the whole clear.

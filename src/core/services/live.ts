@@ -323,6 +323,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       brokerPositions,
       findCloses: paper ? () => Promise.resolve([]) : igCloseFinder(rest, clock),
       ownOpensGone,
+      configured: Object.keys(config.markets),
       now: clock.now(),
     });
     for (const r of report.closedWhileAway)

@@ -112,6 +112,7 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       // sync only: `close` goes on to close the position, which would end its rows without it.
       deferUnknownPartials: !withBroker,
       ownOpensGone: await ownOpensGoneSinceSave(rest, config, store, options.clock, brokerPositions),
+      configured: Object.keys(config.markets),
       now: options.clock.now(),
     });
     if (igBroker !== undefined) trackManagedPositions(igBroker, runner.engine);

@@ -67,6 +67,11 @@ export interface ReconcileDeps {
    * the state does not know were opened and closed again while no run saw them.
    */
   ownOpensGone?: readonly BrokerPosition[] | undefined;
+  /**
+   * Every market of the configuration (not only those this run manages): a saved position of a
+   * market since removed from it is reported unresolved, not passed over.
+   */
+  configured?: readonly string[] | undefined;
   now: number;
 }
 
@@ -314,6 +319,19 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     }
     const snap = engine.exportPositions(p.market).find((x) => x.dealId === p.dealId);
     if (snap !== undefined) await closeAway(deps, report, snap, snap.size);
+  }
+
+  if (deps.configured !== undefined) {
+    const configuredSet = new Set(deps.configured);
+    for (const market of store.listMarkets()) {
+      if (configuredSet.has(market)) continue;
+      for (const snap of store.readMarket(market)?.positions ?? [])
+        report.unresolved.push({
+          dealId: snap.dealId,
+          market,
+          reason: `its market is no longer in the configuration: trailguard neither manages nor reconciles it; add the market back to record what IG did with it, or forget it (trailguard state clear ${market} --force)`,
+        });
+    }
   }
 
   // Rewrite every market's state as the engine now holds it (drops positions settled above).
