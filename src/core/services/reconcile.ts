@@ -1,5 +1,5 @@
 import type { MarketConfig } from '../domain/config.js';
-import type { PositionClosedEvent, PositionOpenedEvent } from '../domain/events.js';
+import type { PositionAmendedEvent, PositionClosedEvent, PositionOpenedEvent } from '../domain/events.js';
 import type { Direction, EntryReason, ExitReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
 import { cleanSize, LevelRounder } from '../engine/numeric.js';
@@ -210,6 +210,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const { runner, store, journal } = deps;
   const engine = runner.engine;
   const report = emptyReport();
+  const away: AwayEvents = { closes: [], levels: [] };
   const configured = new Map(deps.markets.map((m) => [m.market, m]));
   const atBroker = new Map(deps.brokerPositions.map((p) => [p.dealId, p]));
   const known = new Set<string>();
@@ -251,8 +252,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
             reason: `IG closed ${missing} of it, which is not in its history yet: its row waits for a later sync`,
           });
         else if (closing) {
-          writeClosesAway(deps, report, snap, missing, closes, live);
-          deps.runner.onBrokerEvent({ type: 'positionAmended', time: deps.now, dealId: snap.dealId, ...levels });
+          writeClosesAway(deps, report, away, snap, missing, closes, live);
+          away.levels.push({ type: 'positionAmended', time: deps.now, dealId: snap.dealId, ...levels });
         }
         const unsent = unexecutedCloses(snap, live.size, market.lotStep);
         engine.carryUnsentCloses(snap.dealId, unsent);
@@ -265,7 +266,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         continue; // the state file is rewritten below without it
       }
       engine.restorePosition(snap, { size: tracked });
-      await closeAway(deps, report, snap, tracked);
+      await closeAway(deps, report, away, snap, tracked);
     }
   }
 
@@ -318,8 +319,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       report.recoveredFromJournal.push({ dealId: p.dealId, market: p.market });
     }
     const snap = engine.exportPositions(p.market).find((x) => x.dealId === p.dealId);
-    if (snap !== undefined) await closeAway(deps, report, snap, snap.size);
+    if (snap !== undefined) await closeAway(deps, report, away, snap, snap.size);
   }
+
+  // The closes made while away, of every position, in the order they happened (SPEC §3: journal
+  // rows in the order of the events; found position by position); then IG's levels now.
+  away.closes.sort((a, b) => a.time - b.time);
+  for (const event of away.closes) runner.onBrokerEvent(event);
+  for (const event of away.levels) runner.onBrokerEvent(event);
 
   if (deps.configured !== undefined) {
     const configuredSet = new Set(deps.configured);
@@ -381,10 +388,17 @@ function takeOver(
   report.recoveredOpens.push({ dealId: p.dealId, market: p.market, strategy });
 }
 
+/** Closes found while reconciling, written once every position has been looked at (in time order), and IG's levels after them. */
+interface AwayEvents {
+  closes: PositionClosedEvent[];
+  levels: PositionAmendedEvent[];
+}
+
 /** A position gone from the broker: its closes from the history, or unresolved until they are there. */
 async function closeAway(
   deps: ReconcileDeps,
   report: ReconcileReport,
+  away: AwayEvents,
   snap: PositionSnapshot,
   size: number,
 ): Promise<void> {
@@ -398,7 +412,7 @@ async function closeAway(
     });
     return;
   }
-  writeClosesAway(deps, report, snap, size, closes, undefined);
+  writeClosesAway(deps, report, away, snap, size, closes, undefined);
 }
 
 /**
@@ -437,6 +451,7 @@ async function closesOf(
 function writeClosesAway(
   deps: ReconcileDeps,
   report: ReconcileReport,
+  away: AwayEvents,
   snap: PositionSnapshot,
   size: number,
   closes: readonly CloseFound[] | undefined,
@@ -457,7 +472,7 @@ function writeClosesAway(
       level: c.level,
       cause: 'external',
     };
-    deps.runner.onBrokerEvent(event);
+    away.closes.push(event);
     report.closedWhileAway.push({
       dealId: snap.dealId,
       market: snap.market,

@@ -55,8 +55,8 @@ async function setup(options: {
   state?: PositionSnapshot[];
   broker: BrokerPosition[];
   closeAt?: { level: number; time: number };
-  /** The history's closes, oldest first (else closeAt alone). */
-  closes?: CloseFound[];
+  /** The history's closes, oldest first (else closeAt alone); per deal id when a function. */
+  closes?: CloseFound[] | ((dealId: string) => CloseFound[]);
   deferUnknownPartials?: boolean;
 }) {
   const dir = mkdtempSync(join(tmpdir(), 'tg-rec-'));
@@ -93,7 +93,12 @@ async function setup(options: {
     journal: index,
     markets: [cfg],
     brokerPositions: options.broker,
-    findCloses: () => Promise.resolve(options.closes ?? (options.closeAt ? [options.closeAt] : [])),
+    findCloses: (dealId) =>
+      Promise.resolve(
+        typeof options.closes === 'function'
+          ? options.closes(dealId)
+          : (options.closes ?? (options.closeAt ? [options.closeAt] : [])),
+      ),
     deferUnknownPartials: options.deferUnknownPartials,
     ownOpensGone: options.ownOpensGone,
     now: Date.parse('2024-03-14T12:00:00Z'),
@@ -106,6 +111,31 @@ const HEADER =
 const ENTRY_ROW = `2024-03-14T08:00:00.000Z,${DAX},D1,default,BUY,ENTRY,1,100,90,,,,SIGNAL,\n`;
 
 describe('start-up reconciliation (live and sync)', () => {
+  it('closes made while away are written in the order they happened, across positions (not position by position)', async () => {
+    const t = (hhmm: string) => Date.parse(`2024-03-14T${hhmm}:00Z`);
+    const { journal } = await setup({
+      state: [saved, { ...saved, dealId: 'D2' }],
+      // D1 gone; IG holds 0.5 of D2.
+      broker: [atBroker({ dealId: 'D2', size: 0.5 })],
+      closes: (dealId) =>
+        dealId === 'D1'
+          ? [{ level: 120, time: t('10:06'), size: 1, full: true }]
+          : [
+              { level: 110, time: t('10:04'), size: 0.3, full: false },
+              { level: 115, time: t('10:07'), size: 0.2, full: false },
+            ],
+    });
+    expect(
+      journal.rows.map((r) => `${r.dealId} ${r.action} ${r.size}@${r.price} ${new Date(r.time).toISOString()}`),
+    ).toEqual([
+      'D2 PARTIAL 0.3@110 2024-03-14T10:04:00.000Z',
+      'D1 EXIT 1@120 2024-03-14T10:06:00.000Z',
+      'D2 PARTIAL 0.2@115 2024-03-14T10:07:00.000Z',
+    ]);
+    // The rows of D2 have no stop_level (not known then); IG's stop now is applied after them.
+    expect(journal.rows.filter((r) => r.dealId === 'D2').map((r) => r.stopLevel)).toEqual([undefined, undefined]);
+  });
+
   it('a saved position still open at the broker is resumed with the broker stop and the saved trailing state; no row written', async () => {
     const { report, journal, runner } = await setup({ state: [saved], broker: [atBroker()] });
     expect(report.resumed).toEqual([{ dealId: 'D1', market: DAX, size: 1, stopLevel: 120 }]);
