@@ -6,7 +6,7 @@ import { clearState, type StateClearResult } from '../../core/services/inspect.j
 export default class StateClear extends BaseCommand {
   static override summary = 'Forget saved state (all markets and strategy guards, or one market).';
   static override description =
-    "Refused unless --force while IG still holds a saved position of the market (it would be left unmanaged), while a saved position IG closed has no EXIT row in the journal yet (run sync first: it writes that row), or, on the paper broker, when clearing everything would drop the paper book's positions. Clearing everything also resets the strategy guards, so a stopped strategy takes entries again.";
+    "Refused unless --force while IG still holds a saved position of the market (its rules' state would be lost; the next start rebuilds it from its ENTRY row in the journal), while a saved position IG closed has no EXIT row in the journal yet (run sync first: it writes that row), or, on the paper broker, when clearing everything would drop the paper book's positions. Clearing everything also resets the strategy guards, so a stopped strategy takes entries again.";
   static override examples = [
     '<%= config.bin %> state clear IX.D.DAX.DAILY.IP',
     '<%= config.bin %> state clear --force',

@@ -163,8 +163,8 @@ export async function clearState(options: {
       const stillHeld = held.filter((p) => savedIds.has(p.dealId));
       if (stillHeld.length > 0) {
         throw new UserError(
-          `IG still holds ${stillHeld.map((p) => `${p.market} ${p.dealId}`).join(', ')}: clearing would leave it unmanaged`,
-          'close it first (trailguard close), or pass --force to forget it anyway',
+          `IG still holds ${stillHeld.map((p) => `${p.market} ${p.dealId}`).join(', ')}: clearing would lose what its rules know (best price, trailing, ladder)`,
+          'close it first (trailguard close), or pass --force to clear it anyway: the next start rebuilds it from its ENTRY row in the journal, its best price from the entry',
         );
       }
       // Closed on IG while nothing ran, and not journaled yet: sync writes its EXIT row from IG's

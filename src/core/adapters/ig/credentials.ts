@@ -104,8 +104,13 @@ export interface LoadCredentialsOptions {
   store?: CredentialStore | null;
 }
 
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+/**
+ * A value that is not blank: trimmed (a key or name pasted with a newline), except a password,
+ * which may begin or end with a space and is taken as it is.
+ */
+function nonEmpty(value: unknown, field: string): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  return field === 'password' ? value : value.trim();
 }
 
 class UnreadableSettings extends Error {}
@@ -119,7 +124,7 @@ export function loadCredentials(options: LoadCredentialsOptions = {}): IgCredent
   const found: Partial<Record<(typeof CREDENTIAL_SOURCES)[number]['field'], string>> = {};
   const missing: string[] = [];
   for (const source of CREDENTIAL_SOURCES) {
-    const value = nonEmpty(env[source.variable]) ?? nonEmpty(store()?.get(source.key));
+    const value = nonEmpty(env[source.variable], source.field) ?? nonEmpty(store()?.get(source.key), source.field);
     if (value !== undefined) found[source.field] = value;
     else if (source.required) missing.push(source.variable);
   }

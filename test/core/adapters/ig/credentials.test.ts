@@ -27,6 +27,25 @@ describe('loadCredentials', () => {
     expect(creds).toEqual({ apiKey: 'env-key', identifier: 'me', password: 'stored-pw', accountId: 'ZZZ' });
   });
 
+  it('keys and names are trimmed (pasted with a newline); a password is taken as it is, spaces and all', () => {
+    const env = {
+      IG_API_KEY: ' key-123456\n',
+      IG_IDENTIFIER: 'trader7 ',
+      IG_PASSWORD: ' pa55 word ',
+      IG_ACCOUNT_ID: 'ABC123\n',
+    };
+    expect(loadCredentials({ env, store: null })).toEqual({
+      apiKey: 'key-123456',
+      identifier: 'trader7',
+      password: ' pa55 word ',
+      accountId: 'ABC123',
+    });
+    const stored = { get: (key: string) => ({ 'ig.password': ' saved pw ' })[key] };
+    expect(loadCredentials({ env: { IG_API_KEY: 'k12345', IG_IDENTIFIER: 'me' }, store: stored }).password).toBe(
+      ' saved pw ',
+    );
+  });
+
   it('IG_ACCOUNT_ID is optional: the session default account is used', () => {
     const env: Record<string, string> = { ...FULL_ENV };
     delete env['IG_ACCOUNT_ID'];
