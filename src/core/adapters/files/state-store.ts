@@ -255,9 +255,34 @@ export class StateLock {
       const pid = Number(text.trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
         throw new StateInUse(join(this.path, '..'), pid);
-      rmSync(this.path, { force: true }); // stale: its process is gone
+      this.removeStale(text);
     }
     throw new UserError(`could not take the lock ${this.path}`);
+  }
+
+  /**
+   * Removes a stale lock (its process is gone) that read `text`. Another process may have found
+   * the same stale lock, removed it and taken the lock since: removing the file by name would
+   * then remove that holder's lock. So it is first moved aside (only one process can move a given
+   * file: the others find it gone and try again) and what was moved is checked: a live holder's
+   * lock that had replaced the stale one is put back.
+   */
+  private removeStale(text: string): void {
+    const aside = `${this.path}.${process.pid}.stale`;
+    try {
+      renameSync(this.path, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // removed by another: try again
+      throw error;
+    }
+    try {
+      if (readFileSync(aside, 'utf8') !== text) linkSync(aside, this.path);
+    } catch (error) {
+      // EEXIST: a third process took the lock in that moment; the one put back would be a second.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      rmSync(aside, { force: true });
+    }
   }
 
   /** Creates the lock file holding this process's pid; false when one exists. */

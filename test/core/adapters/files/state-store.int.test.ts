@@ -109,6 +109,48 @@ console.log(JSON.stringify(counts));`;
     expect(b.held).toBeGreaterThan(0);
   }, 60_000);
 
+  it('two processes that find the same stale lock (its process gone): only one takes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-lock-stale-'));
+    const lockPath = join(dir, '.lock');
+    const marker = join(dir, 'marker');
+    // Half of the time a holder "crashes": it leaves the lock behind with a pid no process has,
+    // and both processes then find it stale at once.
+    const script = `import { closeSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { StateInUse, StateLock } from ${JSON.stringify(STATE_STORE)};
+const counts = { held: 0, refused: 0, both: 0, errors: [] };
+for (let i = 0; i < 3000; i++) {
+  const lock = new StateLock(${JSON.stringify(dir)});
+  try { lock.acquire(); } catch (e) {
+    if (e instanceof StateInUse) counts.refused++; else counts.errors.push(String(e));
+    continue;
+  }
+  counts.held++;
+  try {
+    closeSync(openSync(${JSON.stringify(marker)}, 'wx'));
+    readdirSync(${JSON.stringify(dir)});
+    rmSync(${JSON.stringify(marker)});
+  } catch { counts.both++; }
+  if (i % 2 === 0) writeFileSync(${JSON.stringify(lockPath)}, '2147483646\\n');
+  else lock.release();
+}
+console.log(JSON.stringify(counts));`;
+    const run = () =>
+      new Promise<{ held: number; refused: number; both: number; errors: string[] }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.on('data', (d) => (out += String(d)));
+        child.once('exit', () => resolve(JSON.parse(out)));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(a.errors.slice(0, 3)).toEqual([]);
+    expect(b.errors.slice(0, 3)).toEqual([]);
+    expect(a.both + b.both, 'two holders at once').toBe(0);
+    expect(a.held).toBeGreaterThan(0);
+    expect(b.held).toBeGreaterThan(0);
+  }, 60_000);
+
   it('a lock that cannot be written (a full disk) is a WriteFailed naming it, and leaves no temporary file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-lock-full-'));
     const script = `import { StateLock } from ${JSON.stringify(STATE_STORE)};
