@@ -20,7 +20,7 @@ import { hasLevel, type RuleMarket } from './rule-market.js';
 import { atrStopPoints, atrTrailProposal } from './rules/atr-stop.js';
 import { fireNextRung, ladderProposal, ladderReason, lastClosingRung, NO_RUNG } from './rules/profit-ladder.js';
 import { profitLockProposal } from './rules/profit-lock.js';
-import { evaluateGuard, type GuardState } from './rules/strategy-guard.js';
+import { evaluateGuard, MONEY_EPSILON, type GuardState } from './rules/strategy-guard.js';
 import { timeExitDue } from './rules/time-exit.js';
 import { activateTrailing, trailingProposal } from './rules/trailing-stop.js';
 import { virtualBreached, virtualCoolingDown, virtualStopApplies } from './rules/virtual-stop.js';
@@ -486,8 +486,19 @@ export class Engine {
     return this.mtmOf(strategy, this.guards.get(strategy)?.state.realised ?? 0);
   }
 
+  /**
+   * The tolerance of the last `mtmOf`, in account currency: SPEC §9's 1e-9 points as money for
+   * each open position, and the binary error of the sum (a price difference of two doubles near
+   * 163.369 is off by up to ~3e-14, 3e-11 points on a point of 0.001, which size × value per point
+   * makes more than 1e-9 of money: an MTM of exactly −4950 came out −4949.999999998 and did not
+   * reach a guard of −4950).
+   */
+  private mtmTolerance = MONEY_EPSILON;
+
   private mtmOf(strategy: string, realised: number): number {
     let mtm = realised;
+    // Realised P&L is a sum of decimal-clean amounts: each addition may be off by half a unit in the last place.
+    let tolerance = MONEY_EPSILON + Math.abs(realised) * 1e-13;
     const markets = this.marketList;
     for (let k = 0; k < markets.length; k++) {
       const m = markets[k] as MarketRuntime;
@@ -500,16 +511,19 @@ export class Engine {
         // Live, a position the broker closes on this market's last tick counts where it fills (a
         // limit at the limit, SPEC §3 step 1) before the fill arrives, as the backtest has realised it.
         if (m.brokerCloses(p)) level = m.brokerFillLevel(p);
-        mtm += ((p.sign * (level - p.entryPrice)) / m.ps) * p.size * m.cfg.valuePerPoint;
+        const perPoint = p.size * m.cfg.valuePerPoint;
+        mtm += ((p.sign * (level - p.entryPrice)) / m.ps) * perPoint;
+        tolerance += (POINT_EPSILON + ((Math.abs(level) + Math.abs(p.entryPrice)) * 4.440892098500626e-16) / m.ps) * perPoint;
       }
     }
+    this.mtmTolerance = tolerance;
     return mtm;
   }
 
   private checkGuard(strategy: string, guard: GuardEntry | undefined = this.guards.get(strategy)): void {
     if (guard === undefined || guard.state.stopped !== undefined) return;
     const mtm = this.mtmOf(strategy, guard.state.realised);
-    const trip = evaluateGuard(guard.state, guard.cfg, mtm);
+    const trip = evaluateGuard(guard.state, guard.cfg, mtm, this.mtmTolerance);
     if (trip === undefined) return;
     this.sink.action({
       type: 'alert',
@@ -623,7 +637,7 @@ export class Engine {
       stopReason: open?.stopReason ?? 'STOP',
       limitLevel: ev.limitLevel,
       initialStop,
-      risk: initialStop === undefined ? 0 : Math.abs(ev.level - initialStop),
+      risk: initialStop === undefined ? 0 : Math.abs(priceMove(ev.level, initialStop)),
       best: Number.isNaN(fav) ? ev.level : fav,
       trailingActive: false,
       levelsTick: this.tickCount,

@@ -77,7 +77,8 @@ export function priceMove(from: number, to: number): number {
   const scale = Math.max(Math.abs(from), Math.abs(to));
   if (!(scale > 0) || !Number.isFinite(scale)) return move;
   const decimals = 13 - Math.floor(Math.log10(scale));
-  if (decimals > 15 || decimals < 0) return move;
+  // (Prices below 0.01 too: a point of 1e-8 on a price of 0.00002 gave P&L amounts of 210000.00000001.)
+  if (decimals > 300 || decimals < 0) return move;
   const r = roundHalfAway(move, decimals);
   return r === 0 ? 0 : r;
 }

@@ -2,7 +2,7 @@ import type { MarketConfig } from '../domain/config.js';
 import type { PositionAmendedEvent, PositionClosedEvent, PositionOpenedEvent } from '../domain/events.js';
 import type { Direction, EntryReason, ExitReason, StopReason } from '../domain/types.js';
 import type { JournalEntry, JournalIndex } from '../adapters/files/journal-index.js';
-import { cleanSize, LevelRounder } from '../engine/numeric.js';
+import { cleanSize, LevelRounder, priceMove } from '../engine/numeric.js';
 import { ladderProgress } from '../engine/rules/profit-ladder.js';
 import { virtualStopApplies } from '../engine/rules/virtual-stop.js';
 import type { PositionSnapshot } from '../engine/position.js';
@@ -537,7 +537,7 @@ function snapshotFromJournal(
     entryReason: entry.reason,
     stopReason: live.own?.stopReason ?? 'STOP',
     initialStop,
-    risk: initialStop === undefined ? 0 : Math.abs(entry.price - initialStop),
+    risk: initialStop === undefined ? 0 : Math.abs(priceMove(entry.price, initialStop)),
     best: entry.price,
     trailingActive: false,
     ladderNext: progress.ladderNext,

@@ -3,6 +3,54 @@ import { brief, DAX, eurusd, EURUSD, harness, market, scriptedEntry } from '../.
 import { clockEventTime } from '../../../src/core/services/live.js';
 
 describe('strategy guard (SPEC §4.6)', () => {
+  // EURJPY: 300 lots at 0.5 a point on a point of 0.001. In doubles, 163.336 − 163.369 is
+  // −0.03299999999998704: an MTM of exactly −4950 came out −4949.999999998.
+  const eurjpy = (guard: { maxDrawdown?: number; trailFraction?: number; minPeak: number }) =>
+    harness({
+      markets: [
+        market({
+          market: 'CS.D.EURJPY.CFD.IP',
+          pointSize: 0.001,
+          decimals: 3,
+          valuePerPoint: 0.5,
+          lotStep: 100,
+          strategy: 's1',
+        }),
+      ],
+      strategies: { s1: { guard } },
+      entries: {
+        'CS.D.EURJPY.CFD.IP': scriptedEntry([
+          { at: 1, direction: 'BUY', size: 300, stopPoints: 300 },
+          { at: 9, direction: 'BUY', size: 300, stopPoints: 300 },
+        ]),
+      },
+    });
+
+  it('an MTM exactly at maxDrawdown trips it, whatever the binary error of the prices', () => {
+    const h = eurjpy({ maxDrawdown: -4950, minPeak: 0 });
+    h.tick(1, 163.369);
+    h.tick(2, 163.336); // −33 points × 300 × 0.5 = −4950
+    h.tick(9, 163.345);
+    expect(brief(h.journal.rows)).toEqual([
+      'ENTRY BUY 300@163.369 stop=163.069 SIGNAL',
+      'EXIT BUY 300@163.336 stop=163.069 STRATEGY_DRAWDOWN pts=-33',
+    ]);
+  });
+
+  it('an MTM exactly at peak × (1 − trailFraction) trips it; a peak exactly at minPeak is not above it', () => {
+    const trail = eurjpy({ trailFraction: 0.5, minPeak: 0 });
+    trail.tick(1, 163.369);
+    trail.tick(2, 163.469); // peak 15000
+    trail.tick(3, 163.419); // 7500 = 15000 × 0.5
+    expect(brief(trail.journal.rows).at(-1)).toBe('EXIT BUY 300@163.419 stop=163.069 STRATEGY_TRAIL pts=50');
+
+    const minPeak = eurjpy({ trailFraction: 0.5, minPeak: 12000 });
+    minPeak.tick(1, 163.369);
+    minPeak.tick(2, 163.449); // peak exactly 12000: not above minPeak
+    minPeak.tick(3, 163.389); // 3000, below 12000 × 0.5, but the trail test does not apply
+    expect(brief(minPeak.journal.rows)).toEqual(['ENTRY BUY 300@163.369 stop=163.069 SIGNAL']);
+  });
+
   it('MTM across markets ≤ maxDrawdown closes every position of the strategy in every market and blocks entries', () => {
     const h = harness({
       markets: [market({ strategy: 's' }), eurusd({ strategy: 's', valuePerPoint: 1 })],

@@ -132,6 +132,36 @@ describe('decimal results at large prices (SPEC §9 "Arithmetic")', () => {
     expect(round8(exit?.pnlPoints ?? Number.NaN)).toBe(-3.33333333);
   });
 
+  it('R is the decimal distance of entry and stop: r = −5.61 / 5.12 is −1.095703125 (−1.09570313), and −1.54 / 0.02 is −77', () => {
+    const gold = harness({
+      markets: [market({ pointSize: 0.1, decimals: 2, lotStep: 1 })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', size: 1, stopPoints: 51.2 }]) },
+    });
+    gold.tick(1, 2005.73); // stop 2000.61: R 5.12 (5.120000000000118 in doubles)
+    gold.tick(2, 2000.12);
+    expect(round8(gold.journal.rows.find((r) => r.action === 'EXIT')?.rMultiple ?? Number.NaN)).toBe(-1.09570313);
+    const btc = harness({
+      markets: [market({ pointSize: 0.01, decimals: 2, lotStep: 0.1 })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'BUY', size: 0.3, stopPoints: 2 }]) },
+    });
+    btc.tick(1, 65000.22); // stop 65000.2: R 0.02 (0.0200000000048 in doubles)
+    btc.tick(2, 64998.68);
+    expect(round8(btc.journal.rows.find((r) => r.action === 'EXIT')?.rMultiple ?? Number.NaN)).toBe(-77);
+  });
+
+  it('prices below 0.01 get decimal moves too: 3 points of 1e-8 × 7000 × 10 is 210000, not 210000.00000001', () => {
+    const h = harness({
+      markets: [market({ pointSize: 0.00000001, decimals: 8, valuePerPoint: 10, lotStep: 1000 })],
+      entries: { [DAX]: scriptedEntry([{ at: 1, direction: 'SELL', size: 7000, stopPoints: 40, limitPoints: 3 }]) },
+    });
+    h.tick(1, 0.00002036);
+    h.tick(2, 0.00002033);
+    const exit = h.journal.rows.find((r) => r.action === 'EXIT');
+    expect(exit).toMatchObject({ price: 0.00002033, reason: 'TAKE_PROFIT' });
+    expect(round8(exit?.pnlPoints ?? Number.NaN)).toBe(3);
+    expect(round8(exit?.pnlAmount ?? Number.NaN)).toBe(210000);
+  });
+
   it('prices of 13 significant digits keep their last digit in a move: one point at 65000.12345678', () => {
     const h = harness({
       markets: [market({ pointSize: 0.00000001, decimals: 8, lotStep: 1 })],

@@ -646,14 +646,18 @@ export class Simulation {
     return price;
   }
 
-  /** Profit in price terms at `price` (SPEC §1). */
+  /**
+   * Profit in price terms at `price` (SPEC §1), as the exact decimal difference of the two prices
+   * (SPEC §9): the binary error of a subtraction of two doubles near 163 (~3e-14), divided by a
+   * point of 0.001 and multiplied by size × value per point, would decide an amount comparison.
+   */
   private profitPrice(p: Position, price: number): number {
-    return p.direction === 'BUY' ? price - p.entryPrice : p.entryPrice - price;
+    return p.direction === 'BUY' ? decimalDifference(price, p.entryPrice) : decimalDifference(p.entryPrice, price);
   }
 
-  /** R = |entryPrice − initialStop| (SPEC §1); undefined without an initial stop. */
+  /** R = |entryPrice − initialStop| (SPEC §1), as a decimal difference; undefined without an initial stop. */
   private riskOf(p: Position): number | undefined {
-    return p.initialStop === undefined ? undefined : Math.abs(p.entryPrice - p.initialStop);
+    return p.initialStop === undefined ? undefined : Math.abs(decimalDifference(p.entryPrice, p.initialStop));
   }
 
   private isAfterFlatAt(ms: MarketState, time: number): boolean {
@@ -711,4 +715,9 @@ export class Simulation {
   private write(fields: string[]): void {
     this.rows.push(fields.join(','));
   }
+}
+
+/** a − b as on the decimals the two prices are written with (their shortest writing). */
+function decimalDifference(a: number, b: number): number {
+  return roundHalfAway(a - b, Math.max(decimalsOf(a), decimalsOf(b)), 0);
 }
