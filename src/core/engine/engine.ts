@@ -513,7 +513,8 @@ export class Engine {
         if (m.brokerCloses(p)) level = m.brokerFillLevel(p);
         const perPoint = p.size * m.cfg.valuePerPoint;
         mtm += ((p.sign * (level - p.entryPrice)) / m.ps) * perPoint;
-        tolerance += (POINT_EPSILON + ((Math.abs(level) + Math.abs(p.entryPrice)) * 4.440892098500626e-16) / m.ps) * perPoint;
+        tolerance +=
+          (POINT_EPSILON + ((Math.abs(level) + Math.abs(p.entryPrice)) * 4.440892098500626e-16) / m.ps) * perPoint;
       }
     }
     this.mtmTolerance = tolerance;
