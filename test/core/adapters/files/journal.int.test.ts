@@ -55,6 +55,9 @@ describe('journal numbers (SPEC §6.2)', () => {
     { value: 1.23456789, written: '1.23456789', why: '8 decimals below 1e7' },
     { value: 0.1 + 0.2, written: '0.3', why: 'noise beyond 8 decimals' },
     { value: -0.000000001, written: '0', why: '-0 is written 0' },
+    { value: 1002000000000000, written: '1002000000000000', why: 'from 1e15 up, no binary noise (.125)' },
+    { value: 1.0015e300, written: `10015${'0'.repeat(296)}`, why: 'never an exponent, even from 1e21 up' },
+    { value: -1.234567890123456e22, written: '-12345678901234600000000', why: 'a large negative number' },
   ])('$why: $value → $written', ({ value, written }) => {
     expect(formatNumber(value)).toBe(written);
   });
