@@ -260,6 +260,19 @@ describe('histdata and dukascopy', () => {
     expect(ticks.map((t) => t.time)).toEqual(['2024-01-02T00:00:00.000Z']);
   });
 
+  it('reads the times of a Dukascopy local-time column without an offset in --timezone (UTC without it); an offset written wins', async () => {
+    const file = await tmp.write(
+      'duka-local-bare.csv',
+      'Local time,Ask,Bid,AskVolume,BidVolume\n02.01.2024 01:00:00.000,1.10253,1.10250,1,1\n02.01.2024 01:00:01.000 GMT+0100,1.10253,1.10250,1,1\n',
+    );
+    const times = async (timezone: string | undefined) =>
+      (await readAll({ files: [file], format: 'dukascopy', defaultMarket: 'EURUSD', timezone })).ticks.map(
+        (t) => t.time,
+      );
+    expect(await times(undefined)).toEqual(['2024-01-02T01:00:00.000Z']); // the second row goes back in time: skipped
+    expect(await times('Europe/Berlin')).toEqual(['2024-01-02T00:00:00.000Z', '2024-01-02T00:00:01.000Z']);
+  });
+
   it('rejects a HistData file that has a header (wrong --format)', async () => {
     const error = await readError({ files: [fixture('multi-good.csv')], format: 'histdata', defaultMarket: 'EURUSD' });
     expect(error).toBeInstanceOf(UserError);
