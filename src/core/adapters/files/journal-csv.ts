@@ -43,10 +43,7 @@ export function formatNumber(value: number | undefined): string {
     return value.toLocaleString('en-US', { useGrouping: false, maximumSignificantDigits: 15 });
   const r = round8(value);
   if (Number.isInteger(r)) return r.toFixed(0);
-  return r
-    .toFixed(8)
-    .replace(/0+$/, '')
-    .replace(/\.$/, '');
+  return r.toFixed(8).replace(/0+$/, '').replace(/\.$/, '');
 }
 
 export function formatTime(ms: number): string {
