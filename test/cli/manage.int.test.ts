@@ -436,6 +436,13 @@ describe('state show and clear (built CLI, paper broker)', () => {
     const text = run(['positions', '--config', configPath]);
     expect(text.stdout).toContain(`${DAX} PAPER000002 SELL 1 @ — →`);
 
+    // sync (a cron job left on while trading on paper) has nothing to compare: skipped, exit 0.
+    const sync = run(['sync', '--config', configPath, '--json']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(JSON.parse(sync.stdout).skipped).toMatch(/^broker.kind is paper: there is no IG account/);
+    const close = run(['close', '--all', '--yes', '--config', configPath, '--json']);
+    expect(close.code, 'close has nothing to close on').toBe(2);
+
     // A clear of everything would drop the book's positions without an EXIT row: only with --force.
     const clear = run(['state', 'clear', '--config', configPath]);
     expect(clear.code).toBe(2);

@@ -160,6 +160,15 @@ export interface SyncResult {
 
 /** `trailguard sync`: live's start-up reconciliation as a one-shot (cron). */
 export async function runSync(options: ManageOptions): Promise<SyncResult> {
+  // The paper book is live's own: there is no account to compare it with (the cron job of the
+  // README, left on while trading on paper, is no failure).
+  if ((await loadConfig(options.configPath)).broker.kind === 'paper')
+    return {
+      inSync: false,
+      report: emptyReport(),
+      journalRows: [],
+      skipped: 'broker.kind is paper: there is no IG account to reconcile with (live keeps the paper book itself)',
+    };
   let s: Session;
   try {
     s = await openSession(options, false);
