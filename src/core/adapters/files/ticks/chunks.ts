@@ -26,6 +26,20 @@ export function fileError(file: string, error: unknown): UserError {
   return new UserError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
 }
 
+/**
+ * A compressed file whose name does not say so would otherwise be read as text: its binary bytes
+ * then make a "header" error that prints them. Its magic bytes tell it.
+ */
+function checkNotCompressed(file: string, start: Buffer): void {
+  if (start.length >= 2 && start[0] === 0x1f && start[1] === 0x8b)
+    throw new UserError(
+      `${file} is gzip-compressed, but its name does not end in .gz`,
+      `rename it to ${file}.gz (trailguard reads .gz files through gunzip), or gunzip it`,
+    );
+  if (start.length >= 4 && start.readUInt32BE(0) === 0x504b0304)
+    throw new UserError(`${file} is a zip archive, not a tick file`, 'unzip it and pass the CSV file inside');
+}
+
 function notFoundError(file: string): UserError {
   return new UserError(`tick file not found: ${file}`, 'check the path');
 }
@@ -82,11 +96,16 @@ export async function* readChunks(
       },
     );
   let pending: Promise<number> | undefined = readInto(current);
+  let first = true;
   try {
     for (;;) {
       const bytesRead: number = await pending;
       pending = undefined;
       if (bytesRead === 0) return;
+      if (first) {
+        checkNotCompressed(file, current.subarray(0, bytesRead));
+        first = false;
+      }
       onBytes(bytesRead);
       pending = readInto(spare);
       yield current.subarray(0, bytesRead);

@@ -211,6 +211,20 @@ describe('gzip', () => {
     );
   });
 
+  it.each(ENGINES)(
+    'a compressed file whose name does not say so: an error that says what it is, not its bytes (%s)',
+    async (engine) => {
+      const gz = await tmp.writeGz('gzipped.csv', await readFile(fixture('multi-good.csv')));
+      const error = await readError({ files: [gz], engine });
+      expect(error).toBeInstanceOf(UserError);
+      expect(error.message).toBe(`${gz} is gzip-compressed, but its name does not end in .gz`);
+      // A zip archive (HistData's downloads are zips): its local file header.
+      const zip = await tmp.write('histdata.csv', `PK\u0003\u0004${'\u0000'.repeat(26)}DAT_ASCII_EURUSD_T_202401.csv`);
+      const zipError = await readError({ files: [zip], format: 'histdata', defaultMarket: 'EURUSD', engine });
+      expect(zipError.message).toBe(`${zip} is a zip archive, not a tick file`);
+    },
+  );
+
   it('reports a corrupt .gz as a UserError naming the file', async () => {
     const bad = await tmp.write('bad.csv.gz', 'time,bid,ask\nnot gzip at all\n');
     const error = await readError({ files: [bad], defaultMarket: 'EURUSD' });
