@@ -79,6 +79,12 @@ export interface FakeIg {
   expireTokens(): void;
   /** Abruptly closes every Lightstreamer WebSocket; sessions are lost, clients must reconnect and resubscribe. */
   dropStreams(): void;
+  /** While `on`, the stream endpoint is unreachable: new WebSocket and HTTP connections are cut off. */
+  refuseStreamConnections(on: boolean): void;
+  /** Sends LOOP to every stream session and closes it: clients must rebind (see refuseStreamConnections). */
+  loopStreams(): void;
+  /** The next `times` subscriptions of items starting with `prefix` (e.g. 'CHART:') answer REQERR `code` [68, an internal error]. */
+  refuseSubscriptions(prefix: string, times: number, code?: number): void;
   /** Items currently subscribed, e.g. ['CHART:IX.D.DAX.DAILY.IP:TICK', 'TRADE:ABC123']. */
   subscriptions(): string[];
   close(): Promise<void>;
@@ -156,6 +162,9 @@ export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
     failNext: (match, reply) => rest.failNext(match, reply),
     expireTokens: () => rest.expireTokens(),
     dropStreams: () => ls.dropAll(),
+    refuseStreamConnections: (on) => ls.refuseConnections(on),
+    loopStreams: () => ls.loopAll(),
+    refuseSubscriptions: (prefix, times, code) => ls.refuseSubscriptions(prefix, times, code),
     subscriptions: () => ls.subscriptions(),
     close: async () => {
       await ls.close();

@@ -61,6 +61,10 @@ export class LightstreamerFake {
   });
   private readonly sessions = new Map<string, Session>();
   private sessionCounter = 0;
+  /** While true the endpoint is unreachable: WebSocket upgrades and HTTP requests are cut off (an outage). */
+  private refusing = false;
+  /** Subscriptions to refuse next: items starting with `prefix` get REQERR `code`, `times` times. */
+  private readonly refusals: { prefix: string; code: number; times: number }[] = [];
 
   constructor(private readonly auth: StreamAuth) {
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
@@ -68,7 +72,7 @@ export class LightstreamerFake {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path !== WS_PATH) {
+    if (path !== WS_PATH || this.refusing) {
       socket.destroy();
       return;
     }
@@ -83,6 +87,10 @@ export class LightstreamerFake {
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (!path.startsWith(`${WS_PATH}/`)) return false;
+    if (this.refusing) {
+      req.socket.destroy();
+      return true;
+    }
     req.resume();
     req.on('end', () => {
       const line = path.endsWith('/bind_session.txt')
@@ -112,6 +120,31 @@ export class LightstreamerFake {
     // Only the field that carries the event is sent; the others stay as they were ("unchanged"),
     // or null on an item's first update (captured from IG; the client rejects "unchanged" first).
     this.publish(`TRADE:${this.auth.accountId}`, (f) => (f === field ? json : KEEP), field);
+  }
+
+  /**
+   * An outage of the stream endpoint (IG's maintenance, a network down) while `on`: new
+   * connections, WebSocket or HTTP, are cut off at once. Sessions already open are left alone.
+   */
+  refuseConnections(on: boolean): void {
+    this.refusing = on;
+  }
+
+  /**
+   * Sends LOOP to every session and closes it, as a server does that wants its clients to rebind
+   * (TLCP "LOOP,<expected delay>"); with `refuseConnections` on, the rebind finds the server gone.
+   */
+  loopAll(): void {
+    for (const s of [...this.sessions.values()]) {
+      send(s.ws, 'LOOP,0');
+      this.endSession(s);
+      s.ws.close();
+    }
+  }
+
+  /** The next `times` subscriptions of an item starting with `prefix` are refused: REQERR `code`. */
+  refuseSubscriptions(prefix: string, times: number, code = 68): void {
+    this.refusals.push({ prefix, code, times });
   }
 
   /** Closes every stream socket at once, as a network failure would; sessions are lost. */
@@ -255,6 +288,12 @@ export class LightstreamerFake {
     const fields = (p.get('LS_schema') ?? '').split(' ').filter((x) => x.length > 0);
     if (mode !== 'MERGE' && mode !== 'DISTINCT') {
       send(s.ws, `REQERR,${reqId},24,Mode not allowed for an Item`);
+      return;
+    }
+    const refusal = this.refusals.find((r) => r.times > 0 && items.some((i) => i.startsWith(r.prefix)));
+    if (refusal !== undefined) {
+      refusal.times -= 1;
+      send(s.ws, `REQERR,${reqId},${refusal.code},The server could not fulfil the request (test)`);
       return;
     }
     if (items.length === 0 || !items.every((i) => this.knownItem(i))) {
