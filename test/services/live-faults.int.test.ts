@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerRejected } from '../../src/core/domain/errors.js';
+import type { LiveOptions } from '../../src/core/services/live.js';
 import type { FakeIg } from '../support/fake-ig/index.js';
 import { DAX, fakeIgFor, liveConfig, startLive, unlimited, waitFor } from '../support/live-harness.js';
 
@@ -14,7 +16,18 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function start(f: FakeIg) {
+/** Short pauses so that outages pass in milliseconds (live's own: 1 s doubling to 30 s, stale at 30 s). */
+const FAST_STREAM: NonNullable<LiveOptions['streamTiming']> = {
+  reconnectDelayMs: 10,
+  reconnectMaxDelayMs: 40,
+  staleAfterMs: 200,
+  staleCheckIntervalMs: 20,
+};
+
+async function start(
+  f: FakeIg,
+  extra: { streamTiming?: LiveOptions['streamTiming']; onLog?: (message: string) => void } = {},
+) {
   const cfg = liveConfig(
     f,
     `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nentry: { kind: signals, file: ./signals.csv, size: 1 }\nexits:\n  trailing: { activateAt: 10, distance: 5 }`,
@@ -27,9 +40,13 @@ async function start(f: FakeIg) {
   const started = await startLive(
     {
       configPath: cfg.configPath,
-      log: (level, message) => logs.push(`${level} ${message}`),
+      log: (level, message) => {
+        logs.push(`${level} ${message}`);
+        extra.onLog?.(message);
+      },
       limiter: unlimited(),
       runId: 'faults',
+      streamTiming: extra.streamTiming,
     },
     f,
     [DAX],
@@ -49,7 +66,7 @@ async function start(f: FakeIg) {
     );
     await live.idle();
   };
-  return { live, tick, logs, cfg };
+  return { live, tick, logs, cfg, stop: started.stop };
 }
 
 describe('live under faults (fake IG)', () => {
@@ -127,5 +144,129 @@ describe('live after a stream gap', () => {
     const rows = readFileSync(cfg.journal, 'utf8').trim().split('\n').slice(1);
     expect(rows).toHaveLength(2);
     expect(rows[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,97,81,-4,-4,-0\\.2,CLOSED_EXTERNALLY,`));
+  }, 60_000);
+});
+
+describe('live never runs blind on a broken stream', () => {
+  /** BUY 1 at 101 (stop 81), trailed to 107 by a tick at 112. */
+  async function openAndTrail(f: FakeIg, t: (bid: number) => Promise<void>) {
+    await t(100);
+    await waitFor(() => f.positions().length === 1, 'the entry');
+    await t(112);
+    expect(f.positions()[0]?.stopLevel).toBe(107);
+    return f.positions()[0]!.dealId;
+  }
+  const journalRows = (journal: string) => readFileSync(journal, 'utf8').trim().split('\n').slice(1);
+
+  it('IG login down through more than 5 reconnections (maintenance): warns that prices stopped, keeps trying, and records the stop hit in the gap when it is back', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { live, tick, logs, cfg } = await start(f, { streamTiming: FAST_STREAM });
+    const dealId = await openAndTrail(f, tick);
+
+    // Weekend maintenance: the tokens expire, the stream drops, and the next 6 logins answer 503
+    // (3 tries each): 6 failed reconnections, more than the 5 the stream used to allow itself.
+    f.failNext({ method: 'POST', path: '/session' }, { status: 503, times: 18 });
+    f.expireTokens();
+    f.dropStreams();
+    await waitFor(() => !f.subscriptions().includes(`CHART:${DAX}:TICK`), 'the server to lose the subscriptions');
+    f.pushTick({ epic: DAX, bid: 105, ask: 106, time: T0 + 10_000 }); // IG fills the stop 107 at 105, unseen
+    expect(f.positions()).toEqual([]);
+    await waitFor(
+      () =>
+        logs.some((l) => l.startsWith(`warn no price from ${DAX} for `) && l.includes('the stream is DISCONNECTED')),
+      () => `a warning while the stream is down:\n${logs.join('\n')}`,
+    );
+    expect(
+      logs.find((l) => l.startsWith(`warn no price from ${DAX}`)),
+      'it says what happens to the position meanwhile',
+    ).toContain('its open position keeps its broker stop on IG meanwhile');
+
+    await waitFor(
+      () => logs.some((l) => l.includes('was closed while the stream was down')),
+      () => `the stream back and the gap's close found:\n${logs.join('\n')}`,
+      20_000,
+    );
+    await live.idle();
+    const logins = f.requests().filter((r) => r.method === 'POST' && r.path === '/session').length;
+    expect(logins, 'the 18 refused tries and the one that worked, besides the start-up login').toBeGreaterThanOrEqual(
+      20,
+    );
+    expect(logs.filter((l) => l.includes('stream: connecting again')).length).toBeGreaterThan(5);
+    expect(logs.some((l) => l.includes('giving up'))).toBe(false);
+    expect(live.runner.engine.position(dealId)).toBeUndefined();
+    expect(journalRows(cfg.journal)[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,105,107,`));
+  }, 60_000);
+
+  it('a LOOP during a short outage (the client gives up in plain DISCONNECTED): connects again and manages on', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    let outage = false;
+    const { tick, logs } = await start(f, {
+      streamTiming: FAST_STREAM,
+      // The outage ends once the client has given up by itself.
+      onLog: (message) => {
+        if (outage && message === 'stream DISCONNECTED') f.refuseStreamConnections(false);
+      },
+    });
+    await openAndTrail(f, tick);
+    outage = true;
+    f.refuseStreamConnections(true);
+    f.loopStreams();
+    await waitFor(
+      () => logs.filter((l) => l.includes('stream CONNECTED')).length >= 2,
+      () => `a new connection:\n${logs.join('\n')}`,
+    );
+    await waitFor(() => f.subscriptions().includes(`CHART:${DAX}:TICK`), 'resubscription');
+    await tick(120); // the trailing stop follows again: 115
+    expect(f.positions()[0]?.stopLevel).toBe(115);
+  }, 60_000);
+
+  it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { tick, logs } = await start(f, { streamTiming: FAST_STREAM });
+    await openAndTrail(f, tick);
+    f.refuseSubscriptions('CHART:', 2);
+    f.dropStreams();
+    await waitFor(
+      () => logs.filter((l) => l.includes(`refused CHART:${DAX}:TICK`)).length === 2,
+      () => `two refusals:\n${logs.join('\n')}`,
+    );
+    await waitFor(
+      () => f.subscriptions().includes(`CHART:${DAX}:TICK`),
+      () => `resubscription:\n${logs.join('\n')}`,
+    );
+    await tick(125); // 120
+    expect(f.positions()[0]?.stopLevel).toBe(120);
+  }, 60_000);
+
+  it('IG refusing the credentials when the stream must log in again stops live with exit 1 and the hint', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { tick, logs, stop: stopLive } = await start(f, { streamTiming: FAST_STREAM });
+    await openAndTrail(f, tick);
+    f.failNext(
+      { method: 'POST', path: '/session' },
+      { status: 401, body: { errorCode: 'error.security.invalid-details' }, times: 1000 },
+    );
+    f.expireTokens();
+    f.dropStreams();
+    await waitFor(
+      () => logs.some((l) => l.startsWith('info stopped:')),
+      () => `live to stop by itself:\n${logs.join('\n')}`,
+    );
+    stop = undefined;
+    const failure = await stopLive().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(BrokerRejected);
+    expect((failure as BrokerRejected).exitCode).toBe(1);
+    expect((failure as Error).message).toContain('IG refused the identifier or password');
+    expect((failure as Error).message).toContain('Check IG_IDENTIFIER');
+    expect(logs.find((l) => l.startsWith('info stopped:'))).toContain(
+      '1 position still open, each protected by its broker stop',
+    );
   }, 60_000);
 });

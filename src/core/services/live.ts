@@ -6,11 +6,11 @@ import { JsonStateStore, StateLock, stateDirTag, writeFileAtomic } from '../adap
 import { TickRecorder } from '../adapters/files/tick-recorder.js';
 import { IgBroker } from '../adapters/ig/ig-broker.js';
 import type { RateLimiter } from '../adapters/ig/limiter.js';
-import { IgStream } from '../adapters/ig/stream.js';
+import { IgStream, type IgStreamOptions, type StaleMarket } from '../adapters/ig/stream.js';
 import { SimBroker, type SimPosition } from '../adapters/sim/sim-broker.js';
 import { configWarnings } from '../config/warnings.js';
 import { loadConfig, selectMarkets } from '../config/load.js';
-import { UserError } from '../domain/errors.js';
+import { BrokerRejected, UserError } from '../domain/errors.js';
 import type { MarketConfig } from '../domain/config.js';
 import type { JournalRow, Tick } from '../domain/types.js';
 import type { Broker, BrokerAction, BrokerEventHandler } from '../ports/broker.js';
@@ -68,6 +68,13 @@ export interface LiveOptions {
   runId?: string | undefined;
   /** IG request allowances (tests against the fake lift them); IG's published ones by default. */
   limiter?: RateLimiter | undefined;
+  /**
+   * The stream's pauses: its reconnections and resubscriptions (1 s doubling up to 30 s), and when
+   * a market without prices is reported (30 s); tests shorten them.
+   */
+  streamTiming?:
+    | Pick<IgStreamOptions, 'reconnectDelayMs' | 'reconnectMaxDelayMs' | 'staleAfterMs' | 'staleCheckIntervalMs'>
+    | undefined;
   /** Called when start-up is done and the stream is subscribed (tests, status). */
   onReady?: ((handle: LiveHandle) => void) | undefined;
 }
@@ -228,6 +235,8 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     const markets: MarketConfig[] = await applyDealingRules(rest, selected, log);
     const journalIndex = await JournalIndex.read(config.journal, (message) => log('warn', message));
     let stopNow: (() => void) | undefined;
+    // A stream that can never come back (IG refused the re-login for good) stops live: exit 1.
+    let streamFailure: Error | undefined;
     const writes = new WriteGuard((error) => {
       log(
         'error',
@@ -419,8 +428,20 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       },
       // Deals take their confirms from the stream while it delivers them, sparing IG's read allowance.
       onTradeSubscription: (live) => (rest.streamConfirmMs = live ? STREAM_CONFIRM_MS : 0),
-      onStale: (epic, age) => log('warn', `${epic}: no price for ${Math.round(age / 1000)} s`),
+      onStale: (stale) => log('warn', staleNote(stale, streamStatus, runner.engine.openPositions())),
+      onPricesBack: (epic, silentMs) => log('info', `${epic}: prices again after ${seconds(silentMs)}`),
+      onReconnect: (attempt, delayMs) =>
+        log('info', `stream: connecting again in ${seconds(delayMs)} (attempt ${attempt})`),
       onError: (error) => log('error', error.message),
+      onFatal: (error) => {
+        streamFailure = new BrokerRejected(
+          `IG refused the new login the stream needed (${error.message}): live cannot see prices or trade updates without it and stops; open positions keep their broker stops on IG${error.hint === undefined ? '' : `. ${error.hint}`}`,
+          'stream.login-refused',
+        );
+        log('error', streamFailure.message);
+        stopNow?.();
+      },
+      ...options.streamTiming,
     });
     stream = activeStream;
     activeStream.connect();
@@ -449,7 +470,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
 
     await new Promise<void>((resolve) => {
       stopNow = resolve;
-      if (options.signal.aborted || writes.failure !== undefined) resolve();
+      if (options.signal.aborted || writes.failure !== undefined || streamFailure !== undefined) resolve();
       else options.signal.addEventListener('abort', () => resolve(), { once: true });
     });
 
@@ -475,6 +496,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     recorder = undefined;
     if (writes.failure !== undefined) throw writes.failure;
     log('info', `stopped: ${ticks} ticks${skippedNote(tickCheck)}, ${openNote(runner.engine.openPositions())}`);
+    if (streamFailure !== undefined) throw streamFailure;
     return {
       markets: markets.map((m) => m.market),
       broker: paper ? 'paper' : 'ig',
@@ -522,6 +544,36 @@ function readOnly(store: JsonStateStore): JsonStateStore {
 
 export function removePaperBook(stateDir: string): void {
   rmSync(join(stateDir, PAPER_FILE), { force: true });
+}
+
+/**
+ * The warning for markets without prices (docs/decisions.md 49): which, for how long, the stream's
+ * state, and what that means for the positions open in them.
+ */
+export function staleNote(
+  stale: readonly StaleMarket[],
+  streamStatus: string,
+  open: readonly { position: { market: string; dealId: string; stopLevel?: number | undefined } }[],
+): string {
+  const markets = stale.map((s) => `${s.epic} for ${seconds(s.ageMs)}`).join(', ');
+  const epics = new Set(stale.map((s) => s.epic));
+  const held = open.filter((v) => epics.has(v.position.market));
+  const bare = held.filter((v) => v.position.stopLevel === undefined).map((v) => v.position.dealId);
+  const stream = streamStatus.startsWith('CONNECTED')
+    ? 'the stream is connected'
+    : `the stream is ${streamStatus}, trying to connect again`;
+  let positions: string;
+  if (held.length === 0) positions = `no position is open in ${stale.length === 1 ? 'it' : 'them'}`;
+  else if (bare.length === 0)
+    positions = `${held.length === 1 ? 'its open position keeps its broker stop' : `their ${held.length} open positions keep their broker stops`} on IG meanwhile; trailguard moves no stop until prices come back`;
+  else
+    positions = `open positions keep what IG holds meanwhile (WITHOUT a broker stop: ${bare.join(', ')}); trailguard moves no stop until prices come back`;
+  return `no price from ${markets} (${stream}); ${positions}`;
+}
+
+/** 0.2 s, 8.5 s, 30 s: the pauses tests shorten stay readable. */
+function seconds(ms: number): string {
+  return `${ms < 10_000 ? Number((ms / 1000).toFixed(ms < 1000 ? 2 : 1)) : Math.round(ms / 1000)} s`;
 }
 
 /** What a stop leaves on IG: open positions, and which of them no broker stop protects. */

@@ -3,6 +3,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Tick } from '../../../../src/core/domain/types.js';
+import { BrokerUnavailable, UserError } from '../../../../src/core/domain/errors.js';
 import { positionUpdateToEvents } from '../../../../src/core/adapters/ig/mapper.js';
 import { IgRestClient, type IgSession } from '../../../../src/core/adapters/ig/rest-client.js';
 import { IgStream, type IgStreamOptions, type IgTradeEvent } from '../../../../src/core/adapters/ig/stream.js';
@@ -189,7 +190,7 @@ describe('IgStream', () => {
     const s = openStream({
       clock: { now: () => now },
       staleAfterMs: 30_000,
-      onStale: (epic, age) => stale.push([epic, age]),
+      onStale: (due) => stale.push(...due.map((d): [string, number] => [d.epic, d.ageMs])),
     });
     await subscribed(s);
     now += 29_999;
@@ -210,28 +211,142 @@ describe('IgStream', () => {
     ]);
   });
 
-  it('never reports stale while disconnected', () => {
-    let now = 0;
-    const stale: string[] = [];
-    const s = new IgStream({
-      endpoint: session.lightstreamerEndpoint,
-      accountId: session.accountId,
-      tokens: { cst: session.cst, securityToken: session.securityToken },
-      staleCheckIntervalMs: 0,
+  it('reports a market stale while the stream is down too, again each time its silence doubles, and says when prices come back', async () => {
+    let now = 1_000_000;
+    const stale: [string, number][] = [];
+    const back: [string, number][] = [];
+    ig.refuseStreamConnections(true); // IG's stream endpoint is down from the start
+    const s = openStream({
       clock: { now: () => now },
-      onStale: (epic) => stale.push(epic),
+      staleAfterMs: 30_000,
+      staleRepeatMaxMs: 60_000,
+      onStale: (due) => stale.push(...due.map((d): [string, number] => [d.epic, d.ageMs])),
+      onPricesBack: (epic, silentMs) => back.push([epic, silentMs]),
     });
-    s.subscribeMarket(EPIC);
-    now += 3_600_000;
+    now += 30_000;
     s.checkStale();
-    expect(stale).toEqual([]);
+    expect(s.connected, 'the stream never connected').toBe(false);
+    expect(stale, 'a stream that is down is the silence that matters most').toEqual([[EPIC, 30_000]]);
+    for (const step of [29_999, 1, 60_000, 60_000]) {
+      now += step;
+      s.checkStale();
+    }
+    expect(stale, 'at 60 s (doubled), 120 s (doubled), 180 s (at most staleRepeatMaxMs later)').toEqual([
+      [EPIC, 30_000],
+      [EPIC, 60_000],
+      [EPIC, 120_000],
+      [EPIC, 180_000],
+    ]);
+
+    ig.refuseStreamConnections(false);
+    await subscribed(s);
+    ig.pushTick({ epic: EPIC, bid: 18001, ask: 18002, time: Date.now() });
+    await waitFor('a tick', () => ticks.length === 1);
+    expect(back, 'the end of the silence is reported').toEqual([[EPIC, 180_000]]);
+    now += 29_999;
+    s.checkStale();
+    expect(stale, 'a tick starts a new silence').toHaveLength(4);
   });
 
-  it('a refused subscription (unknown epic) is reported through onError', async () => {
+  it('a refused subscription (unknown epic) is reported through onError, and asked for again', async () => {
     const s = openStream();
     await subscribed(s);
     s.subscribeMarket('XX.D.NOPE.IP');
-    await waitFor('the refusal', () => errors.length > 0);
+    await waitFor('two refusals', () => errors.length >= 2);
     expect(errors[0]?.message).toContain('CHART:XX.D.NOPE.IP:TICK');
+    expect(errors[1]?.message).toContain('CHART:XX.D.NOPE.IP:TICK');
+  });
+
+  it('a price subscription refused after a reconnection is asked for again until the server accepts it', async () => {
+    const s = openStream();
+    await subscribed(s);
+    ig.refuseSubscriptions('CHART:', 3); // IG's price adapter fails for a moment
+    ig.dropStreams();
+    await waitFor('the server to lose the subscriptions', () => !ig.subscriptions().includes(CHART));
+    await subscribed(s);
+    expect(
+      errors.filter((e) => e.message.includes(`refused ${CHART}`)),
+      'three refusals before',
+    ).toHaveLength(3);
+    ig.pushTick({ epic: EPIC, bid: 18004, ask: 18005, time: Date.now() });
+    await waitFor('a tick on the subscription asked for again', () => ticks.length === 1);
+  });
+
+  it('a refused TRADE subscription is asked for again', async () => {
+    const trade: boolean[] = [];
+    ig.refuseSubscriptions('TRADE:', 2);
+    const s = openStream({ onTradeSubscription: (live) => trade.push(live) });
+    await subscribed(s);
+    await waitFor('the TRADE subscription said live', () => trade.at(-1) === true);
+    expect(trade, 'down at each refusal, then live').toEqual([false, false, true]);
+  });
+
+  it('after a LOOP whose rebind finds the server gone (the client ends in plain DISCONNECTED), it connects again', async () => {
+    let outage = false;
+    const s = openStream({
+      onStatus: (status) => {
+        statuses.push(status);
+        // The client has given up by itself: the server may come back now.
+        if (outage && status === 'DISCONNECTED') ig.refuseStreamConnections(false);
+      },
+    });
+    await subscribed(s);
+    outage = true;
+    ig.refuseStreamConnections(true);
+    ig.loopStreams();
+    await waitFor(
+      'the client to give up',
+      () => statuses.at(-1) === 'DISCONNECTED' || statuses.at(-2) === 'DISCONNECTED',
+    );
+    await subscribed(s);
+    ig.pushTick({ epic: EPIC, bid: 18004, ask: 18005, time: Date.now() });
+    await waitFor('a tick after the new connection', () => ticks.length === 1);
+  });
+
+  it('a re-login that keeps failing (IG login down) is tried again, with pauses doubling up to the cap, until it works', async () => {
+    let relogins = 0;
+    const delays: number[] = [];
+    const s = openStream({
+      reconnectDelayMs: 5,
+      reconnectMaxDelayMs: 20,
+      relogin: async () => {
+        relogins += 1;
+        if (relogins <= 7) throw new BrokerUnavailable('POST /session: IG reported an internal error (HTTP 503)');
+        const fresh = await rest.login();
+        return { cst: fresh.cst, securityToken: fresh.securityToken };
+      },
+      onReconnect: (attempt, delayMs) => delays.push(delayMs),
+    });
+    await subscribed(s);
+    ig.expireTokens();
+    ig.dropStreams();
+    await waitFor('the server to lose the subscriptions', () => !ig.subscriptions().includes(CHART));
+    await subscribed(s);
+    expect(relogins, 'seven failed logins, more than the old limit of 5 reconnections, then one that works').toBe(8);
+    expect(delays.slice(0, 8), 'doubling from 5 ms, at most 20 ms').toEqual([5, 10, 20, 20, 20, 20, 20, 20]);
+    ig.pushTick({ epic: EPIC, bid: 18010, ask: 18011, time: Date.now() });
+    await waitFor('a tick with the new session', () => ticks.length === 1);
+  });
+
+  it('a re-login IG refuses for good (credentials) ends the stream through onFatal', async () => {
+    const fatal: UserError[] = [];
+    let relogins = 0;
+    const s = openStream({
+      relogin: () => {
+        relogins += 1;
+        return Promise.reject(
+          new UserError('POST /session: IG refused the identifier or password', 'Check IG_IDENTIFIER'),
+        );
+      },
+      onFatal: (e) => fatal.push(e),
+    });
+    await subscribed(s);
+    ig.expireTokens();
+    ig.dropStreams();
+    await waitFor('onFatal', () => fatal.length === 1);
+    expect(fatal[0]?.message).toContain('refused the identifier or password');
+    expect(relogins).toBe(1);
+    expect(s.status).toBe('DISCONNECTED');
+    expect(ig.subscriptions()).toEqual([]);
   });
 });
