@@ -311,7 +311,8 @@ export class IgStream {
         if (err instanceof UserError) {
           // IG refused the credentials themselves: no number of attempts will change that
           this.disconnect();
-          this.#options.onFatal?.(err);
+          if (this.#options.onFatal) this.#options.onFatal(err);
+          else this.#error(err);
           return;
         }
         this.#error(err);
