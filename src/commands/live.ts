@@ -5,7 +5,7 @@ import { runLive, type LiveResult, type LiveStatus } from '../core/services/live
 
 export default class Live extends BaseCommand {
   static override summary = 'Manage IG positions tick by tick until stopped (Ctrl-C).';
-  static override description = `Logs in to IG (demo unless broker.environment says live), reconciles the saved state with the account, then runs the engine on IG's price stream: stops are moved, ladders and exits are executed through IG's API, every event is written to the journal. Ctrl-C (SIGINT) or SIGTERM finishes the requests in flight, saves state and exits 0; open positions stay on IG with their broker stops (the log names any that has none). Credentials come from IG_API_KEY, IG_IDENTIFIER, IG_PASSWORD (and IG_ACCOUNT_ID) or the settings store.`;
+  static override description = `Logs in to IG (demo unless broker.environment says live), reconciles the saved state with the account, then runs the engine on IG's price stream: stops are moved, ladders and exits are executed through IG's API, every event is written to the journal. Ctrl-C (SIGINT) or SIGTERM finishes the requests in flight, saves state and exits 0; open positions stay on IG with their broker stops (the log names any that has none). A lost price stream is connected again for as long as live runs; IG refusing the credentials when it logs in again, or a journal or state file that cannot be written, stops live the same way with exit 1. Credentials come from IG_API_KEY, IG_IDENTIFIER, IG_PASSWORD (and IG_ACCOUNT_ID) or the settings store.`;
   static override examples = [
     '<%= config.bin %> live --config trailguard.yaml',
     '<%= config.bin %> live --dry-run --market IX.D.DAX.DAILY.IP',
