@@ -222,6 +222,45 @@ describe('live never runs blind on a broken stream', () => {
     expect(f.positions()[0]?.stopLevel).toBe(115);
   }, 60_000);
 
+  it('a stream slow to connect at start: a position IG closed before the first connection is recorded at its real level', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const dealId = f.openExternally({ epic: DAX, direction: 'BUY', size: 1, stopLevel: 80 });
+    const cfg = liveConfig(
+      f,
+      `pointSize: 1\ndecimals: 1\nlotStep: 0.1\nexits:\n  trailing: { activateAt: 10, distance: 5 }`,
+    );
+    f.refuseStreamConnections(true);
+    const logs: string[] = [];
+    const started = startLive(
+      {
+        configPath: cfg.configPath,
+        log: (level, message) => logs.push(`${level} ${message}`),
+        limiter: unlimited(),
+        runId: 'late-stream',
+        streamTiming: FAST_STREAM,
+      },
+      f,
+      [DAX],
+      () => logs.join('\n'),
+    );
+    const rows = () => readFileSync(cfg.journal, 'utf8').trim().split('\n').slice(1);
+    await waitFor(
+      () => logs.some((l) => l.includes('stream DISCONNECTED')),
+      () => `start-up, then a refused connection:\n${logs.join('\n')}`,
+    );
+    expect(rows()).toEqual([expect.stringMatching(new RegExp(`,${dealId},default,BUY,ENTRY,1,101,80,,,,ADOPTED,$`))]);
+    f.pushTick({ epic: DAX, bid: 95, ask: 96, time: T0 + 1000 });
+    f.closeExternally(dealId, 95); // on IG's platform, before live ever had its stream
+    f.refuseStreamConnections(false);
+    stop = (await started).stop;
+    await waitFor(
+      () => rows().length === 2,
+      () => `the close found on the first connection:\n${logs.join('\n')}`,
+    );
+    expect(rows()[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,95,80,-6,-6,-0\\.28571429,CLOSED_EXTERNALLY,`));
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -369,7 +369,6 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let feedTime: number | undefined;
     let feedTimeAt = 0;
     let streamStatus = 'CONNECTING';
-    let connectedBefore = false;
     let resyncing: Promise<void> | undefined;
     // Updates sent while the stream was down are lost: the IG broker compares what it follows
     // with IG's positions and reports what changed in the gap (SPEC §3.2).
@@ -379,7 +378,10 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         try {
           for (const p of broker.reconcileAfterGap(await rest.getPositions())) {
             if (markets.some((m) => m.market === p.market))
-              log('warn', `${p.market} ${p.dealId} is on IG but not managed (run sync)`);
+              log(
+                'warn',
+                `${p.market} ${p.dealId} is on IG but not managed: opened while the stream was down; restart live to take it over (sync does nothing while live runs)`,
+              );
           }
         } catch (error) {
           log('error', `could not compare positions with IG after the stream came back: ${(error as Error).message}`);
@@ -423,8 +425,9 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         // (onTradeSubscription); a connection lost takes it down with it.
         if (!status.startsWith('CONNECTED')) rest.streamConfirmMs = 0;
         if (!status.startsWith('CONNECTED')) return;
-        if (connectedBefore && igBroker !== undefined) resyncAfterGap(igBroker);
-        connectedBefore = true;
+        // The first connection too: trade updates reach live only once it is subscribed, and IG
+        // may have closed a position since start-up read the list (a stream slow to connect).
+        if (igBroker !== undefined) resyncAfterGap(igBroker);
       },
       // Deals take their confirms from the stream while it delivers them, sparing IG's read allowance.
       onTradeSubscription: (live) => (rest.streamConfirmMs = live ? STREAM_CONFIRM_MS : 0),
