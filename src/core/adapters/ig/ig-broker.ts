@@ -114,6 +114,8 @@ interface Tracked {
 interface AmendEntry {
   seq: number;
   action: AmendStopAction;
+  /** It left the process (got its trading slot); until then a later amend may replace it. */
+  sent: boolean;
 }
 
 /** Our deals in flight for one deal id, and the stream updates held back meanwhile. */
@@ -246,6 +248,9 @@ export class IgBroker implements Broker {
     this.prices.set(tick.market, { bid: tick.bid, ask: tick.ask });
     const eps = this.epsOf(tick.market);
     for (const t of this.tracked.values()) {
+      if (t.market === tick.market) this.withdrawReachedAmend(t, tick, eps);
+    }
+    for (const t of this.tracked.values()) {
       if (t.market !== tick.market || t.hit !== undefined) continue;
       // our own close of it is in flight: its answer settles the position
       if ((this.work.get(t.dealId)?.closes ?? 0) > 0) continue;
@@ -259,6 +264,65 @@ export class IgBroker implements Broker {
       if (hit === undefined) continue;
       t.hit = { ...hit, time: tick.time, checks: 0, timer: undefined };
       this.armSettle(t, t.hit);
+    }
+  }
+
+  /**
+   * A stop amend that has not left the process (it waits for its trading slot: IG's allowance is
+   * paced) is not IG's stop, yet the engine took its level as the broker's when it sent it. When a
+   * tick reaches that level, IG has no stop there to fill: the amend is taken back and reported
+   * rejected before the engine sees the tick, so the engine is back on the stop IG has (or has on
+   * the wire) and closes at market itself if the price is past its level (SPEC §3 step 2.7). The
+   * events fire inside onTick, as the simulated broker's fills do. docs/decisions.md 50.
+   */
+  private withdrawReachedAmend(t: Tracked, tick: Tick, eps: number): void {
+    const work = this.work.get(t.dealId);
+    const latest = work?.amends[work.amends.length - 1];
+    if (latest === undefined || latest.sent) return;
+    const stop = latest.action.stopLevel;
+    const sign = t.direction === 'BUY' ? 1 : -1;
+    const fav = sign > 0 ? tick.bid : tick.ask;
+    if (stop === undefined || sign * (fav - stop) > eps) return;
+    this.withdrawUnsentAmends(
+      t,
+      tick.time,
+      `the price (${fav}) reached ${stop} while the amend waited for IG's trading allowance`,
+      'now',
+    );
+  }
+
+  /**
+   * Takes back the deal's amends that have not left the process and reports them rejected
+   * (NOT_SENT): `now` (before the engine sees a tick), or `later`, off the caller's stack (submit).
+   */
+  private withdrawUnsentAmends(t: Tracked, time: number, why: string, deliver: 'now' | 'later'): void {
+    const work = this.work.get(t.dealId);
+    const latest = work?.amends[work.amends.length - 1];
+    if (work === undefined || latest === undefined || latest.sent) return;
+    if (!this.rest.withdrawAmend(t.dealId)) return;
+    // The unsent ones: the latest and those it replaced (an amend on the wire goes on).
+    const sentSeq = Math.max(0, ...work.amends.filter((e) => e.sent).map((e) => e.seq));
+    const unsent = work.amends.filter((e) => e.seq > sentSeq);
+    work.amends = work.amends.filter((e) => e.seq <= sentSeq);
+    work.busy -= unsent.length;
+    const reason = `NOT_SENT: ${why}; it was taken back, IG's stop is ${t.stopLevel ?? 'none'}`;
+    this.log('warn', `amend ${latest.action.ref} of ${t.dealId} to ${latest.action.stopLevel ?? 'none'}: ${reason}`);
+    for (const e of unsent) this.dropOwnLevels(e.action);
+    const report = (): void => {
+      try {
+        // The engine undoes its stop in the reverse order it set it: the latest first.
+        for (const e of [...unsent].reverse()) this.emit({ type: 'actionRejected', time, ref: e.action.ref, reason });
+      } finally {
+        this.release(t.dealId);
+      }
+    };
+    if (deliver === 'now') report();
+    else {
+      work.busy += 1; // updates wait until the engine has heard
+      this.run(`amends of ${t.dealId} taken back`, async () => {
+        work.busy -= 1;
+        report();
+      });
     }
   }
 
@@ -533,7 +597,7 @@ export class IgBroker implements Broker {
 
   private submitAmend(action: AmendStopAction): void {
     const work = this.workOf(action.dealId);
-    const entry: AmendEntry = { seq: ++this.amendSeq, action };
+    const entry: AmendEntry = { seq: ++this.amendSeq, action, sent: false };
     work.busy += 1;
     work.amends.push(entry);
     const t = this.tracked.get(action.dealId);
@@ -541,12 +605,16 @@ export class IgBroker implements Broker {
     this.run(`amend ${action.ref} of ${action.dealId}`, async () => {
       let confirm: DealConfirmation;
       try {
-        const outcome = await this.rest.amendPosition(action.dealId, {
-          stopLevel: action.stopLevel,
-          limitLevel: action.limitLevel,
-        });
+        const outcome = await this.rest.amendPosition(
+          action.dealId,
+          { stopLevel: action.stopLevel, limitLevel: action.limitLevel },
+          () => {
+            entry.sent = true;
+          },
+        );
         // A later amend replaced this one before it was sent: that one's outcome is this one's.
-        if (outcome.status === 'superseded') return;
+        // One withdrawn (onTick) was reported then.
+        if (outcome.status !== 'sent') return;
         confirm = outcome.result;
       } catch (err) {
         const refused = this.refusal(err);
@@ -608,6 +676,11 @@ export class IgBroker implements Broker {
   }
 
   private submitClose(action: CloseAction): void {
+    const t = this.tracked.get(action.dealId);
+    // A stop amend still waiting for its slot is no use to a position closed in full.
+    if (t !== undefined && action.size >= t.size - SIZE_EPSILON) {
+      this.withdrawUnsentAmends(t, this.clock.now(), 'a close of the position went first', 'later');
+    }
     const work = this.workOf(action.dealId);
     work.busy += 1;
     work.closes += 1;

@@ -19,7 +19,29 @@
 
 export type RequestKind = 'trading' | 'nonTrading';
 
+/**
+ * Trading requests go in two lanes: `deal` (opens and closes) and `amend` (stop amends). Amends
+ * may fill the trading window only up to `max − tradingReserve`: the rest is kept for the deals
+ * that cannot wait (a close in a fast market), which never queue behind an amend.
+ */
+export type TradingLane = 'deal' | 'amend';
+
+type Lane = TradingLane | 'read';
+
 export interface WindowLimit {
+  max: number;
+  windowMs: number;
+}
+
+/** What `onWait` is told when a lane's requests start waiting (once per episode). */
+export interface LimiterWait {
+  lane: Lane;
+  /** How long the first waiting request waits (at least). */
+  waitMs: number;
+  /** True when IG said an allowance is used up (pause()), not only the client-side window. */
+  paused: boolean;
+  /** Requests of the lane's window in its last windowMs, and the most it lets through. */
+  used: number;
   max: number;
   windowMs: number;
 }
@@ -27,6 +49,8 @@ export interface WindowLimit {
 export interface RateLimiterOptions {
   /** Deals (POST/PUT/DELETE of positions) per account. */
   accountTrading?: WindowLimit;
+  /** Trading requests of the window amends may not use: kept for opens and closes [20% of max]. */
+  tradingReserve?: number;
   /** Reads per account. */
   accountNonTrading?: WindowLimit;
   /** Reads per API key (shared by every account of the key). */
@@ -47,13 +71,19 @@ class SlidingWindow {
   readonly #stamps: number[] = [];
   constructor(readonly limit: WindowLimit) {}
 
-  /** How long until one more request fits (0 = now). */
-  waitMs(now: number): number {
-    const { max, windowMs } = this.limit;
+  /** How long until one more request fits under `max` (0 = now). */
+  waitMs(now: number, max = this.limit.max): number {
+    const { windowMs } = this.limit;
     while (this.#stamps.length > 0 && (this.#stamps[0] ?? 0) <= now - windowMs) this.#stamps.shift();
+    if (max <= 0) return windowMs;
     if (this.#stamps.length < max) return 0;
     const oldest = this.#stamps[this.#stamps.length - max] ?? now;
     return Math.max(1, oldest + windowMs - now);
+  }
+
+  used(now: number): number {
+    this.waitMs(now);
+    return this.#stamps.length;
   }
 
   record(now: number): void {
@@ -63,54 +93,94 @@ class SlidingWindow {
 
 export class RateLimiter {
   readonly #trading: SlidingWindow;
+  readonly #amendMax: number;
   readonly #accountReads: SlidingWindow;
   readonly #appReads: SlidingWindow;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
-  #pausedUntil = 0;
+  /** Until when IG said an allowance is used up: trading requests, and all requests. */
+  readonly #pausedUntil = { trading: 0, all: 0 };
   /**
-   * Requests of a kind are let through one at a time, in arrival order. Deals and reads queue
-   * apart: a read waiting for the read allowance (30 a minute, used up by the confirms of a fast
-   * trailing stop) must not hold back a close or an amend behind it.
+   * Requests of a lane are let through one at a time, in arrival order. Lanes queue apart: a read
+   * waiting for the read allowance (30 a minute, used up by the confirms of a fast trailing stop)
+   * must not hold back a close or an amend behind it, nor may a paced amend hold back a close.
    */
-  readonly #queues: Record<RequestKind, Promise<void>> = {
-    trading: Promise.resolve(),
-    nonTrading: Promise.resolve(),
+  readonly #queues: Record<Lane, Promise<void>> = {
+    deal: Promise.resolve(),
+    amend: Promise.resolve(),
+    read: Promise.resolve(),
   };
+  /** Lanes whose requests wait (an episode: reported once, over when one passes at once). */
+  readonly #waiting = new Set<Lane>();
+  #onWait: ((wait: LimiterWait) => void) | undefined;
 
   constructor(options: RateLimiterOptions = {}) {
-    this.#trading = new SlidingWindow(options.accountTrading ?? IG_DEFAULT_LIMITS.accountTrading);
+    const trading = options.accountTrading ?? IG_DEFAULT_LIMITS.accountTrading;
+    this.#trading = new SlidingWindow(trading);
+    const reserve = options.tradingReserve ?? Math.floor(trading.max / 5);
+    this.#amendMax = Math.max(1, trading.max - Math.max(0, reserve));
     this.#accountReads = new SlidingWindow(options.accountNonTrading ?? IG_DEFAULT_LIMITS.accountNonTrading);
     this.#appReads = new SlidingWindow(options.appNonTrading ?? IG_DEFAULT_LIMITS.appNonTrading);
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? realSleep;
   }
 
-  /** Resolves when a request of this kind may be sent, and counts it. */
-  acquire(kind: RequestKind): Promise<void> {
-    const turn = this.#queues[kind].then(() => this.#waitForSlot(kind));
+  /** Told when a lane's requests start waiting; once per episode (the client logs it). */
+  set onWait(listener: ((wait: LimiterWait) => void) | undefined) {
+    this.#onWait = listener;
+  }
+
+  /** Resolves when a request of this kind may be sent, and counts it. A trading request is a deal unless `lane` says amend. */
+  acquire(kind: RequestKind, lane: TradingLane = 'deal'): Promise<void> {
+    const key: Lane = kind === 'trading' ? lane : 'read';
+    const turn = this.#queues[key].then(() => this.#waitForSlot(key));
     // a failed sleep must not jam the queue for everyone after it
-    this.#queues[kind] = turn.catch(() => undefined);
+    this.#queues[key] = turn.catch(() => undefined);
     return turn;
   }
 
-  /** After IG said an allowance is used up: let nothing through for `ms`. */
-  pause(ms: number): void {
-    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + ms);
+  /**
+   * After IG said an allowance is used up: let nothing through for `ms` (`trading`: no deal nor
+   * amend; reads go on, IG counts them apart).
+   */
+  pause(ms: number, scope: 'trading' | 'all' = 'all'): void {
+    this.#pausedUntil[scope] = Math.max(this.#pausedUntil[scope], this.#now() + ms);
   }
 
-  #windows(kind: RequestKind): SlidingWindow[] {
-    return kind === 'trading' ? [this.#trading] : [this.#accountReads, this.#appReads];
+  #pausedMs(lane: Lane, now: number): number {
+    const until = lane === 'read' ? this.#pausedUntil.all : Math.max(this.#pausedUntil.all, this.#pausedUntil.trading);
+    return until - now;
   }
 
-  async #waitForSlot(kind: RequestKind): Promise<void> {
-    const windows = this.#windows(kind);
-    for (;;) {
+  #windowWait(lane: Lane, now: number): number {
+    if (lane === 'read') return Math.max(this.#accountReads.waitMs(now), this.#appReads.waitMs(now));
+    return this.#trading.waitMs(now, lane === 'amend' ? this.#amendMax : undefined);
+  }
+
+  async #waitForSlot(lane: Lane): Promise<void> {
+    for (let first = true; ; first = false) {
       const now = this.#now();
-      const wait = Math.max(this.#pausedUntil - now, ...windows.map((w) => w.waitMs(now)));
+      const paused = this.#pausedMs(lane, now);
+      const wait = Math.max(paused, this.#windowWait(lane, now));
       if (wait <= 0) {
-        for (const w of windows) w.record(now);
+        if (lane === 'read') {
+          this.#accountReads.record(now);
+          this.#appReads.record(now);
+        } else this.#trading.record(now);
+        if (first) this.#waiting.delete(lane);
         return;
+      }
+      if (!this.#waiting.has(lane)) {
+        this.#waiting.add(lane);
+        const window = lane === 'read' ? this.#accountReads : this.#trading;
+        this.#onWait?.({
+          lane,
+          waitMs: wait,
+          paused: paused > 0,
+          used: window.used(now),
+          max: lane === 'amend' ? this.#amendMax : window.limit.max,
+          windowMs: window.limit.windowMs,
+        });
       }
       await this.#sleep(wait);
     }
@@ -118,44 +188,94 @@ export class RateLimiter {
 }
 
 /** What `StopAmendCoalescer.submit` resolves with. */
-export type CoalescedOutcome<R> = { status: 'sent'; result: R } | { status: 'superseded' };
+export type CoalescedOutcome<R> = { status: 'sent'; result: R } | { status: 'superseded' } | { status: 'withdrawn' };
+
+interface Waiting<P, R> {
+  payload: P;
+  settle: (outcome: Promise<CoalescedOutcome<R>>) => void;
+  /** Called the moment the amend leaves the process (it got its trading slot). */
+  onSent: (() => void) | undefined;
+}
+
+interface DealAmends<P, R> {
+  /** The amend not yet sent: waiting for the gate, or behind the one in flight. */
+  next: Waiting<P, R> | undefined;
+}
 
 /**
- * Stop amends per dealId: at most one in flight; while it is, later amends wait, and each new one
- * replaces the one waiting (only the latest level is worth sending: an amend sets both levels,
- * and the latest is the tightest the engine wants). A replaced amend resolves `superseded`.
+ * Stop amends per dealId: at most one on the wire; until an amend is sent (it waits for its
+ * trading slot, `gate`, or behind the one on the wire), each new one replaces it (only the latest
+ * level is worth sending: an amend sets both levels, and the latest is the tightest the engine
+ * wants). A replaced amend resolves `superseded`; one taken back by `withdraw` resolves `withdrawn`.
  */
 export class StopAmendCoalescer<P, R> {
-  readonly #inFlight = new Set<string>();
-  readonly #pending = new Map<string, { payload: P; settle: (outcome: Promise<CoalescedOutcome<R>>) => void }>();
+  readonly #deals = new Map<string, DealAmends<P, R>>();
 
-  constructor(private readonly send: (dealId: string, payload: P) => Promise<R>) {}
+  /**
+   * @param gate resolves when an amend may go out (the limiter's amend lane); without one an
+   *   amend with nothing in flight for its deal is sent at once.
+   */
+  constructor(
+    private readonly send: (dealId: string, payload: P) => Promise<R>,
+    private readonly gate?: () => Promise<void>,
+  ) {}
 
-  submit(dealId: string, payload: P): Promise<CoalescedOutcome<R>> {
-    if (!this.#inFlight.has(dealId)) return this.#run(dealId, payload);
+  submit(dealId: string, payload: P, onSent?: () => void): Promise<CoalescedOutcome<R>> {
     return new Promise<CoalescedOutcome<R>>((resolve) => {
-      const waiting = this.#pending.get(dealId);
-      if (waiting) waiting.settle(Promise.resolve({ status: 'superseded' }));
-      this.#pending.set(dealId, { payload, settle: (outcome) => resolve(outcome) });
+      const waiting: Waiting<P, R> = { payload, settle: (outcome) => resolve(outcome), onSent };
+      const deal = this.#deals.get(dealId);
+      if (deal === undefined) {
+        const fresh: DealAmends<P, R> = { next: waiting };
+        this.#deals.set(dealId, fresh);
+        void this.#run(dealId, fresh);
+        return;
+      }
+      deal.next?.settle(Promise.resolve({ status: 'superseded' }));
+      deal.next = waiting;
     });
   }
 
-  /** Number of deals with an amend in flight (for drain()). */
-  get inFlight(): number {
-    return this.#inFlight.size;
+  /**
+   * Takes back the deal's amend that has not been sent yet (it resolves `withdrawn`); false when
+   * there is none. The one on the wire, if any, goes on.
+   */
+  withdraw(dealId: string): boolean {
+    const deal = this.#deals.get(dealId);
+    const waiting = deal?.next;
+    if (deal === undefined || waiting === undefined) return false;
+    deal.next = undefined;
+    waiting.settle(Promise.resolve({ status: 'withdrawn' }));
+    return true;
   }
 
-  async #run(dealId: string, payload: P): Promise<CoalescedOutcome<R>> {
-    this.#inFlight.add(dealId);
+  /** Number of deals with an amend waiting or in flight (for drain()). */
+  get inFlight(): number {
+    return this.#deals.size;
+  }
+
+  async #run(dealId: string, deal: DealAmends<P, R>): Promise<void> {
     try {
-      return { status: 'sent', result: await this.send(dealId, payload) };
-    } finally {
-      this.#inFlight.delete(dealId);
-      const next = this.#pending.get(dealId);
-      if (next) {
-        this.#pending.delete(dealId);
-        next.settle(this.#run(dealId, next.payload));
+      for (;;) {
+        if (this.gate !== undefined) {
+          try {
+            await this.gate();
+          } catch (err) {
+            deal.next?.settle(Promise.reject(err));
+            deal.next = undefined;
+          }
+        }
+        const waiting = deal.next;
+        // withdrawn while it waited: the slot goes unused
+        if (waiting === undefined) return;
+        deal.next = undefined;
+        waiting.onSent?.();
+        const sent = this.send(dealId, waiting.payload).then((result) => ({ status: 'sent' as const, result }));
+        waiting.settle(sent);
+        await sent.catch(() => undefined);
+        if (deal.next === undefined) return;
       }
+    } finally {
+      this.#deals.delete(dealId);
     }
   }
 }

@@ -32,7 +32,15 @@ import { BrokerRejected, BrokerUnavailable, InvariantError, UserError } from '..
 import type { Direction } from '../../domain/types.js';
 import { redact, secretsOf, type IgCredentials } from './credentials.js';
 import { classifyIgFailure, DEAL_OUTCOME_UNKNOWN, IgSessionExpired } from './errors.js';
-import { RateLimiter, realSleep, StopAmendCoalescer, type CoalescedOutcome, type RequestKind } from './limiter.js';
+import {
+  RateLimiter,
+  realSleep,
+  StopAmendCoalescer,
+  type CoalescedOutcome,
+  type LimiterWait,
+  type RequestKind,
+  type TradingLane,
+} from './limiter.js';
 import {
   activityFromIg,
   confirmFromIg,
@@ -161,6 +169,10 @@ interface RequestSpec {
   path: string;
   version: number;
   kind: RequestKind;
+  /** A trading request's lane in the limiter [deal]. */
+  lane?: TradingLane;
+  /** Its slot was taken already (an amend waits for it before its level is final). */
+  slotTaken?: boolean;
   body?: unknown;
   params?: Record<string, string | number | boolean | undefined>;
   /** Default true: send CST / X-SECURITY-TOKEN (logging in first if needed). */
@@ -191,6 +203,21 @@ function isAllowanceError(err: unknown): boolean {
 
 function labelOf(spec: RequestSpec): string {
   return spec.label ?? `${spec.method} ${spec.path}`;
+}
+
+function seconds(ms: number): string {
+  return `${Math.ceil(ms / 100) / 10} s`;
+}
+
+/** The WARN said when deals or amends start waiting for an allowance (once per episode). */
+export function waitMessage(wait: LimiterWait): string {
+  const what = wait.lane === 'amend' ? 'stop amends' : wait.lane === 'deal' ? 'deals (opens, closes)' : 'reads';
+  if (wait.paused) return `${what} wait ${seconds(wait.waitMs)}: IG said its allowance is used up`;
+  const window = `${wait.used} in the last ${seconds(wait.windowMs)}, ${wait.max} allowed`;
+  if (wait.lane === 'amend') {
+    return `${what} wait ${seconds(wait.waitMs)} for IG's trading allowance (${window}; the rest is kept for closes and opens): only each position's latest level will be sent`;
+  }
+  return `${what} wait ${seconds(wait.waitMs)} for IG's trading allowance (${window})`;
 }
 
 function parseRetryAfter(value: unknown): number | undefined {
@@ -263,7 +290,11 @@ export class IgRestClient {
     this.#confirmDelayMs = options.settle?.confirmDelayMs ?? 250;
     this.#lookupTries = Math.max(1, options.settle?.lookupTries ?? 3);
     this.#lookupDelayMs = options.settle?.lookupDelayMs ?? 500;
-    this.#amends = new StopAmendCoalescer((dealId, req) => this.#amendOnce(dealId, req));
+    this.#amends = new StopAmendCoalescer(
+      (dealId, req) => this.#amendOnce(dealId, req),
+      () => this.#limiter.acquire('trading', 'amend'),
+    );
+    this.#limiter.onWait = (wait) => this.#log?.(wait.lane === 'read' ? 'debug' : 'warn', waitMessage(wait));
   }
 
   /** The current session, if logged in. Holds secrets. */
@@ -539,8 +570,17 @@ export class IgRestClient {
    * PUT /positions/otc/{dealId} (v2). Amends of one deal are coalesced: while one is in flight,
    * only the latest of those that arrive meanwhile is sent; the others resolve `superseded`.
    */
-  async amendPosition(dealId: string, request: AmendPositionRequest): Promise<AmendOutcome> {
-    return this.#guard(this.#amends.submit(dealId, request));
+  async amendPosition(dealId: string, request: AmendPositionRequest, onSent?: () => void): Promise<AmendOutcome> {
+    return this.#guard(this.#amends.submit(dealId, request, onSent));
+  }
+
+  /**
+   * Takes back the deal's amend that has not left the process yet (it waits for its trading slot,
+   * or behind the deal's amend on the wire): its `amendPosition` resolves `withdrawn`. False when
+   * there is none.
+   */
+  withdrawAmend(dealId: string): boolean {
+    return this.#amends.withdraw(dealId);
   }
 
   async #amendOnce(dealId: string, request: AmendPositionRequest): Promise<DealConfirmation> {
@@ -553,7 +593,16 @@ export class IgRestClient {
       trailingStop: false,
     };
     const confirm = await this.#deal(
-      { method: 'PUT', path, version: 2, kind: 'trading', body, label: `PUT ${path}: ${what}` },
+      {
+        method: 'PUT',
+        path,
+        version: 2,
+        kind: 'trading',
+        lane: 'amend',
+        slotTaken: true,
+        body,
+        label: `PUT ${path}: ${what}`,
+      },
       undefined,
       () => this.#settleAmend(dealId, request, what),
     );
@@ -865,7 +914,7 @@ export class IgRestClient {
       // a concurrent request may have logged in already: reuse its session
       const fresh = this.#generation !== generation && this.#session ? this.#session : await this.login();
       try {
-        return await this.#send(spec, fresh);
+        return await this.#send({ ...spec, slotTaken: false }, fresh);
       } catch (again) {
         if (again instanceof IgSessionExpired) {
           throw new BrokerUnavailable(
@@ -881,7 +930,7 @@ export class IgRestClient {
   /** One HTTP exchange through the limiter. Non-allowed statuses ≥ 400 are thrown as taxonomy errors. */
   async #send(spec: RequestSpec, session?: IgSession): Promise<Answer> {
     const label = labelOf(spec);
-    await this.#limiter.acquire(spec.kind);
+    if (spec.slotTaken !== true) await this.#limiter.acquire(spec.kind, spec.lane);
     const headers: Record<string, string> = {
       'X-IG-API-KEY': this.#credentials.apiKey,
       Version: String(spec.version),

@@ -81,6 +81,8 @@ export interface Harness {
 export interface HarnessOptions {
   stream?: boolean;
   broker?: Partial<IgBrokerOptions>;
+  /** The client's limiter [one with no practical limit]. */
+  limiter?: RateLimiter;
 }
 
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -89,6 +91,24 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A limiter clock whose sleeps end only when the test moves it past them: waits are not lived. */
+export function heldTime() {
+  let now = 0;
+  const sleepers: { until: number; wake: () => void }[] = [];
+  return {
+    now: () => now,
+    sleep: (ms: number) => new Promise<void>((wake) => sleepers.push({ until: now + ms, wake })),
+    sleeping: () => sleepers.length,
+    advance: (ms: number) => {
+      now += ms;
+      for (const s of sleepers.splice(0)) {
+        if (s.until <= now) s.wake();
+        else sleepers.push(s);
+      }
+    },
+  };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -106,11 +126,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     retry: { tries: 2, baseDelayMs: 5, maxDelayMs: 20 },
     settle: { confirmTries: 3, confirmDelayMs: 5, lookupTries: 2, lookupDelayMs: 5 },
     // the fake has no allowances; IG's defaults would pace a test to minutes
-    limiter: new RateLimiter({
-      accountTrading: { max: 10_000, windowMs: 60_000 },
-      accountNonTrading: { max: 10_000, windowMs: 60_000 },
-      appNonTrading: { max: 10_000, windowMs: 60_000 },
-    }),
+    limiter:
+      options.limiter ??
+      new RateLimiter({
+        accountTrading: { max: 10_000, windowMs: 60_000 },
+        accountNonTrading: { max: 10_000, windowMs: 60_000 },
+        appNonTrading: { max: 10_000, windowMs: 60_000 },
+      }),
     log: (level, message) => logs.push(`rest ${level} ${message}`),
   });
   const session = await rest.login();

@@ -124,8 +124,9 @@ describe('IgBroker: our own deals', () => {
   it('amends coalesced by the client: a superseded amend is reported with the one that replaced it', async () => {
     const h = await harness({ stream: true });
     const dealId = await openThroughBroker(h, 'A1');
-    h.broker.submit(amendAction('A2', dealId, 17991)); // sent at once
-    h.broker.submit(amendAction('A3', dealId, 17992)); // waits, then is replaced by A4
+    h.broker.submit(amendAction('A2', dealId, 17991));
+    await waitFor('A2 on the wire', () => requests(h, 'PUT', `/positions/otc/${dealId}`).length === 1);
+    h.broker.submit(amendAction('A3', dealId, 17992)); // waits behind A2, then is replaced by A4
     h.broker.submit(amendAction('A4', dealId, 17993));
     await h.broker.drain();
     expect(requests(h, 'PUT', `/positions/otc/${dealId}`)).toHaveLength(2);
@@ -143,6 +144,7 @@ describe('IgBroker: our own deals', () => {
     const h = await harness({ stream: true });
     const dealId = await openThroughBroker(h, 'A1');
     h.broker.submit(amendAction('A2', dealId, 17991));
+    await waitFor('A2 on the wire', () => requests(h, 'PUT', `/positions/otc/${dealId}`).length === 1);
     h.broker.submit(amendAction('A3', dealId, 17992));
     h.broker.submit(amendAction('A4', dealId, 17998)); // too close: rejected
     await h.broker.drain();

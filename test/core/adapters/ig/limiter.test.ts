@@ -170,3 +170,143 @@ describe('StopAmendCoalescer', () => {
     expect(coalescer.inFlight).toBe(0);
   });
 });
+
+/** A clock whose sleeps end only when the test moves it past them. */
+function heldTime() {
+  let now = 0;
+  const sleepers: { until: number; wake: () => void }[] = [];
+  return {
+    now: () => now,
+    sleep: (ms: number) => new Promise<void>((wake) => sleepers.push({ until: now + ms, wake })),
+    sleeping: () => sleepers.length,
+    advance: (ms: number) => {
+      now += ms;
+      for (const s of sleepers.splice(0)) {
+        if (s.until <= now) s.wake();
+        else sleepers.push(s);
+      }
+    },
+  };
+}
+
+const turn = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+describe('RateLimiter: deals before amends', () => {
+  it('amends stop short of the trading window: the reserve lets a close out at once while amends wait', async () => {
+    const t = heldTime();
+    const waits: string[] = [];
+    const limiter = new RateLimiter({ accountTrading: { max: 5, windowMs: 60_000 }, tradingReserve: 2, ...t });
+    limiter.onWait = (w) => waits.push(`${w.lane} ${w.used}/${w.max} ${w.waitMs}`);
+    for (let i = 0; i < 3; i++) await limiter.acquire('trading', 'amend');
+    let amendThrough = false;
+    const amend = limiter.acquire('trading', 'amend').then(() => (amendThrough = true));
+    await turn();
+    expect(amendThrough, 'a 4th amend would leave no room for closes').toBe(false);
+    await limiter.acquire('trading', 'deal');
+    await limiter.acquire('trading', 'deal');
+    expect(t.now(), 'two closes went out at once, ahead of the waiting amend').toBe(0);
+    expect(waits, 'the wait is reported once, when it starts').toEqual(['amend 3/3 60000']);
+    let closeThrough = false;
+    const close = limiter.acquire('trading', 'deal').then(() => (closeThrough = true));
+    await turn();
+    expect(closeThrough, 'the whole window is used now').toBe(false);
+    expect(waits).toEqual(['amend 3/3 60000', 'deal 5/5 60000']);
+    t.advance(60_000);
+    await Promise.all([amend, close]);
+    expect(amendThrough && closeThrough).toBe(true);
+  });
+
+  it('a close is not held behind an amend waiting for the window (lanes queue apart)', async () => {
+    const t = heldTime();
+    const limiter = new RateLimiter({ accountTrading: { max: 2, windowMs: 1000 }, tradingReserve: 1, ...t });
+    await limiter.acquire('trading', 'amend');
+    const amend = limiter.acquire('trading', 'amend');
+    await turn();
+    expect(t.sleeping()).toBe(1);
+    await limiter.acquire('trading'); // a deal by default
+    t.advance(1000);
+    await amend;
+  });
+
+  it('pause(ms, trading) holds deals and amends back, not reads; pause(ms) holds everything', async () => {
+    const t = heldTime();
+    const limiter = new RateLimiter(t);
+    const waits: string[] = [];
+    limiter.onWait = (w) => waits.push(`${w.lane}${w.paused ? ' paused' : ''} ${w.waitMs}`);
+    limiter.pause(60_000, 'trading');
+    await limiter.acquire('nonTrading');
+    let dealThrough = false;
+    const deal = limiter.acquire('trading').then(() => (dealThrough = true));
+    await turn();
+    expect(dealThrough).toBe(false);
+    expect(waits).toEqual(['deal paused 60000']);
+    t.advance(60_000);
+    await deal;
+    limiter.pause(1000);
+    const read = limiter.acquire('nonTrading');
+    await turn();
+    expect(waits).toEqual(['deal paused 60000', 'read paused 1000']);
+    t.advance(1000);
+    await read;
+  });
+});
+
+describe('StopAmendCoalescer with a gate (the limiter)', () => {
+  it('an amend waiting for its slot is replaced by a newer one; only the latest is sent', async () => {
+    const sent: number[] = [];
+    const gate = deferred<void>();
+    const coalescer = new StopAmendCoalescer<number, string>(
+      async (_d, level) => {
+        sent.push(level);
+        return `ok-${level}`;
+      },
+      () => gate.promise,
+    );
+    const onSent: number[] = [];
+    const outcomes = [1, 2, 3].map((level) => coalescer.submit('D', level, () => onSent.push(level)));
+    await turn();
+    expect(sent, 'nothing leaves before the slot').toEqual([]);
+    gate.resolve();
+    expect(await Promise.all(outcomes)).toEqual([
+      { status: 'superseded' },
+      { status: 'superseded' },
+      { status: 'sent', result: 'ok-3' },
+    ]);
+    expect(sent).toEqual([3]);
+    expect(onSent, 'told when it leaves the process').toEqual([3]);
+    expect(coalescer.inFlight).toBe(0);
+  });
+
+  it('withdraw() takes back the unsent amend; the slot it waited for goes unused', async () => {
+    const sent: number[] = [];
+    const gate = deferred<void>();
+    const coalescer = new StopAmendCoalescer<number, string>(
+      async (_d, level) => {
+        sent.push(level);
+        return 'ok';
+      },
+      () => gate.promise,
+    );
+    const outcome = coalescer.submit('D', 7);
+    expect(coalescer.withdraw('D')).toBe(true);
+    expect(coalescer.withdraw('D'), 'nothing left to take back').toBe(false);
+    expect(await outcome).toEqual({ status: 'withdrawn' });
+    gate.resolve();
+    await turn();
+    expect(sent).toEqual([]);
+    expect(coalescer.inFlight).toBe(0);
+  });
+
+  it('withdraw() leaves the amend on the wire alone', async () => {
+    const reply = deferred<string>();
+    const coalescer = new StopAmendCoalescer<number, string>(
+      () => reply.promise,
+      async () => undefined,
+    );
+    const onWire = coalescer.submit('D', 1);
+    await turn();
+    expect(coalescer.withdraw('D')).toBe(false);
+    reply.resolve('ok');
+    expect(await onWire).toEqual({ status: 'sent', result: 'ok' });
+  });
+});

@@ -258,13 +258,28 @@ describe('deals', () => {
     const c = client();
     const opened = await c.openPosition({ epic: EPIC, direction: 'BUY', size: 1, stopLevel: 17980 });
     const dealId = opened.dealId ?? '';
-    const outcomes = await Promise.all(
-      [17981, 17982, 17983].map((stopLevel) => c.amendPosition(dealId, { stopLevel })),
-    );
+    const first = c.amendPosition(dealId, { stopLevel: 17981 });
+    while (requests('PUT', `/positions/otc/${dealId}`).length === 0) await new Promise((r) => setTimeout(r, 5));
+    const outcomes = await Promise.all([
+      first,
+      ...[17982, 17983].map((stopLevel) => c.amendPosition(dealId, { stopLevel })),
+    ]);
     expect(outcomes.map((o) => o.status)).toEqual(['sent', 'superseded', 'sent']);
     const puts = requests('PUT', `/positions/otc/${dealId}`).map((r) => (r.body as { stopLevel: number }).stopLevel);
     expect(puts, '17982 never reaches IG').toEqual([17981, 17983]);
     expect(ig.positions()[0]?.stopLevel).toBe(17983);
+  });
+
+  it('amends submitted before any could take its trading slot: only the latest level leaves the process', async () => {
+    const c = client();
+    const opened = await c.openPosition({ epic: EPIC, direction: 'BUY', size: 1, stopLevel: 17980 });
+    const dealId = opened.dealId ?? '';
+    const outcomes = await Promise.all(
+      [17981, 17982, 17983].map((stopLevel) => c.amendPosition(dealId, { stopLevel })),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['superseded', 'superseded', 'sent']);
+    const puts = requests('PUT', `/positions/otc/${dealId}`).map((r) => (r.body as { stopLevel: number }).stopLevel);
+    expect(puts, 'stale levels are never sent').toEqual([17983]);
   });
 
   it('closes all or part of a position with one opposite-direction deal', async () => {
