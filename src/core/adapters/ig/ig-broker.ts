@@ -1020,7 +1020,10 @@ export class IgBroker implements Broker {
    */
   private refusal(err: unknown): { reason: string; time: number } | undefined {
     if (err instanceof IgDealRejected) return { reason: err.confirm.reason ?? 'REJECTED', time: err.confirm.time };
-    if (err instanceof IgDealRefused) return { reason: err.code ?? err.message, time: this.clock.now() };
+    if (err instanceof IgDealRefused) {
+      const code = err.code ?? err.message;
+      return { reason: err.explanation === undefined ? code : `${code}: ${err.explanation}`, time: this.clock.now() };
+    }
     return undefined;
   }
 

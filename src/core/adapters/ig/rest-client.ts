@@ -150,7 +150,19 @@ export type AmendOutcome = CoalescedOutcome<DealConfirmation>;
  * was not made.
  * Thrown only for the deal's own request, never for a read made to settle it afterwards.
  */
-export class IgDealRefused extends BrokerRejected {}
+export class IgDealRefused extends BrokerRejected {
+  /**
+   * @param explanation what happened and what to do, for refusals whose code alone says too
+   *   little (an allowance used up, a login refused).
+   */
+  constructor(
+    message: string,
+    code: string | undefined,
+    readonly explanation?: string,
+  ) {
+    super(message, code);
+  }
+}
 
 /** IG answered the deal with dealStatus REJECTED. */
 export class IgDealRejected extends BrokerRejected {
@@ -192,12 +204,14 @@ interface Answer {
 }
 
 const ALLOWANCE_PREFIX = 'error.public-api.exceeded-';
+const TRADING_ALLOWANCE = 'error.public-api.exceeded-account-trading-allowance';
+const HISTORICAL_ALLOWANCE = 'error.public-api.exceeded-account-historical-data-allowance';
 /** Allowances that reset later than this are reported at once, not retried. */
 const LONGEST_WAIT_MS = 60 * 60_000;
 /** Code of BrokerUnavailable when IG refuses a session right after logging in anew. */
 export const SESSION_REFUSED = 'ig.session-refused';
 
-function isAllowanceError(err: unknown): boolean {
+function isAllowanceError(err: unknown): err is BrokerUnavailable {
   return err instanceof BrokerUnavailable && typeof err.code === 'string' && err.code.startsWith(ALLOWANCE_PREFIX);
 }
 
@@ -665,14 +679,31 @@ export class IgRestClient {
       // IG's own error code says it refused the deal; a bare 4xx (from a proxy, say) does not.
       if (err instanceof BrokerRejected && err.code?.startsWith('error.') === true && !(err instanceof IgDealRefused))
         throw new IgDealRefused(err.message, err.code);
-      if (
-        err instanceof UserError ||
-        err instanceof BrokerRejected ||
-        err instanceof IgSessionExpired ||
-        refused ||
-        isAllowanceError(err)
-      )
-        throw err;
+      // A 403 allowance answer, a refused login or a session refused right after a new one: IG did
+      // not execute the deal, so this is a refusal with a known outcome, not an unknown one.
+      if (isAllowanceError(err)) {
+        const wait = Math.ceil(Math.min(err.retryAfterMs ?? 60_000, this.#maxDelayMs) / 1000);
+        throw new IgDealRefused(
+          err.message,
+          err.code,
+          `IG refused it, nothing was executed: ${err.message}; trailguard sends no deal for ${wait} s. If this recurs, another program may be using this IG account or API key`,
+        );
+      }
+      if (err instanceof UserError) {
+        throw new IgDealRefused(
+          err.message,
+          'ig.login-refused',
+          `IG refused the login, nothing was executed: ${err.message}. ${err.hint ?? ''}`.trim(),
+        );
+      }
+      if (refused) {
+        throw new IgDealRefused(
+          err.message,
+          SESSION_REFUSED,
+          `IG refused the session, nothing was executed: ${err.message}`,
+        );
+      }
+      if (err instanceof BrokerRejected || err instanceof IgSessionExpired) throw err;
       if (!(err instanceof BrokerUnavailable)) throw err;
       this.#log?.('warn', `${label}: outcome unknown (${err.code ?? 'error'}); settling with IG, not re-sending`);
       return settle();
@@ -971,12 +1002,25 @@ export class IgRestClient {
       return answer;
     }
     const body = errorBodySchema.safeParse(response.data);
-    throw classifyIgFailure({
+    const failure = classifyIgFailure({
       request: label,
       status,
       errorCode: body.success ? body.data.errorCode : undefined,
       retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
     });
+    this.#pauseFor(failure);
+    throw failure;
+  }
+
+  /**
+   * IG said an allowance is used up: nothing it counts goes out until it resets (hammering it
+   * only prolongs it). The trading allowance holds deals back, the others every request; the
+   * weekly price-history allowance concerns no request this client makes while running.
+   */
+  #pauseFor(failure: Error): void {
+    if (!isAllowanceError(failure) || failure.code === HISTORICAL_ALLOWANCE) return;
+    const ms = Math.min(failure.retryAfterMs ?? 60_000, this.#maxDelayMs);
+    this.#limiter.pause(ms, failure.code === TRADING_ALLOWANCE ? 'trading' : 'all');
   }
 
   /** Last line of defence for secrets: every error leaving a public method is scrubbed. */

@@ -97,4 +97,54 @@ describe('IgBroker: deals and paced amends', () => {
     expect(puts(h, dealId), 'a level the price has passed is never sent').toEqual([17991, 17992]);
     expect(h.ig.positions()[0]?.stopLevel).toBe(17992);
   });
+
+  it('a deal IG refuses for its allowance is a known rejection, and deals wait for the allowance window', async () => {
+    const { h, time } = await pacedHarness();
+    const dealId = await openThroughBroker(h, 'A1');
+    h.ig.failNext(
+      { method: 'DELETE', path: '/positions/otc' },
+      { status: 403, body: { errorCode: 'error.public-api.exceeded-account-trading-allowance' } },
+    );
+    h.broker.submit(closeAction('A2', dealId, 1));
+    await h.broker.drain();
+    expect(h.events.filter((e) => e.type === 'actionRejected')).toMatchObject([
+      {
+        ref: 'A2',
+        reason: expect.stringMatching(
+          /^error\.public-api\.exceeded-account-trading-allowance: IG refused it, nothing was executed: .*trailguard sends no deal for \d+ s/,
+        ),
+      },
+    ]);
+    expect(h.logs.filter((l) => /outcome unknown|OUTCOME_UNKNOWN|reconciled/.test(l))).toEqual([]);
+    h.broker.submit(closeAction('A3', dealId, 1));
+    await waitFor('the close to wait for the allowance', () => time.sleeping() === 1);
+    expect(h.logs).toContainEqual(
+      expect.stringMatching(/^rest warn deals \(opens, closes\) wait [\d.]+ s: IG said its allowance is used up$/),
+    );
+    expect(h.ig.requestCount('DELETE'), 'nothing is sent into a used-up allowance').toBe(1);
+    time.advance(60_000);
+    await waitFor('the close', () => h.events.some((e) => e.type === 'positionClosed'));
+    expect(h.ig.positions()).toHaveLength(0);
+  });
+
+  it('a deal whose re-login IG refuses is a known rejection that says what to do', async () => {
+    const { h } = await pacedHarness();
+    const dealId = await openThroughBroker(h, 'A1');
+    h.ig.expireTokens();
+    h.ig.failNext(
+      { method: 'POST', path: '/session' },
+      { status: 401, body: { errorCode: 'error.security.invalid-details' } },
+    );
+    h.broker.submit(amendAction('A2', dealId, 17991));
+    await h.broker.drain();
+    expect(h.events.filter((e) => e.type === 'actionRejected')).toMatchObject([
+      {
+        ref: 'A2',
+        reason: expect.stringMatching(
+          /^ig\.login-refused: IG refused the login, nothing was executed: .*Check IG_IDENTIFIER/,
+        ),
+      },
+    ]);
+    expect(h.logs.filter((l) => /outcome unknown|OUTCOME_UNKNOWN/.test(l))).toEqual([]);
+  });
 });

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerRejected, BrokerUnavailable, UserError } from '../../../../src/core/domain/errors.js';
 import { DEAL_OUTCOME_UNKNOWN } from '../../../../src/core/adapters/ig/errors.js';
 import {
+  IgDealRefused,
   IgDealRejected,
   IgRestClient,
   type IgRestClientOptions,
@@ -363,7 +364,7 @@ describe('deals', () => {
     expect(requests('PUT', `/positions/otc/${dealId}`)).toHaveLength(1);
   });
 
-  it('a deal refused for the trading allowance is thrown as transient and not settled (IG did not execute it)', async () => {
+  it('a deal refused for the trading allowance is a refusal, not settled (IG did not execute it), and deals pause', async () => {
     const c = client();
     await c.login();
     ig.failNext(
@@ -371,9 +372,9 @@ describe('deals', () => {
       { status: 403, body: { errorCode: 'error.public-api.exceeded-account-trading-allowance' } },
     );
     const err = await caught(c.openPosition({ epic: EPIC, direction: 'BUY', size: 1 }));
-    expect(err).toBeInstanceOf(BrokerUnavailable);
-    expect((err as BrokerUnavailable).code).toBe('error.public-api.exceeded-account-trading-allowance');
-    expect((err as BrokerUnavailable).retryAfterMs).toBe(60_000);
+    expect(err).toBeInstanceOf(IgDealRefused);
+    expect((err as IgDealRefused).code).toBe('error.public-api.exceeded-account-trading-allowance');
+    expect((err as IgDealRefused).explanation).toMatch(/^IG refused it, nothing was executed: .*no deal for 1 s/);
     expect(requests('POST', '/positions/otc')).toHaveLength(1);
     expect(
       ig.requests().filter((r) => r.path.startsWith('/confirms/')),
