@@ -781,6 +781,7 @@ export class IgRestClient {
 
   /** Amend: the position's levels tell whether it took effect. */
   async #settleAmend(dealId: string, request: AmendPositionRequest, what: string): Promise<DealConfirmation> {
+    let read: IgOpenPosition | undefined;
     for (let i = 0; i < this.#lookupTries; i++) {
       if (i > 0) await this.#sleep(this.#lookupDelayMs);
       let position: IgOpenPosition | undefined;
@@ -790,6 +791,7 @@ export class IgRestClient {
         if (err instanceof BrokerUnavailable) continue;
         throw err;
       }
+      read = position;
       if (!position) throw this.#unknown(what, `position ${dealId} is no longer open`);
       if (position.stopLevel === request.stopLevel && position.limitLevel === request.limitLevel) {
         return {
@@ -810,7 +812,13 @@ export class IgRestClient {
         };
       }
     }
-    throw this.#unknown(what, `position ${dealId} does not show the requested levels`);
+    // Said only when IG was read: with every read failed, nobody knows what IG did with it.
+    throw this.#unknown(
+      what,
+      read === undefined
+        ? `its state could not be read (GET /positions/${dealId} failed ${this.#lookupTries} times)`
+        : `position ${dealId} does not show the requested levels (IG shows stop ${read.stopLevel ?? 'none'}, limit ${read.limitLevel ?? 'none'})`,
+    );
   }
 
   /**

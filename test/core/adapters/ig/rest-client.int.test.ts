@@ -283,6 +283,18 @@ describe('deals', () => {
     expect(puts, 'stale levels are never sent').toEqual([17983]);
   });
 
+  it('an amend whose answer is lost and whose position cannot be read says so, not that IG ignored it', async () => {
+    const c = client();
+    const opened = await c.openPosition({ epic: EPIC, direction: 'BUY', size: 1, stopLevel: 17980 });
+    const dealId = opened.dealId ?? '';
+    ig.failNext({ method: 'PUT', path: `/positions/otc/${dealId}` }, { status: 503 });
+    ig.failNext({ method: 'GET', path: `/positions/${dealId}` }, { status: 503, times: 100 });
+    const err = await caught(c.amendPosition(dealId, { stopLevel: 17981 }));
+    expect(err).toBeInstanceOf(BrokerUnavailable);
+    expect((err as Error).message).toMatch(/outcome unknown — its state could not be read/);
+    expect((err as Error).message).not.toMatch(/does not show the requested levels/);
+  });
+
   it('closes all or part of a position with one opposite-direction deal', async () => {
     const c = client();
     const opened = await c.openPosition({ epic: EPIC, direction: 'BUY', size: 2 });
