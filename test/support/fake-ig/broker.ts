@@ -642,6 +642,35 @@ export class FakeIgBroker {
     return position.dealId;
   }
 
+  /**
+   * Sets a position's stop and limit as if done on IG's platform: emits an OPU UPDATED (channel
+   * WTP). A level left out is kept (the platform edits one level at a time); null removes it.
+   */
+  amendExternally(dealId: string, levels: { stopLevel?: number | null; limitLevel?: number | null }): void {
+    const p = this.open.find((x) => x.dealId === dealId);
+    if (p === undefined) throw new Error(`fake IG: amendExternally of unknown deal ${dealId}`);
+    const time = this.now();
+    if (levels.stopLevel !== undefined) p.stopLevel = levels.stopLevel;
+    if (levels.limitLevel !== undefined) p.limitLevel = levels.limitLevel;
+    this.emit('OPU', opu(p, 'UPDATED', p.level, p.size, time, CHANNEL.web));
+    this.recordActivity(
+      p,
+      time,
+      ACTIVITY_CHANNEL.web,
+      'EDIT_STOP_AND_LIMIT',
+      'STOP_LIMIT_AMENDED',
+      `Stop/limit amended: ${shortRef(p.dealId)}`,
+      {
+        dealId: this.nextDealId(),
+        dealReference: this.nextDealReference(),
+        direction: p.direction,
+        size: p.size,
+        level: p.level,
+      },
+    );
+    this.flush();
+  }
+
   closeExternally(dealId: string, level?: number, size?: number): void {
     const p = this.open.find((x) => x.dealId === dealId);
     if (p === undefined) throw new Error(`fake IG: closeExternally of unknown deal ${dealId}`);

@@ -56,6 +56,8 @@ export interface FakeIg {
   ): void;
   /** Closes (fully or partly) a position as if done on IG's platform: emits an OPU (channel WTP). */
   closeExternally(dealId: string, level?: number, size?: number): void;
+  /** Sets a position's stop and/or limit as if done on IG's platform (null removes one): emits an OPU UPDATED. */
+  amendExternally(dealId: string, levels: { stopLevel?: number | null; limitLevel?: number | null }): void;
   /** Opens a position as if made on IG's platform (for adoption tests): emits an OPU OPEN. */
   openExternally(p: {
     epic: string;
@@ -154,6 +156,7 @@ export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
     accountId,
     pushTick: (t, options) => broker.pushTick(t, options),
     closeExternally: (dealId, level, size) => broker.closeExternally(dealId, level, size),
+    amendExternally: (dealId, levels) => broker.amendExternally(dealId, levels),
     openExternally: (p) => broker.openExternally(p),
     positions: () => broker.positions(),
     deals: () => broker.deals(),

@@ -17,7 +17,10 @@
  *
  * Level echoes: IG sends an UPDATED update for each amend, and they may arrive late (after the
  * next amend was confirmed). An update showing a stop/limit pair that trailguard itself set on the
- * position is therefore never news; only a pair we never set is reported as an amend.
+ * position is therefore never news; only a pair we never set is reported as an amend. Nor is an
+ * update IG sent before our latest amend executed (before that amend's own update, and not timed
+ * after it): the amend replaced its levels on IG. A size between two the position had around our
+ * partial close, from before that close, is a close made elsewhere before ours (decisions.md 51).
  */
 import type { MarketConfig } from '../../domain/config.js';
 import type { AmendStopAction, CloseAction, CloseCause, OpenAction, PositionOpenedEvent } from '../../domain/events.js';
@@ -108,7 +111,25 @@ interface Tracked {
    * position had before our own close, it is a late echo, not news (a deal's size never grows).
    */
   ownSizes: number[];
+  /** IG's time of our latest partial close of it: an update timed after it is newer. */
+  ownClosedAt: number | undefined;
+  /**
+   * Our latest confirmed amend, until the stream shows an update that is newer: updates IG sent
+   * before it executed (held back while it was in flight, or late) show levels it replaced.
+   */
+  amended: AmendedLevels | undefined;
   hit: PendingHit | undefined;
+}
+
+interface AmendedLevels {
+  key: string;
+  stopLevel: number | undefined;
+  limitLevel: number | undefined;
+  /** IG's time of the amend (its confirm): an update timed after it is newer. */
+  time: number;
+  /** The levels the position had before it (what the amend meant to change). */
+  stopBefore: number | undefined;
+  limitBefore: number | undefined;
 }
 
 interface AmendEntry {
@@ -417,18 +438,23 @@ export class IgBroker implements Broker {
         this.closedInGap(t, now);
         continue;
       }
-      this.dispatch({
-        dealId: t.dealId,
-        market: t.market,
-        direction: t.direction,
-        status: 'UPDATED',
-        dealStatus: 'ACCEPTED',
-        level: live.level,
-        size: live.size,
-        stopLevel: live.stopLevel,
-        limitLevel: live.limitLevel,
-        time: now,
-      });
+      // IG's list is the truth of now: no update of it is held back or older than our deals.
+      this.apply(
+        t,
+        {
+          dealId: t.dealId,
+          market: t.market,
+          direction: t.direction,
+          status: 'UPDATED',
+          dealStatus: 'ACCEPTED',
+          level: live.level,
+          size: live.size,
+          stopLevel: live.stopLevel,
+          limitLevel: live.limitLevel,
+          time: now,
+        },
+        'gap',
+      );
     }
     return positions.filter((p) => !this.tracked.has(p.dealId) && !this.closed.has(p.dealId));
   }
@@ -641,6 +667,14 @@ export class IgBroker implements Broker {
       const stopLevel = confirm.stopLevel ?? action.stopLevel;
       const limitLevel = confirm.limitLevel ?? action.limitLevel;
       if (tracked !== undefined) {
+        tracked.amended = {
+          key: levelsKey(stopLevel, limitLevel),
+          stopLevel,
+          limitLevel,
+          time: confirm.time,
+          stopBefore: tracked.stopLevel,
+          limitBefore: tracked.limitLevel,
+        };
         tracked.stopLevel = stopLevel;
         tracked.limitLevel = limitLevel;
         this.addOwnLevels(tracked, levelsKey(stopLevel, limitLevel));
@@ -704,6 +738,7 @@ export class IgBroker implements Broker {
           t.ownSizes.push(t.size);
           if (t.ownSizes.length > OWN_KEPT) t.ownSizes.shift();
           t.size = roundSize(t.size - size);
+          t.ownClosedAt = confirm.time;
         } else if (t !== undefined) this.untrack(t);
         else if (full) this.rememberClosed(action.dealId);
         this.emit({
@@ -925,8 +960,12 @@ export class IgBroker implements Broker {
     if (work.busy === 0 && work.buffer.length === 0 && work.amends.length === 0) this.work.delete(dealId);
   }
 
-  /** A position update that is news, or an echo that changes nothing. */
-  private apply(t: Tracked, u: PositionUpdate): void {
+  /**
+   * A position update that is news, or an echo that changes nothing. `gap`: made up from IG's
+   * position list after a stream gap (its levels are IG's now; a partial close is dated from the
+   * history, since the update's time is only when the stream came back).
+   */
+  private apply(t: Tracked, u: PositionUpdate, from: 'stream' | 'gap' = 'stream'): void {
     if (u.status === 'DELETED') {
       const cause = this.causeOf(t, u.level, u, undefined);
       const size = t.size;
@@ -935,11 +974,36 @@ export class IgBroker implements Broker {
       return;
     }
     if (u.status !== 'UPDATED') return;
+    let closed = 0;
     if (u.size < t.size - SIZE_EPSILON) {
-      const closed = roundSize(t.size - u.size);
+      closed = roundSize(t.size - u.size);
       t.size = u.size;
+    } else if (u.size > t.size + SIZE_EPSILON) {
+      if (t.ownSizes.some((size) => Math.abs(size - u.size) <= SIZE_EPSILON)) {
+        this.log('debug', `${t.dealId}: size ${u.size} is from before our partial close (a late echo)`);
+        return;
+      }
+      // A deal's size never grows: an update sent before our latest partial close executed, with a
+      // size below one the position had before one of our closes, shows a close made elsewhere
+      // before ours (a trader's, crossing our rung). IG holds what that leaves after ours.
+      const before = Math.min(...t.ownSizes.filter((size) => size > u.size + SIZE_EPSILON));
+      if (Number.isFinite(before) && t.ownClosedAt !== undefined && u.time <= t.ownClosedAt) {
+        closed = Math.min(roundSize(before - u.size), t.size);
+        t.size = roundSize(t.size - closed);
+        t.ownSizes.push(u.size);
+        if (t.ownSizes.length > OWN_KEPT) t.ownSizes.shift();
+        this.log(
+          'info',
+          `${t.dealId}: ${closed} of it was closed on IG before our partial close (size ${u.size} after it); IG holds ${t.size}`,
+        );
+      } else {
+        this.log('warn', `${t.dealId}: IG reports size ${u.size}, more than the ${t.size} known; following IG`);
+        t.size = u.size;
+      }
+    }
+    if (closed > 0) {
       // IG's UPDATED after a partial close carries the OPENING level: the fill level is in the history.
-      if (t.openLevel !== undefined && u.level !== t.openLevel) {
+      if (from === 'stream' && t.openLevel !== undefined && u.level !== t.openLevel) {
         this.emit({
           type: 'positionClosed',
           time: u.time,
@@ -949,37 +1013,36 @@ export class IgBroker implements Broker {
           cause: 'external',
         });
       } else {
-        this.partialFromHistory(t, u, closed);
+        this.partialFromHistory(t, u, closed, from);
         return; // the level change, if any, is applied after the close is reported
       }
-    } else if (u.size > t.size + SIZE_EPSILON) {
-      if (t.ownSizes.some((size) => Math.abs(size - u.size) <= SIZE_EPSILON)) {
-        this.log('debug', `${t.dealId}: size ${u.size} is from before our partial close (a late echo)`);
-        return;
-      }
-      this.log('warn', `${t.dealId}: IG reports size ${u.size}, more than the ${t.size} known; following IG`);
-      t.size = u.size;
     }
-    this.applyLevels(t, u.stopLevel, u.limitLevel, u.time);
+    this.applyLevels(t, u, from);
   }
 
-  private partialFromHistory(t: Tracked, u: PositionUpdate, closed: number): void {
+  private partialFromHistory(t: Tracked, u: PositionUpdate, closed: number, from: 'stream' | 'gap'): void {
     const work = this.workOf(t.dealId);
     work.busy += 1;
     this.run(`partial close of ${t.dealId}`, async () => {
-      let level: number | undefined;
+      let found: CloseRecord | undefined;
       try {
-        level = (await this.lookUpClose(t, u.time, { size: closed }))?.level;
+        // after a gap, the close may be as old as the position
+        found = await this.lookUpClose(t, from === 'gap' ? (t.openedAt ?? u.time) : u.time, { size: closed });
       } catch (err) {
         this.log('warn', `${t.dealId}: history look-up of a partial close failed (${messageOf(err)})`);
       }
       try {
+        let level = found?.level;
         if (level === undefined) {
           level = this.favourable(t) ?? u.level;
           this.log('warn', `${t.dealId}: no history of its partial close of ${closed}; reporting it at ${level}`);
         }
-        this.emit({ type: 'positionClosed', time: u.time, dealId: t.dealId, size: closed, level, cause: 'external' });
-        if (this.tracked.get(t.dealId) === t) this.applyLevels(t, u.stopLevel, u.limitLevel, u.time);
+        // the stream's update is timed by IG; one made up after a gap is not: the history's time is IG's
+        const time = from === 'gap' ? (found?.time ?? u.time) : u.time;
+        if (from === 'gap')
+          this.log('warn', `${t.dealId}: ${closed} of it was closed while the stream was down, at ${level}`);
+        this.emit({ type: 'positionClosed', time, dealId: t.dealId, size: closed, level, cause: 'external' });
+        if (this.tracked.get(t.dealId) === t) this.applyLevels(t, u, from);
       } finally {
         work.busy -= 1;
         this.release(t.dealId);
@@ -987,17 +1050,70 @@ export class IgBroker implements Broker {
     });
   }
 
-  /** Levels from IG: an echo of levels we set is dropped, others are reported (the broker's levels win). */
-  private applyLevels(t: Tracked, stopLevel: number | undefined, limitLevel: number | undefined, time: number): void {
+  /**
+   * Levels from IG's stream: an echo of levels we set is dropped, and so are levels of an update
+   * IG sent before our latest amend executed (that amend replaced them: IG has its levels); others
+   * are reported (the broker's levels win). Levels read from IG (`gap`) are taken as they are.
+   */
+  private applyLevels(t: Tracked, u: PositionUpdate, from: 'stream' | 'gap'): void {
+    const { stopLevel, limitLevel } = u;
     const key = levelsKey(stopLevel, limitLevel);
+    if (from === 'gap') {
+      t.amended = undefined;
+      this.takeLevels(t, stopLevel, limitLevel, u.time);
+      return;
+    }
+    const amended = t.amended;
+    if (amended !== undefined) {
+      if (key === amended.key)
+        t.amended = undefined; // its echo: what follows is newer
+      else if (u.time <= amended.time) {
+        this.replacedByOurAmend(t, u, amended);
+        return;
+      } else t.amended = undefined;
+    }
     if (key === levelsKey(t.stopLevel, t.limitLevel)) return;
     if (t.ownLevels.includes(key)) {
       this.log('debug', `${t.dealId}: levels ${key} are ours (an echo)`);
       return;
     }
+    this.takeLevels(t, stopLevel, limitLevel, u.time);
+  }
+
+  private takeLevels(t: Tracked, stopLevel: number | undefined, limitLevel: number | undefined, time: number): void {
+    if (levelsKey(stopLevel, limitLevel) === levelsKey(t.stopLevel, t.limitLevel)) return;
     t.stopLevel = stopLevel;
     t.limitLevel = limitLevel;
     this.emit({ type: 'positionAmended', time, dealId: t.dealId, stopLevel, limitLevel });
+  }
+
+  /**
+   * An update older than our latest amend: IG applied that amend after it, and an amend replaces
+   * both levels, so IG has the amend's. Levels set on IG's platform meanwhile are lost on IG: said,
+   * loudly when that loosened the trader's stop or removed or moved the trader's limit.
+   */
+  private replacedByOurAmend(t: Tracked, u: PositionUpdate, amended: AmendedLevels): void {
+    const key = levelsKey(u.stopLevel, u.limitLevel);
+    if (t.ownLevels.includes(key) || key === levelsKey(amended.stopBefore, amended.limitBefore)) {
+      this.log('debug', `${t.dealId}: levels ${key} are from before our amend to ${amended.key}`);
+      return;
+    }
+    const sign = t.direction === 'BUY' ? 1 : -1;
+    const eps = this.epsOf(t.market);
+    const lost: string[] = [];
+    if (
+      u.stopLevel !== undefined &&
+      u.stopLevel !== amended.stopBefore &&
+      (amended.stopLevel === undefined || sign * (u.stopLevel - amended.stopLevel) > eps)
+    ) {
+      lost.push(`its stop is ${amended.stopLevel ?? 'none'}, looser than the ${u.stopLevel} set there`);
+    }
+    if (u.limitLevel !== amended.limitBefore && u.limitLevel !== amended.limitLevel) {
+      lost.push(`its limit is ${amended.limitLevel ?? 'none'}, not the ${u.limitLevel ?? 'none'} set there`);
+    }
+    const what = `${t.dealId}: levels ${key} were set on IG's platform while our amend to ${amended.key} was in flight, and IG applied our amend after them`;
+    if (lost.length === 0) this.log('info', `${what} (it is the tighter stop)`);
+    else this.log('warn', `${what}: ${lost.join('; ')}. Set them again on IG if you want them`);
   }
 
   /** Levels read from GET /positions/{dealId} (settle check). */
@@ -1008,7 +1124,9 @@ export class IgBroker implements Broker {
     time: number,
   ): void {
     if ((this.work.get(t.dealId)?.busy ?? 0) > 0) return; // our amend in flight decides
-    this.applyLevels(t, stopLevel, limitLevel, time);
+    // IG's levels as read now: never an echo, nor older than our amends
+    t.amended = undefined;
+    this.takeLevels(t, stopLevel, limitLevel, time);
   }
 
   // ================================================================ helpers
@@ -1088,6 +1206,8 @@ export class IgBroker implements Broker {
       openedAt: position.openedAt,
       ownLevels: [levelsKey(position.stopLevel, position.limitLevel)],
       ownSizes: [],
+      ownClosedAt: undefined,
+      amended: undefined,
       hit: undefined,
     };
     this.closed.delete(position.dealId);

@@ -12,7 +12,7 @@ import { RateLimiter } from '../../../../src/core/adapters/ig/limiter.js';
 import { ownOpenReference, strategyTag } from '../../../../src/core/adapters/ig/mapper.js';
 import { IgRestClient } from '../../../../src/core/adapters/ig/rest-client.js';
 import { IgStream, type IgTradeEvent } from '../../../../src/core/adapters/ig/stream.js';
-import { startFakeIg, type FakeIg } from '../../../support/fake-ig/index.js';
+import { startFakeIg, type FakeIg, type FakeIgOptions } from '../../../support/fake-ig/index.js';
 
 export const EPIC = 'IX.D.DAX.DAILY.IP';
 export const RUN_ID = 'run7';
@@ -80,6 +80,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   stream?: boolean;
+  /** The fake's request hook: called as each REST request comes in, before it is answered. */
+  onRequest?: FakeIgOptions['onRequest'];
   broker?: Partial<IgBrokerOptions>;
   /** The client's limiter [one with no practical limit]. */
   limiter?: RateLimiter;
@@ -117,6 +119,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const t0 = Math.floor(Date.now() / 1000) * 1000;
   const ig = await startFakeIg({
     markets: [{ epic: EPIC, bid: 18000, ask: 18001, minStopDistance: 6, decimals: 1 }],
+    ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   });
   const logs: string[] = [];
   const rest = new IgRestClient({

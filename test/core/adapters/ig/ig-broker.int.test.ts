@@ -441,6 +441,80 @@ describe('IgBroker: broker-side and external changes from the stream', () => {
   });
 });
 
+/** A harness whose fake IG runs `hook` once, as the first request of `method` reaches it (before IG answers it). */
+async function harnessWithHook(method: string): Promise<{ h: Harness; once: (hook: () => void) => void }> {
+  let pending: (() => void) | undefined;
+  const h = await harness({
+    stream: true,
+    onRequest: (r) => {
+      if (r.method !== method || pending === undefined) return;
+      const hook = pending;
+      pending = undefined;
+      hook();
+    },
+  });
+  return { h, once: (hook) => (pending = hook) };
+}
+
+describe("IgBroker: a change on IG's platform crossing our own deal in flight (docs/decisions.md 51)", () => {
+  it("the trader's levels set as our amend reaches IG: IG applied ours after them, so ours stand, with a warning", async () => {
+    const { h, once } = await harnessWithHook('PUT');
+    const dealId = await openThroughBroker(h, 'A1'); // stop 17990, no limit
+    await waitFor('the OPEN update', () => updatesOf(h, dealId).includes('OPEN'));
+    // As our amend to 17993 reaches IG, the trader tightens the stop to 17994 and sets a limit on
+    // IG's platform; IG then applies our amend, which replaces both levels.
+    once(() => h.ig.amendExternally(dealId, { stopLevel: 17994, limitLevel: 18050 }));
+    h.broker.submit(amendAction('A2', dealId, 17993));
+    await h.broker.drain();
+    await waitFor('both updates', () => updatesOf(h, dealId).filter((s) => s === 'UPDATED').length === 2);
+    await quiet(h);
+    expect(h.ig.positions()[0]).toMatchObject({ stopLevel: 17993, limitLevel: null });
+    expect(h.events.slice(1), "the trader's update is older than our amend: no news").toEqual([
+      { type: 'positionAmended', time: h.t0, ref: 'A2', dealId, stopLevel: 17993, limitLevel: undefined },
+    ]);
+    expect(h.broker.trackedPositions()[0], "the broker follows IG's levels").toMatchObject({
+      stopLevel: 17993,
+      limitLevel: undefined,
+    });
+    expect(h.logs.filter((l) => l.startsWith('broker warn'))).toEqual([
+      `broker warn ${dealId}: levels 17994|18050 were set on IG's platform while our amend to 17993|- was in flight, and IG applied our amend after them: its stop is 17993, looser than the 17994 set there; its limit is none, not the 18050 set there. Set them again on IG if you want them`,
+    ]);
+    // After our amend's own update, what the trader sets is news again.
+    h.ig.amendExternally(dealId, { stopLevel: 17994 });
+    await waitFor('the platform amend', () => h.events.length > 2);
+    expect(h.events.slice(2)).toEqual([
+      { type: 'positionAmended', time: h.t0, dealId, stopLevel: 17994, limitLevel: undefined },
+    ]);
+  });
+
+  it("the trader's partial close crossing ours: each close with its size, and the broker follows what IG holds", async () => {
+    const { h, once } = await harnessWithHook('DELETE');
+    const dealId = await openThroughBroker(h, 'A1');
+    await waitFor('the OPEN update', () => updatesOf(h, dealId).includes('OPEN'));
+    h.tick(18005, 18006, h.t0 + 1000);
+    // As our close of 0.5 reaches IG, the trader closes 0.3 on IG's platform: 1 → 0.7 → 0.2.
+    once(() => h.ig.closeExternally(dealId, undefined, 0.3));
+    h.broker.submit(closeAction('A2', dealId, 0.5));
+    await h.broker.drain();
+    await waitFor('both updates', () => updatesOf(h, dealId).length === 3);
+    await quiet(h);
+    expect(h.ig.positions().map((p) => p.size)).toEqual([0.2]);
+    expect(ofType(h.events, 'positionClosed'), 'the sizes add up to what IG did').toEqual([
+      { type: 'positionClosed', time: h.t0 + 1000, ref: 'A2', dealId, size: 0.5, level: 18005, cause: 'action' },
+      { type: 'positionClosed', time: h.t0 + 1000, dealId, size: 0.3, level: 18005, cause: 'external' },
+    ]);
+    expect(h.broker.trackedPositions().map((t) => t.size)).toEqual([0.2]);
+    expect(h.logs.filter((l) => l.includes('more than the'))).toEqual([]);
+    // The 0.2 IG holds is still followed: closing it closes the position.
+    h.broker.submit(closeAction('A3', dealId, 0.2));
+    await h.broker.drain();
+    await quiet(h);
+    expect(h.ig.positions()).toEqual([]);
+    expect(ofType(h.events, 'positionClosed').slice(2)).toMatchObject([{ ref: 'A3', size: 0.2 }]);
+    expect(h.broker.trackedPositions()).toEqual([]);
+  });
+});
+
 describe('IgBroker: settling a reached stop without a close (SPEC §3.2)', () => {
   it('no update arrives: after the wait, IG says the position is gone and the activity gives the exit', async () => {
     const h = await harness(); // no stream: IG's fill update never reaches the broker
@@ -553,6 +627,9 @@ describe('IgBroker: updates fed by hand (their timing relative to REST answers i
     h.broker.onTradeEvent(opu({ dealId, status: 'UPDATED', level: 18001, size: 1, time: h.t0, stopLevel: 17990 }));
     expect(h.events.length).toBe(before);
     expect(h.broker.trackedPositions()[0]?.stopLevel).toBe(17993);
+    // the amend's own update: what IG sends after it is newer than the amend
+    h.broker.onTradeEvent(opu({ dealId, status: 'UPDATED', level: 18001, size: 1, time: h.t0, stopLevel: 17993 }));
+    expect(h.events.length).toBe(before);
     // moved on IG's platform
     h.broker.onTradeEvent(
       opu({
@@ -675,5 +752,19 @@ describe('IgBroker: changes made while the stream was down', () => {
     h.broker.reconcileAfterGap(await h.rest.getPositions());
     await h.broker.drain();
     expect(ofType(h.events.slice(before), 'positionClosed')).toHaveLength(2);
+  });
+
+  it("a partial close in the gap is dated at IG's time from the history, not when the stream came back", async () => {
+    const h = await harness(); // no stream: the update of the partial close is lost, as in a gap
+    const dealId = await openThroughBroker(h, 'A1');
+    h.tick(18004, 18005, h.t0 + 1000);
+    h.ig.closeExternally(dealId, 18004, 0.4); // at IG's t0 + 1 s
+    h.clock.set(h.t0 + 40_000); // the stream comes back 39 s later
+    h.broker.reconcileAfterGap(await h.rest.getPositions());
+    await h.broker.drain();
+    expect(ofType(h.events, 'positionClosed')).toEqual([
+      { type: 'positionClosed', time: h.t0 + 1000, dealId, size: 0.4, level: 18004, cause: 'external' },
+    ]);
+    expect(h.logs).toContain(`broker warn ${dealId}: 0.4 of it was closed while the stream was down, at 18004`);
   });
 });
