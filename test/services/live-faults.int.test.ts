@@ -261,6 +261,37 @@ describe('live never runs blind on a broken stream', () => {
     expect(rows()[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,95,80,-6,-6,-0\\.28571429,CLOSED_EXTERNALLY,`));
   }, 60_000);
 
+  it('a position closed on IG whose update never came: IG refusing the next amend (POSITION_NOT_FOUND) makes live look, and the close is recorded; a failed look is tried again', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { tick, logs, cfg } = await start(f, { streamTiming: FAST_STREAM });
+    const dealId = await openAndTrail(f, tick);
+    // The TRADE subscription is refused after a reconnection: IG's updates of the position are lost.
+    f.refuseSubscriptions('TRADE:', 1000);
+    f.dropStreams();
+    await waitFor(
+      () => logs.filter((l) => l.includes('stream CONNECTED')).length >= 2,
+      () => `a new connection:\n${logs.join('\n')}`,
+    );
+    await waitFor(() => f.subscriptions().includes(`CHART:${DAX}:TICK`), 'resubscription');
+    await waitFor(
+      () => logs.some((l) => l.includes('refused TRADE:')),
+      () => logs.join('\n'),
+    );
+    f.closeExternally(dealId, 110); // on IG's platform: no update reaches live
+    f.failNext({ method: 'GET', path: '/positions' }, { status: 503, times: 3 }); // the first look fails (3 tries)
+    await tick(120); // trailing would move the stop to 115: IG refuses, the position is gone
+    await waitFor(
+      () => journalRows(cfg.journal).length === 2,
+      () => `the close found:\n${logs.join('\n')}`,
+    );
+    expect(
+      logs.some((l) => /could not compare positions with IG: .*; trying again in/.test(l)),
+      logs.join('\n'),
+    ).toBe(true);
+    expect(journalRows(cfg.journal)[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,110,`));
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -162,6 +162,9 @@ export const CLOCK_EXIT_GRACE_MS = 5000;
  * second) before reading GET /confirms, while the stream is up.
  */
 const STREAM_CONFIRM_MS = 1000;
+/** Pauses between tries to compare positions with IG's list when a read fails: doubling. */
+const RESYNC_FIRST_RETRY_MS = 2000;
+const RESYNC_MAX_RETRY_MS = 60_000;
 
 /** Skipped ticks logged one by one; the rest are counted in the result. */
 const SKIPPED_TICKS_LOGGED = 10;
@@ -313,12 +316,19 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         }
       });
     };
+    // Set once the IG broker and the stream are wired (below): a deal IG refused for a gone position.
+    let onPositionGone: (() => void) | undefined;
     const runner: EngineRunner = new EngineRunner({
       setup: { markets, strategies: config.strategies, entries },
       broker,
       journal,
       onJournalRow: () => journalRows++,
-      onAlert: (a) => log(a.level === 'info' ? 'info' : a.level, a.message),
+      onAlert: (a) => {
+        log(a.level === 'info' ? 'info' : a.level, a.message);
+        // IG refused a deal because the position is gone: a close whose update was lost. IG's
+        // list says where it went (as after a gap in the stream).
+        if (/POSITION_NOT_FOUND|POSITION_NOT_AVAILABLE_TO_CLOSE/.test(a.message)) onPositionGone?.();
+      },
       onLifecycle: (market) => dirty.add(market),
       onSettled: persist,
       journalRowsBefore: journalIndex.rows,
@@ -370,10 +380,16 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let feedTimeAt = 0;
     let streamStatus = 'CONNECTING';
     let resyncing: Promise<void> | undefined;
+    let resyncRetry: NodeJS.Timeout | undefined;
+    let resyncDelayMs = RESYNC_FIRST_RETRY_MS;
+    let stopping = false;
     // Updates sent while the stream was down are lost: the IG broker compares what it follows
-    // with IG's positions and reports what changed in the gap (SPEC §3.2).
+    // with IG's positions and reports what changed in the gap (SPEC §3.2). Tried again, with
+    // longer pauses, until IG answers: a close made in the gap must not be lost to one failed read.
     const resyncAfterGap = (broker: IgBroker): void => {
-      if (resyncing !== undefined) return;
+      if (resyncing !== undefined || stopping) return;
+      clearTimeout(resyncRetry);
+      resyncRetry = undefined;
       resyncing = (async () => {
         try {
           for (const p of broker.reconcileAfterGap(await rest.getPositions())) {
@@ -383,13 +399,25 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
                 `${p.market} ${p.dealId} is on IG but not managed: opened while the stream was down; restart live to take it over (sync does nothing while live runs)`,
               );
           }
+          resyncDelayMs = RESYNC_FIRST_RETRY_MS;
         } catch (error) {
-          log('error', `could not compare positions with IG after the stream came back: ${(error as Error).message}`);
+          log(
+            'error',
+            `could not compare positions with IG: ${(error as Error).message}; trying again in ${seconds(resyncDelayMs)}`,
+          );
+          if (!stopping) {
+            resyncRetry = setTimeout(() => resyncAfterGap(broker), resyncDelayMs);
+            resyncDelayMs = Math.min(resyncDelayMs * 2, RESYNC_MAX_RETRY_MS);
+          }
         } finally {
           resyncing = undefined;
         }
       })();
     };
+    if (igBroker !== undefined) {
+      const broker = igBroker;
+      onPositionGone = () => resyncAfterGap(broker);
+    }
     const activeStream = new IgStream({
       endpoint: config.broker.streamUrl ?? session.lightstreamerEndpoint,
       accountId: session.accountId,
@@ -479,6 +507,8 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
 
     // Graceful stop: no new ticks, in-flight requests answered, state persisted. Positions stay
     // protected by their broker stops. After a write failure nothing more is written (WriteGuard).
+    stopping = true;
+    clearTimeout(resyncRetry);
     clearInterval(timer);
     timer = undefined;
     activeStream.disconnect();
