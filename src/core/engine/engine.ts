@@ -769,6 +769,7 @@ export class Engine {
         p.pendingClose = Math.max(0, cleanSize(p.pendingClose - info.size, m.cfg.lotStep));
         if (p.pendingClose <= 0) p.closing = false;
         if (info.reason === 'VIRTUAL_STOP') p.virtualRejectedAt = info.time;
+        if (info.reason === 'END_OF_DAY' || info.reason === 'TIME_EXIT') p.timeExitRefusedAt = m.lastTime;
         this.sink.lifecycle(p.market); // the state file may keep it as sent
         this.alert('warn', `close of ${info.dealId} (${info.reason}) rejected by the broker: ${ev.reason}`, {
           dealId: info.dealId,
@@ -811,6 +812,9 @@ export class Engine {
       const flatDue = m.flatDue(now);
       for (const p of m.positions) {
         if (p.closing || m.brokerCloses(p)) continue;
+        // Refused since the market's last tick (closed for the night): the next tick sends it
+        // again, not every clock event (IG's trading allowance, and a log of refusals).
+        if (p.timeExitRefusedAt === m.lastTime) continue;
         const reason = timeExitDue(p, now, flatDue, m.maxHoldMs);
         if (reason !== undefined) this.closeRest(p, reason);
       }

@@ -40,6 +40,11 @@ export interface PositionState {
   virtualLevel: number | undefined;
   /** Tick time of a virtual-stop close the broker rejected (cooldown). */
   virtualRejectedAt: number | undefined;
+  /**
+   * Its market's last tick time when the broker refused a time exit's close (live: a market closed
+   * for the night): clock events do not send it again until a tick of the market comes. NaN: none.
+   */
+  timeExitRefusedAt: number;
   /** Size with a close in flight. */
   pendingClose: number;
   /** A close of everything left is in flight: rules leave the position alone. */
@@ -53,7 +58,10 @@ export interface PositionState {
 }
 
 /** What opening or restoring a position knows of it; the rest starts the same for every position. */
-export type PositionInit = Omit<PositionState, 'sign' | 'virtualRejectedAt' | 'pendingClose' | 'closing'>;
+export type PositionInit = Omit<
+  PositionState,
+  'sign' | 'virtualRejectedAt' | 'timeExitRefusedAt' | 'pendingClose' | 'closing'
+>;
 
 /**
  * A new position, opened or restored, in the one shape every position has: the rules' optimised
@@ -91,6 +99,7 @@ export function newPosition(init: PositionInit): PositionState {
     ladderLock: init.ladderLock,
     virtualLevel: init.virtualLevel,
     virtualRejectedAt: undefined,
+    timeExitRefusedAt: Number.NaN,
     pendingClose: Number.NaN,
     closing: false,
     levelsTick: init.levelsTick,
@@ -117,7 +126,15 @@ export function favourableIn(p: PositionState, m: { readonly bid: number; readon
  */
 export type PositionSnapshot = Omit<
   PositionState,
-  'ownStrategy' | 'sign' | 'stopLevel' | 'limitLevel' | 'virtualRejectedAt' | 'pendingClose' | 'closing' | 'levelsTick'
+  | 'ownStrategy'
+  | 'sign'
+  | 'stopLevel'
+  | 'limitLevel'
+  | 'virtualRejectedAt'
+  | 'timeExitRefusedAt'
+  | 'pendingClose'
+  | 'closing'
+  | 'levelsTick'
 > & {
   /** Closes sent and not yet confirmed (a ladder rung's, a rule's). */
   closesSent?: { size: number; reason: ExitReason }[] | undefined;

@@ -119,3 +119,24 @@ describe('virtual stop (SPEC §4.2)', () => {
     expect(brief(h.journal.rows).at(-1)).toBe('EXIT BUY 1@95 stop=90 VIRTUAL_STOP pts=-5');
   });
 });
+
+describe('a time exit the broker refuses (live: the market closed for the night)', () => {
+  it('is sent again on the next tick of its market, not on every clock event', () => {
+    const m = market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } });
+    const h = harness({
+      markets: [m],
+      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
+      broker: new RefusingBroker(new SimBroker([m]), 5),
+    });
+    const closes = () => h.actions.filter((a) => a.type === 'close').length;
+    h.tick(0, 100);
+    h.runner.onClock(60_000); // due: refused
+    h.runner.onClock(61_000);
+    h.runner.onClock(62_000);
+    expect(closes(), 'one close until a tick comes').toBe(1);
+    h.tick(63_000, 101); // refused again
+    expect(closes()).toBe(2);
+    h.runner.onClock(64_000);
+    expect(closes()).toBe(2);
+  });
+});
