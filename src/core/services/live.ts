@@ -512,6 +512,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     clearInterval(timer);
     timer = undefined;
     activeStream.disconnect();
+    igBroker?.withdrawWaitingAmends(clock.now());
     await resyncing;
     await broker.drain();
     igBroker?.dispose(); // no settle check may fire after this

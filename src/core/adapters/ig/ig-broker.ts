@@ -505,6 +505,15 @@ export class IgBroker implements Broker {
     }
   }
 
+  /**
+   * A graceful stop: the amends still waiting for IG's trading allowance are taken back (NOT_SENT)
+   * rather than sent after the trader asked live to stop; the positions keep the stops IG has.
+   * Amends on the wire, opens and closes go on (drain() waits for them).
+   */
+  withdrawWaitingAmends(time: number): void {
+    for (const t of this.tracked.values()) this.withdrawUnsentAmends(t, time, 'live is stopping', 'now');
+  }
+
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }

@@ -55,6 +55,19 @@ async function fillAmendLane(h: Harness): Promise<string> {
 }
 
 describe('IgBroker: deals and paced amends', () => {
+  it('a graceful stop takes back the amends still waiting for the allowance: drain() does not wait a minute for them', async () => {
+    const { h, time } = await pacedHarness();
+    const dealId = await fillAmendLane(h);
+    h.broker.submit(amendAction('A4', dealId, 17994));
+    await waitFor('the amend to wait for its slot', () => time.sleeping() === 1);
+    h.broker.withdrawWaitingAmends(0);
+    await h.broker.drain(); // would hang until the test's clock moves on if A4 still waited
+    expect(
+      h.events.filter((e) => e.type === 'actionRejected').map((e) => e.type === 'actionRejected' && e.ref),
+    ).toEqual(['A4']);
+    expect(puts(h, dealId)).toEqual([17991, 17992]);
+  });
+
   it('a close goes out at once while amends wait for the allowance; the waiting amends are never sent', async () => {
     const { h, time } = await pacedHarness();
     const dealId = await fillAmendLane(h);
