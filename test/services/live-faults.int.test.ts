@@ -292,6 +292,28 @@ describe('live never runs blind on a broken stream', () => {
     expect(journalRows(cfg.journal)[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,110,`));
   }, 60_000);
 
+  it("a graceful stop asks IG about a stop reached whose close has not come: its row has the stop's reason, not 'closed while away' at the next start", async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { tick, logs, cfg, stop: stopLive } = await start(f, { streamTiming: FAST_STREAM });
+    const dealId = await openAndTrail(f, tick); // trailing stop 107
+    // The TRADE subscription is refused after a reconnection: the fill's update will be lost.
+    f.refuseSubscriptions('TRADE:', 1000);
+    f.dropStreams();
+    await waitFor(() => f.subscriptions().includes(`CHART:${DAX}:TICK`), 'resubscription');
+    await waitFor(
+      () => logs.some((l) => l.includes('refused TRADE:')),
+      () => logs.join('\n'),
+    );
+    await tick(105); // IG fills its stop 107 at 105; live waits up to 10 s for the close
+    expect(f.positions()).toEqual([]);
+    stop = undefined;
+    await stopLive();
+    expect(journalRows(cfg.journal)[1], logs.join('\n')).toMatch(
+      new RegExp(`,${dealId},default,BUY,EXIT,1,105,107,4,4,0\\.2,TRAILING_STOP,`),
+    );
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -513,6 +513,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     timer = undefined;
     activeStream.disconnect();
     igBroker?.withdrawWaitingAmends(clock.now());
+    igBroker?.settleHitsNow();
     await resyncing;
     await broker.drain();
     igBroker?.dispose(); // no settle check may fire after this

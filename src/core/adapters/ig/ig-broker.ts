@@ -347,6 +347,21 @@ export class IgBroker implements Broker {
     }
   }
 
+  /**
+   * A graceful stop: a stop or limit reached whose close has not arrived is asked about now,
+   * once, rather than left to the next start (which could only record it as closed while away,
+   * without the stop's reason). drain() waits for the answer.
+   */
+  settleHitsNow(): void {
+    for (const t of this.tracked.values()) {
+      const hit = t.hit;
+      if (hit?.timer === undefined) continue;
+      hit.timer.cancel();
+      hit.timer = undefined;
+      this.settleCheck(t, hit);
+    }
+  }
+
   private armSettle(t: Tracked, hit: PendingHit): void {
     hit.timer = this.setTimer(() => this.settleCheck(t, hit), this.settleAfterMs);
   }
