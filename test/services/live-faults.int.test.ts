@@ -314,6 +314,25 @@ describe('live never runs blind on a broken stream', () => {
     );
   }, 60_000);
 
+  it("IG widening its minimum stop distance while live runs: the refused level makes live read the market's rules again and keep its stops that far", async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { tick, logs } = await start(f, { streamTiming: FAST_STREAM });
+    await openAndTrail(f, tick); // stop 107
+    f.setMinStopDistance(DAX, 20); // news: IG wants stops 20 points away
+    await tick(130); // trailing wants 125: refused as too close
+    await waitFor(
+      () => logs.some((l) => l.includes("IG's minimum stop distance is now 20 points")),
+      () => logs.join('\n'),
+    );
+    expect(f.positions()[0]?.stopLevel).toBe(107);
+    await tick(131); // 126, at most bid − 20 = 111
+    expect(f.positions()[0]?.stopLevel).toBe(111);
+    expect(
+      logs.filter((l) => l.includes('ATTACHED_ORDER_LEVEL_ERROR') && l.startsWith('warn stop amend')),
+    ).toHaveLength(1);
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -89,7 +89,10 @@ class MarketRuntime implements RuleMarket {
   readonly epsBase: number;
   readonly lotStep: number;
   readonly rounder: LevelRounder;
-  readonly minStop: number;
+  /** The broker's minimum stop distance in price terms (raised while live runs: raiseMinStopDistance). */
+  minStop: number;
+  /** The same in points. */
+  minStopPoints: number;
   readonly stopStep: number;
   readonly maxHoldMs: number | undefined;
   readonly flatAtMs: number | undefined;
@@ -124,6 +127,7 @@ class MarketRuntime implements RuleMarket {
     this.lotStep = cfg.lotStep;
     this.rounder = new LevelRounder(cfg.decimals, cfg.pointSize);
     this.minStop = cfg.minStopDistance * cfg.pointSize;
+    this.minStopPoints = cfg.minStopDistance;
     this.stopStep = cfg.stopStep * cfg.pointSize;
     const time = cfg.exits.time;
     this.maxHoldMs = time?.maxHoldMinutes === undefined ? undefined : time.maxHoldMinutes * 60_000;
@@ -577,13 +581,13 @@ export class Engine {
     const limitPoints = intent.limitPoints ?? cfg.entry.limitPoints;
     const virtual = virtualStopApplies(cfg.exits.virtualStop, stopPoints);
     const brokerStopPoints = virtual
-      ? Math.max(cfg.exits.virtualStop?.safetyDistance ?? 0, cfg.minStopDistance)
+      ? Math.max(cfg.exits.virtualStop?.safetyDistance ?? 0, m.minStopPoints)
       : stopPoints === undefined
         ? undefined
-        : Math.max(stopPoints, cfg.minStopDistance);
+        : Math.max(stopPoints, m.minStopPoints);
     const stopLevel =
       brokerStopPoints === undefined ? undefined : m.rounder.round(price - sign * brokerStopPoints * m.ps);
-    const limitDistance = limitPoints === undefined ? undefined : Math.max(limitPoints, cfg.minStopDistance);
+    const limitDistance = limitPoints === undefined ? undefined : Math.max(limitPoints, m.minStopPoints);
     const limitLevel = limitDistance === undefined ? undefined : m.rounder.round(price + sign * limitDistance * m.ps);
     const ref = this.nextRef();
     const reason = m.entry?.reason ?? 'SIGNAL';
@@ -986,6 +990,19 @@ export class Engine {
     m.positions.push(p);
     m.positions.sort((a, b) => a.entryTime - b.entryTime);
     this.byDeal.set(p.dealId, p);
+  }
+
+  /**
+   * The broker's minimum stop distance of a market, read again while live runs (IG widens it
+   * around news): taken when stricter than the one in use (SPEC §3.2 "the broker's dealing rules
+   * win"). Returns whether it changed.
+   */
+  raiseMinStopDistance(market: string, points: number): boolean {
+    const m = this.markets.get(market);
+    if (m === undefined || !(points * m.ps > m.minStop + m.epsBase)) return false;
+    m.minStop = points * m.ps;
+    m.minStopPoints = points;
+    return true;
   }
 
   /** Closes of a restored position that the run before sent and the broker never executed. */

@@ -18,6 +18,7 @@ import type { Clock } from '../ports/clock.js';
 import type { SkipKind } from '../ports/market-data.js';
 import type { Journal } from '../ports/journal.js';
 import { buildEntries } from './entries.js';
+import { minStopDistanceInPoints } from '../adapters/ig/mapper.js';
 import {
   applyDealingRules,
   brokerPositionFromIg,
@@ -165,6 +166,8 @@ const STREAM_CONFIRM_MS = 1000;
 /** Pauses between tries to compare positions with IG's list when a read fails: doubling. */
 const RESYNC_FIRST_RETRY_MS = 2000;
 const RESYNC_MAX_RETRY_MS = 60_000;
+/** A market's dealing rules are read again at most this often after IG refuses a level as too close. */
+const RULES_REREAD_MS = 60_000;
 
 /** Skipped ticks logged one by one; the rest are counted in the result. */
 const SKIPPED_TICKS_LOGGED = 10;
@@ -318,6 +321,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     };
     // Set once the IG broker and the stream are wired (below): a deal IG refused for a gone position.
     let onPositionGone: (() => void) | undefined;
+    let onLevelTooClose: ((dealId: string) => void) | undefined;
     const runner: EngineRunner = new EngineRunner({
       setup: { markets, strategies: config.strategies, entries },
       broker,
@@ -328,6 +332,9 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         // IG refused a deal because the position is gone: a close whose update was lost. IG's
         // list says where it went (as after a gap in the stream).
         if (/POSITION_NOT_FOUND|POSITION_NOT_AVAILABLE_TO_CLOSE/.test(a.message)) onPositionGone?.();
+        // IG refused a level as too close: its minimum stop distance may have grown (news).
+        if (/ATTACHED_ORDER_LEVEL_ERROR/.test(a.message) && typeof a.data.dealId === 'string')
+          onLevelTooClose?.(a.data.dealId);
       },
       onLifecycle: (market) => dirty.add(market),
       onSettled: persist,
@@ -417,6 +424,28 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     if (igBroker !== undefined) {
       const broker = igBroker;
       onPositionGone = () => resyncAfterGap(broker);
+      // SPEC §3.2 "the broker's dealing rules win": read again, at most once a minute a market.
+      const rulesReadAt = new Map<string, number>();
+      onLevelTooClose = (dealId) => {
+        const market = runner.engine.position(dealId)?.market;
+        const config = markets.find((m) => m.market === market);
+        if (market === undefined || config === undefined || stopping) return;
+        const last = rulesReadAt.get(market);
+        if (last !== undefined && clock.now() - last < RULES_REREAD_MS) return;
+        rulesReadAt.set(market, clock.now());
+        void (async () => {
+          try {
+            const points = minStopDistanceInPoints(await rest.getMarket(market), config.pointSize);
+            if (points !== undefined && runner.engine.raiseMinStopDistance(market, points))
+              log(
+                'warn',
+                `${market}: IG's minimum stop distance is now ${points} points (it refused a level as too close): using it`,
+              );
+          } catch (error) {
+            log('warn', `${market}: could not read IG's dealing rules again: ${(error as Error).message}`);
+          }
+        })();
+      };
     }
     const activeStream = new IgStream({
       endpoint: config.broker.streamUrl ?? session.lightstreamerEndpoint,

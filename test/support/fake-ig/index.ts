@@ -89,6 +89,8 @@ export interface FakeIg {
   refuseSubscriptions(prefix: string, times: number, code?: number): void;
   /** Items currently subscribed, e.g. ['CHART:IX.D.DAX.DAILY.IP:TICK', 'TRADE:ABC123']. */
   subscriptions(): string[];
+  /** IG changes a market's minimum stop distance (points), as it does around news. */
+  setMinStopDistance(epic: string, points: number): void;
   close(): Promise<void>;
 }
 
@@ -168,6 +170,11 @@ export async function startFakeIg(options: FakeIgOptions): Promise<FakeIg> {
     refuseStreamConnections: (on) => ls.refuseConnections(on),
     loopStreams: () => ls.loopAll(),
     refuseSubscriptions: (prefix, times, code) => ls.refuseSubscriptions(prefix, times, code),
+    setMinStopDistance: (epic, points) => {
+      const m = broker.market(epic);
+      if (m === undefined) throw new Error(`fake IG: no market ${epic}`);
+      m.minStopDistance = points;
+    },
     subscriptions: () => ls.subscriptions(),
     close: async () => {
       await ls.close();
