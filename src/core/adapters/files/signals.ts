@@ -88,11 +88,20 @@ export function parseSignals(text: string, file: string, opts: LoadSignalsOption
   const signals: { signal: SignalRow; order: number }[] = [];
   for (const [index, { record, info }] of rows.slice(1).entries()) {
     const where = `${file}:${info.lines}`;
-    if (record.length !== columns.length) {
-      problems.push(`${where}: expected ${columns.length} fields as in the header, got ${record.length}`);
+    // SPEC §5 writes the optional columns in brackets: a row may leave out trailing optional
+    // fields (they are empty), not a required one, and may not have more fields than the header.
+    const shortOf = columns.slice(record.length).filter((column) => REQUIRED.includes(column));
+    if (record.length > columns.length || shortOf.length > 0) {
+      problems.push(
+        `${where}: expected ${columns.length} fields as in the header${record.length < columns.length ? ` (at least up to ${shortOf.join(', ')})` : ''}, got ${record.length}`,
+      );
       continue;
     }
-    const result = readRow(record, columns, timezone);
+    const full =
+      record.length < columns.length
+        ? [...record, ...new Array<string>(columns.length - record.length).fill('')]
+        : record;
+    const result = readRow(full, columns, timezone);
     if (typeof result === 'string') problems.push(`${where}: ${result}`);
     else signals.push({ signal: result, order: index });
   }

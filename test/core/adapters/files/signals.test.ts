@@ -105,6 +105,17 @@ describe('parseSignals', () => {
     expect(Object.is(rows[0]?.limitPoints, -0)).toBe(false);
   });
 
+  it('reads a row that leaves out trailing optional fields (SPEC §5 brackets them) as if they were empty', () => {
+    const rows = parseSignals(
+      `${HEADER}\n2024-01-02T10:00:00Z,DAX,BUY,1\n2024-01-02T10:00:01Z,DAX,SELL,2,15\n`,
+      'x.csv',
+    );
+    expect(rows).toEqual([
+      { time: Date.parse('2024-01-02T10:00:00Z'), market: 'DAX', direction: 'BUY', size: 1 },
+      { time: Date.parse('2024-01-02T10:00:01Z'), market: 'DAX', direction: 'SELL', size: 2, stopPoints: 15 },
+    ]);
+  });
+
   it('returns no signals for a header alone', () => {
     expect(parseSignals(`${HEADER}\n`, 'x.csv')).toEqual([]);
   });
@@ -143,10 +154,10 @@ describe('parseSignals', () => {
       'NaN is not a number',
     ],
     [
-      row('2024-01-02T10:00:00Z,DAX,BUY,1'),
-      'signals.csv:3: expected 7 fields as in the header, got 4',
+      row('2024-01-02T10:00:00Z,DAX,BUY'),
+      'signals.csv:3: expected 7 fields as in the header (at least up to size), got 3',
       '',
-      'a short row',
+      'a row short of a required field',
     ],
     [
       row('2024-01-02T10:00:00Z,DAX,BUY,1,,,,'),
