@@ -73,8 +73,13 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T, what: string, typeMes
   });
 }
 
-const positive = () => z.number().gt(0);
-const nonNegative = () => z.number().min(0);
+/**
+ * The largest number a setting takes: past it a P&L (points × size × value per point) could
+ * overflow to Infinity and reach the journal. No market is near it.
+ */
+const MAX_SETTING = 1e12;
+const positive = () => z.number().gt(0).max(MAX_SETTING);
+const nonNegative = () => z.number().min(0).max(MAX_SETTING);
 const positiveInt = () => z.int().min(1);
 const nonEmptyString = () => z.string().trim().min(1);
 

@@ -272,6 +272,13 @@ describe('configuration errors name the key path, the value and the expectation'
     ],
     [withMarket({ decimals: 12 }), `${m}.decimals`, 'got 12', '0 to 10', 'decimals capped at 10'],
     [withMarket({ lotStep: 0 }), `${m}.lotStep`, 'got 0', 'a number > 0', 'zero lot step'],
+    [
+      withMarket({ valuePerPoint: 1e308 }),
+      `${m}.valuePerPoint`,
+      'got 1e+308',
+      'a number ≤ 1000000000000',
+      'a value that would overflow a P&L',
+    ],
     [withMarket({ minStopDistance: -1 }), `${m}.minStopDistance`, 'got -1', '≥ 0', 'negative minimum distance'],
     [
       withMarket({ pointSize: 0.0001, decimals: 3 }),
