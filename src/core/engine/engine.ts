@@ -773,7 +773,7 @@ export class Engine {
         p.pendingClose = Math.max(0, cleanSize(p.pendingClose - info.size, m.cfg.lotStep));
         if (p.pendingClose <= 0) p.closing = false;
         if (info.reason === 'VIRTUAL_STOP') p.virtualRejectedAt = info.time;
-        if (info.reason === 'END_OF_DAY' || info.reason === 'TIME_EXIT') p.timeExitRefusedAt = m.lastTime;
+        if (info.reason === 'END_OF_DAY' || info.reason === 'TIME_EXIT') p.timeExitRefusedAt = lastTickMark(m);
         this.sink.lifecycle(p.market); // the state file may keep it as sent
         this.alert('warn', `close of ${info.dealId} (${info.reason}) rejected by the broker: ${ev.reason}`, {
           dealId: info.dealId,
@@ -818,7 +818,7 @@ export class Engine {
         if (p.closing || m.brokerCloses(p)) continue;
         // Refused since the market's last tick (closed for the night): the next tick sends it
         // again, not every clock event (IG's trading allowance, and a log of refusals).
-        if (p.timeExitRefusedAt === m.lastTime) continue;
+        if (p.timeExitRefusedAt === lastTickMark(m)) continue;
         const reason = timeExitDue(p, now, flatDue, m.maxHoldMs);
         if (reason !== undefined) this.closeRest(p, reason);
       }
@@ -1050,4 +1050,9 @@ export class Engine {
   position(dealId: string): Readonly<PositionState> | undefined {
     return this.byDeal.get(dealId);
   }
+}
+
+/** The market's last tick time, −Infinity before its first (NaN would never compare equal). */
+function lastTickMark(m: MarketRuntime): number {
+  return Number.isNaN(m.lastTime) ? -Infinity : m.lastTime;
 }

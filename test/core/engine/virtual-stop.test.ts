@@ -139,4 +139,35 @@ describe('a time exit the broker refuses (live: the market closed for the night)
     h.runner.onClock(64_000);
     expect(closes()).toBe(2);
   });
+  it('a restored position whose market has had no tick since the start: refused once, not on every clock event', () => {
+    const m = market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } });
+    const opened = harness({
+      markets: [m],
+      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    opened.tick(0, 100);
+    const [snap] = opened.runner.engine.exportPositions(DAX);
+    const h = harness({ markets: [m], broker: new RefusingBroker(new SimBroker([m]), 50) });
+    h.runner.engine.restorePosition(snap!, { size: snap!.size, stopLevel: 50, limitLevel: undefined });
+    for (let t = 120_000; t < 130_000; t += 1000) h.runner.onClock(t);
+    expect(h.actions.filter((a) => a.type === 'close')).toHaveLength(1);
+  });
+
+  it('paper: a time exit before the market has a price is refused, not filled at no price', () => {
+    const m = market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } });
+    const opened = harness({
+      markets: [m],
+      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    opened.tick(0, 100);
+    const [snap] = opened.runner.engine.exportPositions(DAX);
+    const sim = new SimBroker([m], 'PAPER');
+    sim.seed({ dealId: snap!.dealId, market: DAX, direction: 'BUY', size: 1, stopLevel: 50, limitLevel: undefined });
+    const h = harness({ markets: [m], broker: sim });
+    h.runner.engine.restorePosition(snap!, { size: 1, stopLevel: 50, limitLevel: undefined });
+    h.runner.onClock(120_000);
+    expect(h.journal.rows, 'no row at no price').toEqual([]);
+    h.tick(121_000, 101); // the first price: the time exit fills at it
+    expect(brief(h.journal.rows)).toEqual(['EXIT BUY 1@101 stop=50 TIME_EXIT pts=1']);
+  });
 });

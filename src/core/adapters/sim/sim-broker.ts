@@ -186,6 +186,11 @@ export class SimBroker implements Broker {
           return;
         }
         const level = p.direction === 'BUY' ? m.bid : m.ask;
+        // Paper, before the market's first tick (a clock event's time exit): no price to fill at.
+        if (Number.isNaN(level)) {
+          this.emit({ type: 'actionRejected', time: this.now, ref: action.ref, reason: 'no price yet' });
+          return;
+        }
         this.fillClose(m, p, Math.min(action.size, p.size), level, 'action', action.ref);
         return;
       }
