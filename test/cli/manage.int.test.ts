@@ -149,6 +149,11 @@ describe('positions, sync, close, state (built CLI against the fake IG)', () => 
     });
     const positions = await cli(f, ['positions', '--config', configPath]);
     expect(positions.stdout).toContain(`saved but not on IG: ${FX} ${fx} (its market is no longer configured`);
+    // sync cannot record it, so state clear does not send the trader back to sync: it clears, and warns.
+    const clearFx = await cli(f, ['state', 'clear', FX, '--config', configPath]);
+    expect(clearFx.code, clearFx.stderr).toBe(0);
+    expect(clearFx.stderr).toContain(`${FX} ${fx}: IG no longer holds it and its close is not in the journal`);
+    expect((await cli(f, ['sync', '--config', configPath])).code).toBe(0);
   }, 60_000);
 
   it('close --percent 100 closes all of a size that is no whole number of lots; a close IG refuses says why under --json; --size takes decimal digits only', async () => {

@@ -171,7 +171,15 @@ export async function clearState(options: {
       // history, which needs the saved position.
       const heldIds = new Set(held.map((p) => p.dealId));
       const journal = await JournalIndex.read(config.journal, (message) => options.log('warn', message));
-      const unrecorded = saved.filter((p) => !heldIds.has(p.dealId) && !journal.exited.has(p.dealId));
+      // (Only of configured markets: sync records those. One of a market since removed from the
+      // configuration cannot be recorded by it, and goes with a warning.)
+      const gone = saved.filter((p) => !heldIds.has(p.dealId) && !journal.exited.has(p.dealId));
+      const unrecorded = gone.filter((p) => config.markets[p.market] !== undefined);
+      for (const p of gone.filter((q) => config.markets[q.market] === undefined))
+        options.log(
+          'warn',
+          `${p.market} ${p.dealId}: IG no longer holds it and its close is not in the journal; its market is no longer configured, so that close will not be recorded`,
+        );
       if (unrecorded.length > 0) {
         throw new UserError(
           `IG no longer holds ${unrecorded.map((p) => `${p.market} ${p.dealId}`).join(', ')}, and the journal has no EXIT row for it yet: clearing would lose its close`,

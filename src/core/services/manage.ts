@@ -96,7 +96,8 @@ async function openSession(options: ManageOptions, withBroker: boolean): Promise
       journalRowsBefore: index.rows,
       onAlert: (a) => {
         options.log(a.level === 'info' ? 'info' : a.level, a.message);
-        if (typeof a.data.dealId === 'string' && typeof a.data.reason === 'string')
+        // The engine's alert of a refused close ("close of … rejected by the broker: …").
+        if (a.message.startsWith('close of ') && typeof a.data.dealId === 'string' && typeof a.data.reason === 'string')
           refused.set(a.data.dealId, a.data.reason);
       },
       onLifecycle: () => undefined,
