@@ -104,6 +104,29 @@ describe('trailguard backtest (built CLI)', () => {
     expect(ok.alerts.filter((a: { message: string }) => a.message.includes('no tick in the files'))).toEqual([]);
   });
 
+  it('tick times far outside any history (epoch seconds or microseconds read as milliseconds): a warning', () => {
+    const out = tmp();
+    const config = join(out, 'case.yaml');
+    writeFileSync(config, 'markets:\n  X: { pointSize: 1, decimals: 1 }\n');
+    const write = (name: string, times: string[]) => {
+      const file = join(out, name);
+      writeFileSync(file, `time,bid,ask\n${times.map((t, i) => `${t},${100 + i},${101 + i}`).join('\n')}\n`);
+      return file;
+    };
+    const alerts = (file: string) => {
+      const r = cli(['backtest', file, '--config', config, '--out', join(out, 'o'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).alerts.map((a: { message: string }) => a.message);
+    };
+    expect(alerts(write('seconds.csv', ['1704153600', '1704153601']))).toEqual([
+      "the first tick is dated 1970-01-20T17:22:33.600Z, before 1990: are the file's epoch times in seconds? Epoch times are read as milliseconds (digits only)",
+    ]);
+    expect(alerts(write('micro.csv', ['1704153600000000', '1704153601000000']))[0]).toMatch(
+      /^the last tick is dated \+055972-.*, after 2100: are the file's epoch times in microseconds\?/,
+    );
+    expect(alerts(write('ms.csv', ['1704153600000', '1704153601000']))).toEqual([]);
+  });
+
   it('the demo backtest runs and reports open/closed trades', () => {
     const out = tmp();
     const r = cli(fixtureBacktest('demo', out, '--json'));

@@ -417,6 +417,7 @@ export async function runBacktests(list: readonly BacktestOptions[]): Promise<Ba
         ...run.warnings.map((message) => ({ level: 'warn' as const, message })),
         ...unmatchedMarkets(run, stats.ignored).map((message) => ({ level: 'warn' as const, message })),
         ...cacheFlagWarnings(first).map((message) => ({ level: 'warn' as const, message })),
+        ...epochUnitWarnings(firstTick, lastTick).map((message) => ({ level: 'warn' as const, message })),
         ...run.alerts.map((a) => ({ level: a.level, message: a.message })),
       ],
       elapsedMs,
@@ -446,6 +447,26 @@ function cacheFlagWarnings(options: BacktestOptions): string[] {
       : []),
   ];
 }
+
+/**
+ * Tick times far outside any market's history: most likely epoch seconds or microseconds where
+ * SPEC §9 reads epoch milliseconds (1704153600 is 20 January 1970 as milliseconds). Read as
+ * SPEC says, and said.
+ */
+function epochUnitWarnings(firstTick: number | undefined, lastTick: number | undefined): string[] {
+  const out: string[] = [];
+  if (firstTick !== undefined && firstTick < EARLIEST_PLAUSIBLE)
+    out.push(
+      `the first tick is dated ${new Date(firstTick).toISOString()}, before 1990: are the file's epoch times in seconds? Epoch times are read as milliseconds (digits only)`,
+    );
+  if (lastTick !== undefined && lastTick > LATEST_PLAUSIBLE)
+    out.push(
+      `the last tick is dated ${new Date(lastTick).toISOString()}, after 2100: are the file's epoch times in microseconds? Epoch times are read as milliseconds (digits only)`,
+    );
+  return out;
+}
+const EARLIEST_PLAUSIBLE = Date.UTC(1990, 0, 1);
+const LATEST_PLAUSIBLE = Date.UTC(2100, 0, 1);
 
 /**
  * A configured market that saw no tick while ticks of markets not in the configuration were
