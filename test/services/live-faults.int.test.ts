@@ -333,6 +333,35 @@ describe('live never runs blind on a broken stream', () => {
     ).toHaveLength(1);
   }, 60_000);
 
+  it('a partial close found after a gap is not taken for an earlier partial close of the same size', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { logs, cfg, tick } = await start(f, { streamTiming: FAST_STREAM });
+    const dealId = await openAndTrail(f, tick); // BUY 1 at 101, stop 107
+    f.closeExternally(dealId, 100, 0.3); // the trader, while the stream is up: journaled
+    await waitFor(
+      () => journalRows(cfg.journal).length === 2,
+      () => logs.join('\n'),
+    );
+    f.pushTick({ epic: DAX, bid: 110, ask: 111, time: T0 + 600_000 }); // ten minutes on
+    f.refuseStreamConnections(true);
+    f.dropStreams();
+    await waitFor(
+      () => logs.some((l) => l.includes('stream DISCONNECTED')),
+      () => logs.join('\n'),
+    );
+    f.closeExternally(dealId, 110, 0.2); // in the gap: 0.3 in all, at 110
+    f.closeExternally(dealId, 110, 0.1);
+    f.refuseStreamConnections(false);
+    await waitFor(
+      () => journalRows(cfg.journal).length === 3,
+      () => `the gap's close:\n${logs.join('\n')}`,
+    );
+    const rows = journalRows(cfg.journal);
+    expect(rows[1]).toMatch(new RegExp(`,${dealId},default,BUY,PARTIAL,0\\.3,100,`));
+    expect(rows[2]).toMatch(new RegExp(`,${dealId},default,BUY,PARTIAL,0\\.3,110,`));
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -50,6 +50,8 @@ export interface FindCloseQuery {
    * Without an opening level or time the fallback is not tried: it could match another position.
    */
   position?: { openLevel?: number | undefined; openedAt?: number | undefined } | undefined;
+  /** Epoch ms: closes at or before this are already known (journaled): never picked. */
+  after?: number | undefined;
 }
 
 const CLOSE_ACTIONS = new Set(['POSITION_CLOSED', 'POSITION_PARTIALLY_CLOSED']);
@@ -140,7 +142,9 @@ function isBrokerError(err: unknown): boolean {
  * (the caller cannot tell "not closed" from "could not look").
  */
 export async function findClose(rest: IgHistorySource, query: FindCloseQuery): Promise<CloseRecord | undefined> {
-  return pick(await findCloses(rest, query), query);
+  const after = query.after;
+  const found = await findCloses(rest, query);
+  return pick(after === undefined ? found : found.filter((c) => c.time > after), query);
 }
 
 /**

@@ -218,6 +218,8 @@ export class IgBroker implements Broker {
   private orphans: PositionUpdate[] = [];
   private readonly closed = new Set<string>();
   private readonly prices = new Map<string, { bid: number; ask: number }>();
+  /** Per position, the time of the latest close reported to the engine (its row is written): lookUpClose skips those. */
+  private readonly lastCloseAt = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private amendSeq = 0;
 
@@ -1051,7 +1053,14 @@ export class IgBroker implements Broker {
       let found: CloseRecord | undefined;
       try {
         // after a gap, the close may be as old as the position
-        found = await this.lookUpClose(t, from === 'gap' ? (t.openedAt ?? u.time) : u.time, { size: closed });
+        // A close reported before (its row is written) is never this one: an earlier partial of
+        // the same size would otherwise be taken for the close made in the gap.
+        found = await this.lookUpClose(
+          t,
+          from === 'gap' ? (t.openedAt ?? u.time) : u.time,
+          { size: closed },
+          from === 'gap' ? this.lastCloseAt.get(t.dealId) : undefined,
+        );
       } catch (err) {
         this.log('warn', `${t.dealId}: history look-up of a partial close failed (${messageOf(err)})`);
       }
@@ -1194,6 +1203,7 @@ export class IgBroker implements Broker {
     t: Tracked,
     around: number,
     prefer: { full?: boolean; size?: number },
+    after?: number,
   ): Promise<CloseRecord | undefined> {
     return findClose(this.rest, {
       dealId: t.dealId,
@@ -1201,6 +1211,7 @@ export class IgBroker implements Broker {
       until: Math.max(around, this.clock.now()) + HISTORY_MARGIN_MS,
       prefer,
       position: { openLevel: t.openLevel, openedAt: t.openedAt },
+      after,
     });
   }
 
@@ -1317,6 +1328,8 @@ export class IgBroker implements Broker {
   }
 
   private emit(event: BrokerEvent): void {
+    if (event.type === 'positionClosed')
+      this.lastCloseAt.set(event.dealId, Math.max(this.lastCloseAt.get(event.dealId) ?? -Infinity, event.time));
     this.handler(event);
   }
 }
