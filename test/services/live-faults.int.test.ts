@@ -362,6 +362,25 @@ describe('live never runs blind on a broken stream', () => {
     expect(rows[2]).toMatch(new RegExp(`,${dealId},default,BUY,PARTIAL,0\\.3,110,`));
   }, 60_000);
 
+  it('a close made while IG refused the TRADE subscription is found when IG grants it again', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { logs, cfg, tick } = await start(f, { streamTiming: FAST_STREAM });
+    const dealId = await openAndTrail(f, tick);
+    f.refuseSubscriptions('TRADE:', 5);
+    f.dropStreams();
+    await waitFor(
+      () => logs.some((l) => l.includes('refused TRADE:')),
+      () => logs.join('\n'),
+    );
+    f.closeExternally(dealId, 109); // no update can reach live now
+    await waitFor(
+      () => journalRows(cfg.journal).length === 2,
+      () => `the close found once TRADE is granted:\n${logs.join('\n')}`,
+    );
+    expect(journalRows(cfg.journal)[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,109,`));
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -386,6 +386,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let feedTime: number | undefined;
     let feedTimeAt = 0;
     let streamStatus = 'CONNECTING';
+    let tradeRefused = false;
     let resyncing: Promise<void> | undefined;
     let resyncRetry: NodeJS.Timeout | undefined;
     let resyncDelayMs = RESYNC_FIRST_RETRY_MS;
@@ -487,7 +488,13 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         if (igBroker !== undefined) resyncAfterGap(igBroker);
       },
       // Deals take their confirms from the stream while it delivers them, sparing IG's read allowance.
-      onTradeSubscription: (live) => (rest.streamConfirmMs = live ? STREAM_CONFIRM_MS : 0),
+      onTradeSubscription: (live) => {
+        rest.streamConfirmMs = live ? STREAM_CONFIRM_MS : 0;
+        // Granted again after IG refused it on a live connection: what IG did with the positions
+        // meanwhile came in no update (a reconnection compares on CONNECTED already).
+        if (live && tradeRefused && igBroker !== undefined) resyncAfterGap(igBroker);
+        tradeRefused = !live && streamStatus.startsWith('CONNECTED');
+      },
       onStale: (stale) => log('warn', staleNote(stale, streamStatus, runner.engine.openPositions())),
       onPricesBack: (epic, silentMs) => log('info', `${epic}: prices again after ${seconds(silentMs)}`),
       onReconnect: (attempt, delayMs) =>
