@@ -788,6 +788,11 @@ export class Engine {
           p.stopReason = info.prevReason;
           p.levelsTick = this.tickCount;
         }
+        // A close sent meanwhile took this level as the stop in force (its row's stop_level): the
+        // broker never had it.
+        for (const other of this.pending.values())
+          if (other.kind === 'close' && other.dealId === info.dealId && other.stopLevel === info.level)
+            other.stopLevel = info.prevLevel;
         if (p !== undefined && info.reason !== info.prevReason) this.sink.lifecycle(p.market);
         this.alert('warn', `stop amend of ${info.dealId} to ${info.level} rejected by the broker: ${ev.reason}`, {
           dealId: info.dealId,
