@@ -553,6 +553,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     await resyncing;
     await broker.drain();
     igBroker?.dispose(); // no settle check may fire after this
+    rest.close(); // waits an amend taken back left in the limiter end now, not a minute later
     if (writes.failure === undefined) {
       // Everything, not only what lifecycle events changed: the guards' peak and the positions' best
       // prices move on plain ticks, and a restart must not forget them (SPEC §4.6, §6.3).

@@ -122,7 +122,31 @@ export class RateLimiter {
     this.#accountReads = new SlidingWindow(options.accountNonTrading ?? IG_DEFAULT_LIMITS.accountNonTrading);
     this.#appReads = new SlidingWindow(options.appNonTrading ?? IG_DEFAULT_LIMITS.appNonTrading);
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? realSleep;
+    this.#sleep = options.sleep ?? ((ms) => this.#cancellableSleep(ms));
+  }
+
+  /** Waits cut short by close(). */
+  readonly #sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  #closed = false;
+
+  #cancellableSleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = { timer: setTimeout(() => (this.#sleeping.delete(entry), resolve()), ms), resolve };
+      this.#sleeping.add(entry);
+    });
+  }
+
+  /**
+   * Nothing more goes through: requests still waiting for a slot fail (live has stopped: an amend
+   * taken back left its wait behind, whose timer would keep the process up for up to a minute).
+   */
+  close(): void {
+    this.#closed = true;
+    for (const entry of this.#sleeping) {
+      clearTimeout(entry.timer);
+      entry.resolve();
+    }
+    this.#sleeping.clear();
   }
 
   /** Told when a lane's requests start waiting; once per episode (the client logs it). */
@@ -159,6 +183,7 @@ export class RateLimiter {
 
   async #waitForSlot(lane: Lane): Promise<void> {
     for (let first = true; ; first = false) {
+      if (this.#closed) throw new Error('the IG client was closed: the request was not sent');
       const now = this.#now();
       const paused = this.#pausedMs(lane, now);
       const wait = Math.max(paused, this.#windowWait(lane, now));

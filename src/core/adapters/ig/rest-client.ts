@@ -966,6 +966,11 @@ export class IgRestClient {
     }
   }
 
+  /** The end of a session (live stopped): requests still waiting for the limiter are not sent. */
+  close(): void {
+    this.#limiter.close();
+  }
+
   /** One HTTP exchange through the limiter. Non-allowed statuses ≥ 400 are thrown as taxonomy errors. */
   async #send(spec: RequestSpec, session?: IgSession): Promise<Answer> {
     const label = labelOf(spec);

@@ -33,6 +33,15 @@ describe('RateLimiter', () => {
     expect(t.now(), 'the fourth read waits until the first is a window old').toBe(1000);
   });
 
+  it('close() ends the waits at once (its own timers): a request still waiting fails, none is let through', async () => {
+    const limiter = new RateLimiter({ accountTrading: { max: 1, windowMs: 60_000 } });
+    await limiter.acquire('trading');
+    const waiting = limiter.acquire('trading'); // a minute's wait on a real timer
+    limiter.close();
+    await expect(waiting).rejects.toThrow('the IG client was closed: the request was not sent');
+    await expect(limiter.acquire('nonTrading')).rejects.toThrow('closed');
+  });
+
   it('counts deals and reads in separate account buckets', async () => {
     const t = fakeTime();
     const limiter = new RateLimiter({
