@@ -222,6 +222,9 @@ describe('positions, sync, close, state (built CLI against the fake IG)', () => 
     expect(close.code, close.stderr).toBe(1);
     const result = JSON.parse(close.stdout); // one document, or this throws
     expect(result).toMatchObject({ closed: [], failed: [{ dealId }], targets: [{ dealId }] });
+    expect(result.failed[0].reason, 'IG answered 500: nobody knows whether it closed').toMatch(
+      /^the outcome of the close is unknown \(IG may have made it; trailguard positions or sync will tell\): OUTCOME_UNKNOWN/,
+    );
 
     // A market whose entry kind is not none does not adopt: the platform's position is unmanaged.
     const other = liveConfig(

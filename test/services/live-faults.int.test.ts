@@ -381,6 +381,22 @@ describe('live never runs blind on a broken stream', () => {
     expect(journalRows(cfg.journal)[1]).toMatch(new RegExp(`,${dealId},default,BUY,EXIT,1,109,`));
   }, 60_000);
 
+  it('a position start-up reported as not managed is not said again, wrongly, to have been opened while the stream was down', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const dealId = f.openExternally({ epic: DAX, direction: 'BUY', size: 1, stopLevel: 80 });
+    const { logs, live } = await start(f, { streamTiming: FAST_STREAM });
+    await live.idle(); // the comparison of the first connection
+    f.dropStreams(); // and a reconnection: compared again
+    await waitFor(
+      () => logs.filter((l) => l.includes('stream CONNECTED')).length >= 2,
+      () => logs.join('\n'),
+    );
+    await live.idle();
+    expect(logs.filter((l) => l.includes(`${dealId} is not managed`))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('opened while the stream was down'))).toEqual([]);
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -388,6 +388,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     let streamStatus = 'CONNECTING';
     let tradeRefused = false;
     let resyncing: Promise<void> | undefined;
+    const unmanagedSaid = new Set(report.unmanaged.map((u) => u.dealId));
     let resyncRetry: NodeJS.Timeout | undefined;
     let resyncDelayMs = RESYNC_FIRST_RETRY_MS;
     let stopping = false;
@@ -401,6 +402,9 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       resyncing = (async () => {
         try {
           for (const p of broker.reconcileAfterGap(await rest.getPositions())) {
+            // Said once a position: those start-up reported as not managed are known already.
+            if (unmanagedSaid.has(p.dealId)) continue;
+            unmanagedSaid.add(p.dealId);
             if (markets.some((m) => m.market === p.market))
               log(
                 'warn',

@@ -270,10 +270,7 @@ export async function runClose(
       if (!closedIds.has(t.dealId))
         failed.push({
           dealId: t.dealId,
-          reason:
-            s.refused.get(t.dealId) !== undefined
-              ? `IG refused the close: ${s.refused.get(t.dealId)}`
-              : 'the broker did not confirm the close (see the log)',
+          reason: failedCloseReason(s.refused.get(t.dealId)),
         });
     persistAll(s);
     await s.journal.close();
@@ -297,6 +294,14 @@ function checkedSize(size: number, p: { dealId: string; size: number }, market: 
       'leave out --size to close the whole position',
     );
   return Math.min(size, p.size);
+}
+
+/** Why a close failed, as the result says it: refused by IG, or of unknown outcome (IG may have made it). */
+function failedCloseReason(reason: string | undefined): string {
+  if (reason === undefined) return 'the broker did not confirm the close (see the log)';
+  if (reason.startsWith('OUTCOME_UNKNOWN'))
+    return `the outcome of the close is unknown (IG may have made it; trailguard positions or sync will tell): ${reason}`;
+  return `IG refused the close: ${reason}`;
 }
 
 /** A journal row as printed (--json, the close's lines): its P&L without binary noise (`round8`, as the journal writes them). */
