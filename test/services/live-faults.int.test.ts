@@ -444,4 +444,30 @@ describe('live never runs blind on a broken stream', () => {
       '1 position still open, each protected by its broker stop',
     );
   }, 60_000);
+
+  it('IG refusing the credentials when a deal must log in again (the stream still up) stops live with exit 1, rather than trying the password on every tick', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { tick, logs, stop: stopLive } = await start(f, { streamTiming: FAST_STREAM });
+    await openAndTrail(f, tick);
+    f.failNext(
+      { method: 'POST', path: '/session' },
+      { status: 401, body: { errorCode: 'error.security.invalid-details' }, times: 1000 },
+    );
+    f.expireTokens(); // REST only: the stream's session goes on
+    await tick(115); // the trailing amend needs a new login: refused
+    await waitFor(
+      () => logs.some((l) => l.startsWith('info stopped:')),
+      () => `live to stop by itself:\n${logs.join('\n')}`,
+    );
+    stop = undefined;
+    const failure = await stopLive().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(BrokerRejected);
+    expect((failure as BrokerRejected).exitCode).toBe(1);
+    expect((failure as Error).message).toMatch(/^IG refused the new login live needed to deal/);
+    expect((failure as Error).message).toContain('IG refused the identifier or password');
+  }, 60_000);
 });

@@ -335,6 +335,16 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
         // IG refused a level as too close: its minimum stop distance may have grown (news).
         if (/ATTACHED_ORDER_LEVEL_ERROR/.test(a.message) && typeof a.data.dealId === 'string')
           onLevelTooClose?.(a.data.dealId);
+        // IG refused the new login a deal needed (credentials, API key): no deal can go out, and
+        // every tick would try the refused password again. Stopped as when the stream's is refused.
+        if (a.message.includes('IG refused the login, nothing was executed') && streamFailure === undefined) {
+          streamFailure = new BrokerRejected(
+            `IG refused the new login live needed to deal (${a.message}): live cannot move stops or close positions without it and stops; open positions keep their broker stops on IG`,
+            'rest.login-refused',
+          );
+          log('error', streamFailure.message);
+          stopNow?.();
+        }
       },
       onLifecycle: (market) => dirty.add(market),
       onSettled: persist,
