@@ -405,8 +405,14 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
     // Updates sent while the stream was down are lost: the IG broker compares what it follows
     // with IG's positions and reports what changed in the gap (SPEC §3.2). Tried again, with
     // longer pauses, until IG answers: a close made in the gap must not be lost to one failed read.
+    let resyncAgain = false;
     const resyncAfterGap = (broker: IgBroker): void => {
-      if (resyncing !== undefined || stopping) return;
+      if (stopping) return;
+      // Asked for while one runs (its read may predate what prompted this one): once more after it.
+      if (resyncing !== undefined) {
+        resyncAgain = true;
+        return;
+      }
       clearTimeout(resyncRetry);
       resyncRetry = undefined;
       resyncing = (async () => {
@@ -433,6 +439,10 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
           }
         } finally {
           resyncing = undefined;
+          if (resyncAgain && !stopping) {
+            resyncAgain = false;
+            resyncAfterGap(broker);
+          }
         }
       })();
     };
@@ -544,7 +554,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       runner,
       ticks: () => ticks,
       idle: async () => {
-        await resyncing;
+        while (resyncing !== undefined) await resyncing;
         await broker.drain();
       },
     });
