@@ -394,7 +394,63 @@ describe('live never runs blind on a broken stream', () => {
     );
     await live.idle();
     expect(logs.filter((l) => l.includes(`${dealId} is not managed`))).toHaveLength(1);
-    expect(logs.filter((l) => l.includes('opened while the stream was down'))).toEqual([]);
+    expect(logs.filter((l) => l.includes('is on IG but not managed'))).toEqual([]);
+    // One opened on IG's platform while the stream is up, on this signals market: after a
+    // reconnection it is said, once, what it is (not "opened while the stream was down").
+    const other = f.openExternally({ epic: DAX, direction: 'SELL', size: 1, stopLevel: 120 });
+    f.dropStreams();
+    await waitFor(
+      () => logs.filter((l) => l.includes('stream CONNECTED')).length >= 3,
+      () => logs.join('\n'),
+    );
+    await live.idle();
+    expect(logs.filter((l) => l.includes(`${other} is on IG but not managed`))).toEqual([
+      `warn ${DAX} ${other} is on IG but not managed: opened outside trailguard, and the market's entry kind is signals (only kind none adopts)`,
+    ]);
+  }, 60_000);
+
+  it('after a restart too, a partial close found after a gap is not taken for a partial the earlier run journaled', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const first = await start(f, { streamTiming: FAST_STREAM });
+    const dealId = await openAndTrail(f, first.tick);
+    f.closeExternally(dealId, 100, 0.3); // journaled by the first run
+    await waitFor(
+      () => journalRows(first.cfg.journal).length === 2,
+      () => first.logs.join('\n'),
+    );
+    stop = undefined;
+    await first.stop();
+    const logs: string[] = [];
+    const second = await startLive(
+      {
+        configPath: first.cfg.configPath,
+        log: (level, message) => logs.push(`${level} ${message}`),
+        limiter: unlimited(),
+        runId: 'faults-2',
+        streamTiming: FAST_STREAM,
+      },
+      f,
+      [DAX],
+      () => logs.join('\n'),
+    );
+    stop = second.stop;
+    await second.live.idle();
+    f.pushTick({ epic: DAX, bid: 110, ask: 111, time: T0 + 600_000 });
+    f.refuseStreamConnections(true);
+    f.dropStreams();
+    await waitFor(
+      () => logs.some((l) => l.includes('stream DISCONNECTED')),
+      () => logs.join('\n'),
+    );
+    f.closeExternally(dealId, 110, 0.2);
+    f.closeExternally(dealId, 110, 0.1);
+    f.refuseStreamConnections(false);
+    await waitFor(
+      () => journalRows(first.cfg.journal).length === 3,
+      () => `the gap's close:\n${logs.join('\n')}`,
+    );
+    expect(journalRows(first.cfg.journal)[2]).toMatch(new RegExp(`,${dealId},default,BUY,PARTIAL,0\\.3,110,`));
   }, 60_000);
 
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {

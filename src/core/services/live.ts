@@ -279,6 +279,7 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
           log,
         });
         broker = igBroker;
+        for (const [dealId, time] of journalIndex.lastCloseAt) igBroker.rememberCloseAt(dealId, time);
       }
     }
 
@@ -326,7 +327,11 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       setup: { markets, strategies: config.strategies, entries },
       broker,
       journal,
-      onJournalRow: () => journalRows++,
+      onJournalRow: (row) => {
+        journalRows++;
+        // A close journaled (reconciliation's too) is never one a later history look-up finds.
+        if (row.action !== 'ENTRY') igBroker?.rememberCloseAt(row.dealId, row.time);
+      },
       onAlert: (a) => {
         log(a.level === 'info' ? 'info' : a.level, a.message);
         // IG refused a deal because the position is gone: a close whose update was lost. IG's
@@ -421,10 +426,13 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
             // Said once a position: those start-up reported as not managed are known already.
             if (unmanagedSaid.has(p.dealId)) continue;
             unmanagedSaid.add(p.dealId);
-            if (markets.some((m) => m.market === p.market))
+            const kind = markets.find((m) => m.market === p.market)?.entry.kind;
+            if (kind !== undefined)
               log(
                 'warn',
-                `${p.market} ${p.dealId} is on IG but not managed: opened while the stream was down; restart live to take it over (sync does nothing while live runs)`,
+                kind === 'none'
+                  ? `${p.market} ${p.dealId} is on IG but not managed: opened outside trailguard while the stream was down; restart live to take it over (sync does nothing while live runs)`
+                  : `${p.market} ${p.dealId} is on IG but not managed: opened outside trailguard, and the market's entry kind is ${kind} (only kind none adopts)`,
               );
           }
           resyncDelayMs = RESYNC_FIRST_RETRY_MS;

@@ -32,6 +32,8 @@ export class JournalIndex {
   rows = 0;
   /** Every PARTIAL and EXIT row: its place among the data rows (0-based), strategy and P&L. */
   readonly closes: { row: number; strategy: string; pnlAmount: number }[] = [];
+  /** Per deal, the time of its latest PARTIAL or EXIT row. */
+  readonly lastCloseAt = new Map<string, number>();
 
   /**
    * `warn` hears of lines that are not rows: a field count other than the header's (a row cut
@@ -83,6 +85,8 @@ export class JournalIndex {
         else if (get('reason') === 'PROFIT_TARGET')
           index.ladderClosed.set(dealId, (index.ladderClosed.get(dealId) ?? 0) + Number(get('size')));
         index.closes.push({ row, strategy: get('strategy'), pnlAmount: Number(get('pnl_amount')) });
+        const closedAt = Date.parse(get('time'));
+        if (!((index.lastCloseAt.get(dealId) ?? -Infinity) >= closedAt)) index.lastCloseAt.set(dealId, closedAt);
       }
     }
     if (malformed.length > 0) {

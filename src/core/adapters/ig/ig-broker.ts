@@ -1327,9 +1327,16 @@ export class IgBroker implements Broker {
     this.inFlight.add(p);
   }
 
+  /**
+   * A close of the position already journaled (by an earlier run, or written by reconciliation):
+   * a close looked up in IG's history after a gap is never that one.
+   */
+  rememberCloseAt(dealId: string, time: number): void {
+    if (!((this.lastCloseAt.get(dealId) ?? -Infinity) >= time)) this.lastCloseAt.set(dealId, time);
+  }
+
   private emit(event: BrokerEvent): void {
-    if (event.type === 'positionClosed')
-      this.lastCloseAt.set(event.dealId, Math.max(this.lastCloseAt.get(event.dealId) ?? -Infinity, event.time));
+    if (event.type === 'positionClosed') this.rememberCloseAt(event.dealId, event.time);
     this.handler(event);
   }
 }
