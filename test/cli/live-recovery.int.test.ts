@@ -119,6 +119,22 @@ async function killedAtRequest(method: 'DELETE' | 'PUT', marketYaml: string, exe
   return { f, cfg, stateFile, first, dealId: f.positions()[0]!.dealId };
 }
 
+/** DAX, signals: a ladder that closes half at 1R and the rest at 3R. */
+const LADDER = `pointSize: 1
+decimals: 1
+lotStep: 0.1
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  ladder: { rungs: [{ at: 1, lock: 0, close: 0.5 }, { at: 3, lock: 1, close: 0.5 }] }`;
+
+/** DAX, signals: trailing from 10 points at 5. */
+const TRAILING = `pointSize: 1
+decimals: 1
+lotStep: 0.1
+entry: { kind: signals, file: ./signals.csv, size: 1 }
+exits:
+  trailing: { activateAt: 10, distance: 5 }`;
+
 describe('live recovery (built CLI against the fake IG)', () => {
   it('SIGKILL with a position open: the restart resumes it; the journal has no lost and no duplicated row', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
@@ -325,13 +341,7 @@ describe('live recovery (built CLI against the fake IG)', () => {
   }, 60_000);
 
   it("SIGKILL before a ladder rung's close is on the wire: the restart sends that close (PROFIT_TARGET) before any tick; no row lost or written twice", async () => {
-    const ladder = `pointSize: 1
-decimals: 1
-lotStep: 0.1
-entry: { kind: signals, file: ./signals.csv, size: 1 }
-exits:
-  ladder: { rungs: [{ at: 1, lock: 0, close: 0.5 }, { at: 3, lock: 1, close: 0.5 }] }`;
-    const { f, cfg, stateFile, first, dealId } = await killedAtRequest('DELETE', ladder, false);
+    const { f, cfg, stateFile, first, dealId } = await killedAtRequest('DELETE', LADDER, false);
     f.pushTick({ epic: DAX, bid: 121, ask: 122, time: T0 + 1000 }); // 1R: the rung closes 0.5
     await first.exited;
     // (The rung's breakeven amend goes out beside the close, and may reach IG first.)
@@ -385,13 +395,7 @@ exits:
   }, 60_000);
 
   it("SIGKILL as a ladder rung's close reaches IG, before its answer: the restart finds the close made, writes its row once and sends nothing again", async () => {
-    const ladder = `pointSize: 1
-decimals: 1
-lotStep: 0.1
-entry: { kind: signals, file: ./signals.csv, size: 1 }
-exits:
-  ladder: { rungs: [{ at: 1, lock: 0, close: 0.5 }, { at: 3, lock: 1, close: 0.5 }] }`;
-    const { f, cfg, first, dealId } = await killedAtRequest('DELETE', ladder, true);
+    const { f, cfg, first, dealId } = await killedAtRequest('DELETE', LADDER, true);
     f.pushTick({ epic: DAX, bid: 121, ask: 122, time: T0 + 1000 });
     await first.exited;
     expect(f.positions(), 'IG made the close').toMatchObject([{ size: 0.5 }]);
@@ -414,13 +418,7 @@ exits:
   }, 60_000);
 
   it("SIGKILL before a trailing activation's amend is on the wire: the initial stop's fill is a STOP, not a TRAILING_STOP", async () => {
-    const trailing = `pointSize: 1
-decimals: 1
-lotStep: 0.1
-entry: { kind: signals, file: ./signals.csv, size: 1 }
-exits:
-  trailing: { activateAt: 10, distance: 5 }`;
-    const { f, cfg, stateFile, first, dealId } = await killedAtRequest('PUT', trailing, false);
+    const { f, cfg, stateFile, first, dealId } = await killedAtRequest('PUT', TRAILING, false);
     f.pushTick({ epic: DAX, bid: 112, ask: 113, time: T0 + 1000 }); // trailing active: amend to 107
     await first.exited;
     expect(f.positions(), 'IG never received the amend').toMatchObject([{ stopLevel: 81 }]);
@@ -443,13 +441,7 @@ exits:
   }, 60_000);
 
   it("SIGKILL as a trailing activation's amend reaches IG, before its answer: a fill of that stop is a TRAILING_STOP", async () => {
-    const trailing = `pointSize: 1
-decimals: 1
-lotStep: 0.1
-entry: { kind: signals, file: ./signals.csv, size: 1 }
-exits:
-  trailing: { activateAt: 10, distance: 5 }`;
-    const { f, cfg, first, dealId } = await killedAtRequest('PUT', trailing, true);
+    const { f, cfg, first, dealId } = await killedAtRequest('PUT', TRAILING, true);
     f.pushTick({ epic: DAX, bid: 112, ask: 113, time: T0 + 1000 });
     await first.exited;
     expect(f.positions(), 'IG made the amend').toMatchObject([{ stopLevel: 107 }]);

@@ -121,6 +121,18 @@ describe('virtual stop (SPEC §4.2)', () => {
 });
 
 describe('a time exit the broker refuses (live: the market closed for the night)', () => {
+  /** A market with maxHold 1 minute, and the snapshot of a BUY 1 at 100 opened on it at 0 (to restore). */
+  function heldOneMinute() {
+    const m = market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } });
+    const opened = harness({
+      markets: [m],
+      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
+    });
+    opened.tick(0, 100);
+    const [snap] = opened.runner.engine.exportPositions(DAX);
+    return { m, snap };
+  }
+
   it('is sent again on the next tick of its market, not on every clock event', () => {
     const m = market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } });
     const h = harness({
@@ -140,13 +152,7 @@ describe('a time exit the broker refuses (live: the market closed for the night)
     expect(closes()).toBe(2);
   });
   it('a restored position whose market has had no tick since the start: refused once, not on every clock event', () => {
-    const m = market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } });
-    const opened = harness({
-      markets: [m],
-      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
-    });
-    opened.tick(0, 100);
-    const [snap] = opened.runner.engine.exportPositions(DAX);
+    const { m, snap } = heldOneMinute();
     const h = harness({ markets: [m], broker: new RefusingBroker(new SimBroker([m]), 50) });
     h.runner.engine.restorePosition(snap!, { size: snap!.size, stopLevel: 50, limitLevel: undefined });
     for (let t = 120_000; t < 130_000; t += 1000) h.runner.onClock(t);
@@ -154,13 +160,7 @@ describe('a time exit the broker refuses (live: the market closed for the night)
   });
 
   it('paper: a time exit before the market has a price is refused, not filled at no price', () => {
-    const m = market({ exits: { time: { timezone: 'UTC', maxHoldMinutes: 1 } } });
-    const opened = harness({
-      markets: [m],
-      entries: { [DAX]: scriptedEntry([{ at: 0, direction: 'BUY', stopPoints: 50 }]) },
-    });
-    opened.tick(0, 100);
-    const [snap] = opened.runner.engine.exportPositions(DAX);
+    const { m, snap } = heldOneMinute();
     const sim = new SimBroker([m], 'PAPER');
     sim.seed({ dealId: snap!.dealId, market: DAX, direction: 'BUY', size: 1, stopLevel: 50, limitLevel: undefined });
     const h = harness({ markets: [m], broker: sim });
