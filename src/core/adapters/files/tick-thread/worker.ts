@@ -65,24 +65,28 @@ async function run(): Promise<void> {
     out = undefined;
     k = 0;
   };
-  for await (const batch of opened.batches()) {
-    let i = 0;
-    while (i < batch.length) {
-      if (buffer === undefined) {
-        buffer = await take();
-        out = columnsOf(buffer, capacity);
+  try {
+    for await (const batch of opened.batches()) {
+      let i = 0;
+      while (i < batch.length) {
+        if (buffer === undefined) {
+          buffer = await take();
+          out = columnsOf(buffer, capacity);
+        }
+        const n = Math.min(batch.length - i, capacity - k);
+        out!.time.set(batch.time.subarray(i, i + n), k);
+        out!.bid.set(batch.bid.subarray(i, i + n), k);
+        out!.ask.set(batch.ask.subarray(i, i + n), k);
+        out!.market.set(batch.market.subarray(i, i + n), k);
+        k += n;
+        i += n;
+        if (k === capacity) send();
       }
-      const n = Math.min(batch.length - i, capacity - k);
-      out!.time.set(batch.time.subarray(i, i + n), k);
-      out!.bid.set(batch.bid.subarray(i, i + n), k);
-      out!.ask.set(batch.ask.subarray(i, i + n), k);
-      out!.market.set(batch.market.subarray(i, i + n), k);
-      k += n;
-      i += n;
-      if (k === capacity) send();
     }
+  } finally {
+    // An input error reaches the consumer after every tick read before it (as in one thread).
+    if (k > 0) send();
   }
-  if (k > 0) send();
   post({ type: 'end', stats: opened.stats() });
 }
 

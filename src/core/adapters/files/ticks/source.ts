@@ -112,6 +112,11 @@ export class FileTickSource implements TickSource {
   }
 
   private readFile(sink: FileSink, onBytes: (n: number) => void): AsyncGenerator<FileBatch, void, undefined> {
+    const reader = this.fileReader(sink, onBytes);
+    return this.settings.strict ? strictInReplayOrder(reader, sink) : reader;
+  }
+
+  private fileReader(sink: FileSink, onBytes: (n: number) => void): AsyncGenerator<FileBatch, void, undefined> {
     const { settings } = this;
     const chunks = readChunks(sink.file, onBytes, settings.chunkSize);
     const hasDefaultMarket = settings.defaultMarket >= 0;
@@ -335,4 +340,23 @@ function copyColumns(from: Columns, at: number, to: Columns, toAt: number, lengt
   to.bid.set(from.bid.subarray(at, at + length), toAt);
   to.ask.set(from.ask.subarray(at, at + length), toAt);
   to.market.set(from.market.subarray(at, at + length), toAt);
+}
+
+/**
+ * `--strict` over several files: a file's reader meets a bad row while the merge reads ahead (a
+ * batch of every file first). Its error waits until the merge has taken the good rows before it
+ * and asks the file for more, so the run stops at the first bad row in replay order (time, then
+ * file), as a cache of the same files does, not at whichever file's read-ahead met one first.
+ */
+async function* strictInReplayOrder(
+  reader: AsyncGenerator<FileBatch, void, undefined>,
+  sink: FileBatch,
+): AsyncGenerator<FileBatch, void, undefined> {
+  try {
+    yield* reader;
+  } catch (error) {
+    // The rows the reader took before the bad one are still in its sink.
+    if (error instanceof UserError && sink.length > 0) yield sink;
+    throw error;
+  }
 }

@@ -302,6 +302,24 @@ describe('strict mode', () => {
     expect(error.message).toBe(`${file}, line 3: expected 3 fields, found 2`);
   });
 
+  it.each(ENGINES)(
+    'over several files, stops at the first bad row in replay order, not at the one the read-ahead meets first (%s)',
+    async (engine) => {
+      // a: good rows at 0–9 s, a crossed row at 10 s (line 12); b: from 100 s, a bad bid on line 3.
+      const rows = (from: number, n: number) =>
+        Array.from({ length: n }, (_, i) => `${from + i * 1000},1.1,1.2`).join('\n');
+      const a = await tmp.write('strict-a.csv', `time,bid,ask\n${rows(0, 10)}\n10000,1.3,1.2\n${rows(11_000, 5)}\n`);
+      const b = await tmp.write('strict-b.csv', `time,bid,ask\n100000,1.1,1.2\n101000,x,1.2\n`);
+      for (const files of [
+        [a, b],
+        [b, a],
+      ]) {
+        const error = await readError({ files, defaultMarket: 'EURUSD', strict: true, engine });
+        expect(error.message).toBe(`${a}, line 12: crossed quote (bid 1.3 > ask 1.2)`);
+      }
+    },
+  );
+
   it('passes a clean file', async () => {
     const { stats } = await readAll({ files: [fixture('multi-good.csv')], strict: true });
     expect(stats.accepted).toBe(7);
