@@ -453,6 +453,30 @@ describe('live never runs blind on a broken stream', () => {
     expect(journalRows(first.cfg.journal)[2]).toMatch(new RegExp(`,${dealId},default,BUY,PARTIAL,0\\.3,110,`));
   }, 60_000);
 
+  it('a limit the trader removed on IG while the stream was down is gone for the engine too: the next amend does not put it back', async () => {
+    fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
+    const f = fake;
+    const { tick, live, logs } = await start(f, { streamTiming: FAST_STREAM });
+    const dealId = await openAndTrail(f, tick); // stop 107
+    f.amendExternally(dealId, { limitLevel: 150 }); // the trader sets a limit
+    await waitFor(() => live.runner.engine.position(dealId)?.limitLevel === 150, 'the limit seen');
+    f.refuseStreamConnections(true);
+    f.dropStreams();
+    await waitFor(
+      () => logs.some((l) => l.includes('stream DISCONNECTED')),
+      () => logs.join('\n'),
+    );
+    f.amendExternally(dealId, { limitLevel: null }); // and removes it while the stream is down
+    f.refuseStreamConnections(false);
+    await waitFor(
+      () => live.runner.engine.position(dealId)?.limitLevel === undefined,
+      () => `the limit gone:\n${logs.join('\n')}`,
+    );
+    await tick(120); // trailing: 115, carrying no limit
+    expect(f.positions()[0]).toMatchObject({ stopLevel: 115 });
+    expect(f.positions()[0]?.limitLevel ?? undefined).toBeUndefined();
+  }, 60_000);
+
   it('a price subscription IG refuses after a reconnection is asked for again: the trailing stop moves on', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
     const f = fake;

@@ -679,9 +679,11 @@ export class Engine {
     }
     const p = this.byDeal.get(ev.dealId);
     if (p === undefined) return;
-    // Changed outside trailguard (or found on restart): the broker's levels win.
-    const stopLevel = ev.stopLevel ?? p.stopLevel;
-    const limitLevel = ev.limitLevel ?? p.limitLevel;
+    // Changed outside trailguard (or found on restart): the broker's levels win, both of them (an
+    // update reports the position's levels as IG holds them: a level it omits is none, e.g. a
+    // limit the trader removed, which an amend carrying the old one would otherwise put back).
+    const stopLevel = ev.stopLevel;
+    const limitLevel = ev.limitLevel;
     if (stopLevel === p.stopLevel && limitLevel === p.limitLevel) return;
     p.stopLevel = stopLevel;
     p.limitLevel = limitLevel;
