@@ -10,14 +10,20 @@ export interface Tick {
   ask: number;
 }
 
-/** Why a position (or part of it) was closed — SPEC §4.8 plus the engine's own exits. */
-export const EXIT_REASONS = [
+/** The reason a broker-side stop hit is reported with: the rule that last set the stop (SPEC §4.8). */
+export const STOP_REASONS = [
   'STOP',
   'TRAILING_STOP',
   'ATR_STOP',
   'BREAKEVEN_STOP',
   'LADDER_STOP',
   'PROFIT_LOCK',
+] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+/** Why a position (or part of it) was closed — a stop's reasons, SPEC §4.8's others and the engine's own exits. */
+export const EXIT_REASONS = [
+  ...STOP_REASONS,
   'VIRTUAL_STOP',
   'PROFIT_TARGET',
   'TAKE_PROFIT',
@@ -33,17 +39,6 @@ export type ExitReason = (typeof EXIT_REASONS)[number];
 
 /** Reason written on ENTRY rows (SPEC §9 "Journal"). */
 export type EntryReason = 'SIGNAL' | 'EMA_CROSS' | 'BREAKOUT' | 'MODULE' | 'ADOPTED';
-
-/** The reason a broker-side stop hit is reported with: the rule that last set the stop. */
-export const STOP_REASONS = [
-  'STOP',
-  'TRAILING_STOP',
-  'ATR_STOP',
-  'BREAKEVEN_STOP',
-  'LADDER_STOP',
-  'PROFIT_LOCK',
-] as const;
-export type StopReason = (typeof STOP_REASONS)[number];
 
 export type JournalAction = 'ENTRY' | 'PARTIAL' | 'EXIT';
 

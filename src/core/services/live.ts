@@ -334,15 +334,17 @@ export async function runLive(options: LiveOptions): Promise<LiveResult> {
       },
       onAlert: (a) => {
         log(a.level === 'info' ? 'info' : a.level, a.message);
+        // The engine's alert of a request the broker refused carries the deal and IG's reason.
+        const refused = typeof a.data.reason === 'string' ? a.data.reason : '';
         // IG refused a deal because the position is gone: a close whose update was lost. IG's
         // list says where it went (as after a gap in the stream).
-        if (/POSITION_NOT_FOUND|POSITION_NOT_AVAILABLE_TO_CLOSE/.test(a.message)) onPositionGone?.();
+        if (/POSITION_NOT_FOUND|POSITION_NOT_AVAILABLE_TO_CLOSE/.test(refused)) onPositionGone?.();
         // IG refused a level as too close: its minimum stop distance may have grown (news).
-        if (/ATTACHED_ORDER_LEVEL_ERROR/.test(a.message) && typeof a.data.dealId === 'string')
+        if (/ATTACHED_ORDER_LEVEL_ERROR/.test(refused) && typeof a.data.dealId === 'string')
           onLevelTooClose?.(a.data.dealId);
         // IG refused the new login a deal needed (credentials, API key): no deal can go out, and
         // every tick would try the refused password again. Stopped as when the stream's is refused.
-        if (a.message.includes('IG refused the login, nothing was executed') && streamFailure === undefined) {
+        if (refused.includes('IG refused the login, nothing was executed') && streamFailure === undefined) {
           streamFailure = new BrokerRejected(
             `IG refused the new login live needed to deal (${a.message}): live cannot move stops or close positions without it and stops; open positions keep their broker stops on IG`,
             'rest.login-refused',
