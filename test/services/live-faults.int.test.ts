@@ -157,6 +157,15 @@ describe('live never runs blind on a broken stream', () => {
     return f.positions()[0]!.dealId;
   }
   const journalRows = (journal: string) => readFileSync(journal, 'utf8').trim().split('\n').slice(1);
+  /** An outage: the stream drops and new connections are refused until `refuseStreamConnections(false)`. */
+  async function streamDown(f: FakeIg, logs: readonly string[]) {
+    f.refuseStreamConnections(true);
+    f.dropStreams();
+    await waitFor(
+      () => logs.some((l) => l.includes('stream DISCONNECTED')),
+      () => logs.join('\n'),
+    );
+  }
 
   it('IG login down through more than 5 reconnections (maintenance): warns that prices stopped, keeps trying, and records the stop hit in the gap when it is back', async () => {
     fake = await fakeIgFor({ time: T0, bid: 100, ask: 101 });
@@ -344,12 +353,7 @@ describe('live never runs blind on a broken stream', () => {
       () => logs.join('\n'),
     );
     f.pushTick({ epic: DAX, bid: 110, ask: 111, time: T0 + 600_000 }); // ten minutes on
-    f.refuseStreamConnections(true);
-    f.dropStreams();
-    await waitFor(
-      () => logs.some((l) => l.includes('stream DISCONNECTED')),
-      () => logs.join('\n'),
-    );
+    await streamDown(f, logs);
     f.closeExternally(dealId, 110, 0.2); // in the gap: 0.3 in all, at 110
     f.closeExternally(dealId, 110, 0.1);
     f.refuseStreamConnections(false);
@@ -437,12 +441,7 @@ describe('live never runs blind on a broken stream', () => {
     stop = second.stop;
     await second.live.idle();
     f.pushTick({ epic: DAX, bid: 110, ask: 111, time: T0 + 600_000 });
-    f.refuseStreamConnections(true);
-    f.dropStreams();
-    await waitFor(
-      () => logs.some((l) => l.includes('stream DISCONNECTED')),
-      () => logs.join('\n'),
-    );
+    await streamDown(f, logs);
     f.closeExternally(dealId, 110, 0.2);
     f.closeExternally(dealId, 110, 0.1);
     f.refuseStreamConnections(false);
@@ -460,12 +459,7 @@ describe('live never runs blind on a broken stream', () => {
     const dealId = await openAndTrail(f, tick); // stop 107
     f.amendExternally(dealId, { limitLevel: 150 }); // the trader sets a limit
     await waitFor(() => live.runner.engine.position(dealId)?.limitLevel === 150, 'the limit seen');
-    f.refuseStreamConnections(true);
-    f.dropStreams();
-    await waitFor(
-      () => logs.some((l) => l.includes('stream DISCONNECTED')),
-      () => logs.join('\n'),
-    );
+    await streamDown(f, logs);
     f.amendExternally(dealId, { limitLevel: null }); // and removes it while the stream is down
     f.refuseStreamConnections(false);
     await waitFor(

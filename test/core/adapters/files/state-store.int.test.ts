@@ -34,6 +34,18 @@ const state: MarketState = {
   ],
 };
 
+/** Runs a lock stress script (it prints its counts as JSON) in a process of its own. */
+function lockScript(script: string): Promise<{ held: number; refused: number; both: number; errors: string[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.once('exit', () => resolve(JSON.parse(out)));
+  });
+}
+
 describe('JSON state store (SPEC §6.3)', () => {
   it('writes atomically with mode 0600, reads back, deletes the file when no position is left', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-state-'));
@@ -92,16 +104,7 @@ for (let i = 0; i < 4000; i++) {
   lock.release();
 }
 console.log(JSON.stringify(counts));`;
-    const run = () =>
-      new Promise<{ held: number; refused: number; both: number; errors: string[] }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        let out = '';
-        child.stdout.on('data', (d) => (out += String(d)));
-        child.once('exit', () => resolve(JSON.parse(out)));
-      });
-    const [a, b] = await Promise.all([run(), run()]);
+    const [a, b] = await Promise.all([lockScript(script), lockScript(script)]);
     expect(a.errors.slice(0, 3)).toEqual([]);
     expect(b.errors.slice(0, 3)).toEqual([]);
     expect(a.both + b.both, 'two holders at once').toBe(0);
@@ -134,16 +137,7 @@ for (let i = 0; i < 3000; i++) {
   else lock.release();
 }
 console.log(JSON.stringify(counts));`;
-    const run = () =>
-      new Promise<{ held: number; refused: number; both: number; errors: string[] }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        let out = '';
-        child.stdout.on('data', (d) => (out += String(d)));
-        child.once('exit', () => resolve(JSON.parse(out)));
-      });
-    const [a, b] = await Promise.all([run(), run()]);
+    const [a, b] = await Promise.all([lockScript(script), lockScript(script)]);
     expect(a.errors.slice(0, 3)).toEqual([]);
     expect(b.errors.slice(0, 3)).toEqual([]);
     expect(a.both + b.both, 'two holders at once').toBe(0);
